@@ -1,0 +1,135 @@
+"""Parameter declarations shared by operators, priors, denoisers and solvers.
+
+Every configurable piece declares its parameters once (name, default, range, unit, meaning,
+math). The CLI validates configs against these declarations and the GUI builds its forms
+from them, so adding a solver needs no GUI edit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declaration of one parameter.
+
+    Parameters
+    ----------
+    name : str
+        Key used in configs (``[lanes.params]`` / ``[problem.params]``).
+    default : Any
+        Default value; ``None`` means "derived automatically" (e.g. step size 1/L).
+    kind : {"float", "int", "bool", "choice", "str"}
+    low, high : float, optional
+        Inclusive bounds for numeric kinds.
+    choices : sequence of str, optional
+        Allowed values for ``kind="choice"``.
+    unit : str
+        Unit shown in the GUI ("px", "%", "/255", ...).
+    help : str
+        One-line meaning.
+    math : str
+        One-line formula where it helps (shown in tooltips and ``python -m core list``).
+    log : bool
+        Whether a GUI slider should be logarithmic.
+    """
+
+    name: str
+    default: Any
+    kind: str = "float"
+    low: float | None = None
+    high: float | None = None
+    choices: Sequence[str] = field(default_factory=tuple)
+    unit: str = ""
+    help: str = ""
+    math: str = ""
+    log: bool = False
+
+    def validate(self, value: Any, owner: str = "") -> Any:
+        """Return ``value`` coerced to this parameter's kind, or raise ``ValueError``.
+
+        ``None`` is accepted only when the default is ``None`` (automatic value).
+        """
+        where = f"{owner}: " if owner else ""
+        if value is None:
+            if self.default is None:
+                return None
+            raise ValueError(f"{where}parameter '{self.name}' must not be empty")
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if isinstance(value, (int, float)) and value in (0, 1):
+                return bool(value)
+            raise ValueError(f"{where}parameter '{self.name}' must be true or false, got {value!r}")
+        if self.kind == "choice":
+            if str(value) not in self.choices:
+                raise ValueError(
+                    f"{where}parameter '{self.name}' must be one of {list(self.choices)}, got {value!r}"
+                )
+            return str(value)
+        if self.kind == "str":
+            return str(value)
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            num = int(value) if self.kind == "int" else float(value)
+            if self.kind == "int" and float(value) != num:
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where}parameter '{self.name}' must be {'an integer' if self.kind == 'int' else 'a number'}, got {value!r}"
+            ) from None
+        if num != num or num in (float("inf"), float("-inf")):
+            raise ValueError(f"{where}parameter '{self.name}' must be finite, got {value!r}")
+        if self.low is not None and num < self.low:
+            raise ValueError(f"{where}parameter '{self.name}' = {num} is below its minimum {self.low}")
+        if self.high is not None and num > self.high:
+            raise ValueError(f"{where}parameter '{self.name}' = {num} is above its maximum {self.high}")
+        return num
+
+    def describe(self) -> str:
+        """One line for ``python -m core list``."""
+        rng = ""
+        if self.kind == "choice":
+            rng = "{" + ", ".join(self.choices) + "}"
+        elif self.low is not None or self.high is not None:
+            lo = "-inf" if self.low is None else f"{self.low:g}"
+            hi = "inf" if self.high is None else f"{self.high:g}"
+            rng = f"[{lo}, {hi}]"
+        default = "auto" if self.default is None else repr(self.default)
+        unit = f" {self.unit}" if self.unit else ""
+        math = f"  ({self.math})" if self.math else ""
+        return f"{self.name} = {default}{unit} {rng} - {self.help}{math}"
+
+
+def resolve_params(
+    declared: Sequence[Param], given: Mapping[str, Any] | None, owner: str, *, strict: bool = True
+) -> dict[str, Any]:
+    """Validate ``given`` against ``declared`` and fill defaults.
+
+    Parameters
+    ----------
+    declared : sequence of Param
+    given : mapping or None
+    owner : str
+        Name used in error messages (e.g. ``"solver 'fista'"``).
+    strict : bool
+        If true, unknown keys raise ``ValueError`` listing the valid names.
+
+    Returns
+    -------
+    dict
+        One entry per declared parameter.
+    """
+    given = dict(given or {})
+    by_name = {p.name: p for p in declared}
+    if strict:
+        unknown = sorted(set(given) - set(by_name))
+        if unknown:
+            raise ValueError(
+                f"{owner}: unknown parameter(s) {unknown}; valid: {sorted(by_name) or 'none'}"
+            )
+    return {p.name: p.validate(given.get(p.name, p.default), owner) for p in declared}

@@ -1,0 +1,2 @@
+"""Priors g (value + prox) and plug-in denoisers. Importing registers the built-in ones."""
+from .base import Denoiser, L1Pixel, Prior, Zero, soft_threshold  # noqa: F401

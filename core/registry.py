@@ -1,0 +1,94 @@
+"""Registries mapping names to degradations, priors, denoisers and solvers.
+
+Each entry carries its parameter declarations so the CLI, the GUI and the tests all read
+the same source of truth. Modules register themselves on import; ``load_all()`` imports
+every built-in module once.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .params import Param, resolve_params
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered component.
+
+    Attributes
+    ----------
+    name : str
+    factory : callable
+        Degradation: ``factory(image_shape, params, generator) -> Operator``;
+        prior: ``factory(params) -> Prior``; denoiser: ``factory(params) -> Denoiser``;
+        solver: the generator function ``solver(problem, prior=..., denoiser=..., **params)``.
+    params : tuple of Param
+    doc : str
+        One-line description.
+    extra : dict
+        Kind-specific flags, e.g. solvers: ``needs_prior``, ``needs_denoiser``, ``learned``.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    params: tuple[Param, ...]
+    doc: str
+    extra: dict = field(default_factory=dict)
+
+    def resolve(self, given, *, strict: bool = True) -> dict[str, Any]:
+        return resolve_params(self.params, given, f"{self.kind_label} '{self.name}'", strict=strict)
+
+    @property
+    def kind_label(self) -> str:
+        return self.extra.get("kind", "component")
+
+
+class Registry(dict):
+    """Name → Entry for one kind of component."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def register(self, name: str, params: Sequence[Param] = (), doc: str = "", **extra):
+        """Decorator registering ``factory`` under ``name``."""
+
+        def deco(factory):
+            if name in self:
+                raise ValueError(f"{self.kind} '{name}' registered twice")
+            self[name] = Entry(name, factory, tuple(params), doc or (factory.__doc__ or "").strip().split("\n")[0],
+                               {"kind": self.kind, **extra})
+            return factory
+
+        return deco
+
+    def get_entry(self, name: str) -> Entry:
+        load_all()
+        if name not in self:
+            raise ValueError(f"unknown {self.kind} '{name}'; available: {sorted(self)}")
+        return self[name]
+
+
+DEGRADATIONS = Registry("degradation")
+PRIORS = Registry("prior")
+DENOISERS = Registry("denoiser")
+SOLVERS = Registry("solver")
+
+_BUILTIN_MODULES = (
+    "core.operators",
+    "core.priors",
+    "core.solvers",
+)
+_loaded = False
+
+
+def load_all() -> None:
+    """Import every built-in module so that its components register themselves."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in _BUILTIN_MODULES:
+        importlib.import_module(mod)
