@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -26,11 +26,6 @@ class Problem:
         Ground-truth *image* (C, H, W) when known.
     noise_sigma : float
         Standard deviation of the additive Gaussian noise (intensity scale [0, 1]).
-    to_image : callable
-        Maps the unknown to an image (identity, except sparse-coding SR: α ↦ W⁻¹α).
-    from_image : callable
-        Inverse of ``to_image`` (image ↦ unknown), used by solvers whose modules act on
-        images (PODM's denoiser in sparse-coding SR).
     spec : dict
         The resolved problem section of the config (for display and sessions).
     """
@@ -40,11 +35,17 @@ class Problem:
     x0: Tensor
     x_true: Tensor | None = None
     noise_sigma: float = 0.0
-    to_image: Callable[[Tensor], Tensor] = field(default=lambda x: x)
-    from_image: Callable[[Tensor], Tensor] = field(default=lambda x: x)
     spec: dict[str, Any] = field(default_factory=dict)
     # extra display data (e.g. chroma channels for Y-only solving)
     display: dict[str, Any] = field(default_factory=dict)
+
+    def to_image(self, z: Tensor) -> Tensor:
+        """Unknown → image (identity except sparse-coding SR, where α ↦ W⁻¹α)."""
+        return self.operator.to_image(z)
+
+    def from_image(self, x: Tensor) -> Tensor:
+        """Image → unknown (used by modules that act on images, e.g. PODM's denoiser)."""
+        return self.operator.from_image(x)
 
     # f(x) = ½‖Ax − y‖² ---------------------------------------------------------------
     def residual(self, x: Tensor) -> Tensor:

@@ -110,7 +110,15 @@ class Operator:
 
     def observation_image(self, y: Tensor) -> Tensor:
         """An image-space picture of y for display (SR: upsampled; CS/MRI: Φᵀy / zero-filled)."""
-        return self.initial_estimate(y)
+        return self.to_image(self.initial_estimate(y))
+
+    def to_image(self, z: Tensor) -> Tensor:
+        """Map the unknown to an image (identity; sparse-coding SR: α ↦ W⁻¹α)."""
+        return z
+
+    def from_image(self, x: Tensor) -> Tensor:
+        """Map an image to the unknown (identity; sparse-coding SR: x ↦ Wx)."""
+        return x
 
     # --- derived quantities ------------------------------------------------------------
     def lipschitz(self, n_iter: int = 50, seed: int = 0) -> float:

@@ -1,0 +1,12 @@
+"""Import every module of a package so that its components register themselves."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def import_submodules(package_name: str, package_path) -> None:
+    """Import ``package_name.<module>`` for each module found in ``package_path`` (sorted)."""
+    for info in sorted(pkgutil.iter_modules(package_path), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package_name}.{info.name}")
