@@ -1,0 +1,233 @@
+"""Per-iteration quality metrics, computed in torch on the iterate's device with no host sync.
+
+Images are (H, W) or (..., C, H, W); PSNR and SSIM reduce over the last three dimensions
+(the last two for a 2-D image), so a batch (N, C, H, W) gives one value per image.
+Every function returns tensors (0-d for a single image).
+
+``ssim`` reproduces ``skimage.metrics.structural_similarity(x, ref, data_range=1)`` with its
+defaults: a 7×7 uniform window, K1 = 0.01, K2 = 0.03, sample covariance (× 49/48), averaged
+over the valid region (skimage's filter output cropped by (7 − 1)//2 = 3 on each side, which is
+exactly where the window lies inside the image, so an unpadded 7×7 average pool gives the same
+numbers). Colour images average over channels like skimage's ``channel_axis``.
+"""
+from __future__ import annotations
+
+import weakref
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+METRIC_NAMES = ("rel_change", "rec_error", "psnr", "ssim", "objective", "opt_error", "opt_bound", "accepted")
+SSIM_WINDOW = 7
+SSIM_K1, SSIM_K2 = 0.01, 0.03
+
+
+def _nan(like: Tensor) -> Tensor:
+    return torch.full((), float("nan"), dtype=_real_dtype(like), device=like.device)
+
+
+def _real_dtype(t: Tensor) -> torch.dtype:
+    return t.real.dtype if t.is_complex() else (t.dtype if t.is_floating_point() else torch.get_default_dtype())
+
+
+def _image_dims(t: Tensor) -> tuple[int, ...]:
+    """Dimensions one image spans: (H, W) for 2-D input, (C, H, W) otherwise."""
+    return (-2, -1) if t.dim() == 2 else (-3, -2, -1)
+
+
+def _window_mean(t: Tensor) -> Tensor:
+    """7×7 uniform mean over the valid region of every (H, W) plane; leading dims kept."""
+    h, w = t.shape[-2:]
+    pooled = F.avg_pool2d(t.reshape(-1, 1, h, w), SSIM_WINDOW, stride=1)
+    return pooled.reshape(*t.shape[:-2], *pooled.shape[-2:])
+
+
+def _check_ssim_shape(t: Tensor, name: str) -> None:
+    if t.dim() < 2 or min(t.shape[-2:]) < SSIM_WINDOW:
+        raise ValueError(f"{name} must be an image at least {SSIM_WINDOW}×{SSIM_WINDOW} for SSIM, "
+                         f"got shape {tuple(t.shape)}")
+
+
+class MetricContext:
+    """Reference-dependent quantities cached once per ground truth.
+
+    Parameters
+    ----------
+    ref : Tensor
+        Reference image, (H, W) or (..., C, H, W).
+    data_range : float
+        Intensity range R (1 for [0, 1] images).
+
+    Notes
+    -----
+    Caches ‖ref‖, the reference's window means μ_y and second moments E[y²] (per device and
+    dtype), so each iteration needs three window averages instead of five.
+    """
+
+    def __init__(self, ref: Tensor, data_range: float = 1.0):
+        self.ref = ref
+        self.data_range = float(data_range)
+        self._cache: dict[tuple, dict[str, Tensor]] = {}
+
+    def _for(self, like: Tensor) -> dict[str, Tensor]:
+        key = (like.device, like.dtype)
+        if key not in self._cache:
+            ref = self.ref.to(device=like.device, dtype=like.dtype)
+            entry = {"ref": ref, "ref_norm": torch.linalg.vector_norm(ref)}
+            if ref.dim() >= 2 and min(ref.shape[-2:]) >= SSIM_WINDOW:
+                entry["mu_y"] = _window_mean(ref)
+                entry["m_yy"] = _window_mean(ref * ref)
+            self._cache[key] = entry
+        return self._cache[key]
+
+    def _check(self, x: Tensor) -> None:
+        if x.shape[-self.ref.dim():] != self.ref.shape:
+            raise ValueError(f"image shape {tuple(x.shape)} does not match the reference {tuple(self.ref.shape)}")
+
+    def psnr(self, x: Tensor) -> Tensor:
+        """PSNR = 10 log₁₀(R² / MSE) in dB, with x clipped to [0, R] first (ref is not clipped)."""
+        self._check(x)
+        ref = self._for(x)["ref"]
+        mse = ((x.clamp(0.0, self.data_range) - ref) ** 2).mean(dim=_image_dims(ref))
+        return 10.0 * torch.log10(self.data_range ** 2 / mse)
+
+    def ssim(self, x: Tensor) -> Tensor:
+        """Mean SSIM (skimage defaults, see module notes); x is not clipped."""
+        self._check(x)
+        _check_ssim_shape(x, "x")
+        cached = self._for(x)
+        ref, mu_y, m_yy = cached["ref"], cached["mu_y"], cached["m_yy"]
+        cov_norm = SSIM_WINDOW ** 2 / (SSIM_WINDOW ** 2 - 1)     # sample covariance, NP/(NP−1)
+        mu_x = _window_mean(x)
+        var_x = cov_norm * (_window_mean(x * x) - mu_x * mu_x)
+        var_y = cov_norm * (m_yy - mu_y * mu_y)
+        cov_xy = cov_norm * (_window_mean(x * ref) - mu_x * mu_y)
+        c1 = (SSIM_K1 * self.data_range) ** 2
+        c2 = (SSIM_K2 * self.data_range) ** 2
+        # SSIM map (Wang et al. 2004, eq. 13)
+        ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
+            (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+        return ssim_map.mean(dim=_image_dims(ref))
+
+    def rec_error(self, x: Tensor) -> Tensor:
+        """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
+        self._check(x)
+        cached = self._for(x)
+        return torch.linalg.vector_norm(x - cached["ref"]) / cached["ref_norm"].clamp_min(torch.finfo(x.dtype).tiny)
+
+
+def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
+    """Peak signal-to-noise ratio in dB; x is clipped to [0, data_range] first.
+
+    Parameters
+    ----------
+    x, ref : Tensor
+        (H, W) or (..., C, H, W); one value per image (over C, H, W).
+    data_range : float
+
+    Returns
+    -------
+    Tensor
+        0-d for one image (``inf`` when x equals ref).
+    """
+    return MetricContext(ref, data_range).psnr(x)
+
+
+def ssim(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
+    """Mean structural similarity, equal to skimage's ``structural_similarity`` defaults.
+
+    Parameters
+    ----------
+    x, ref : Tensor
+        (H, W) or (..., C, H, W) with H, W ≥ 7; colour → mean over channels.
+    data_range : float
+
+    Returns
+    -------
+    Tensor
+        0-d for one image.
+    """
+    _check_ssim_shape(ref, "ref")
+    return MetricContext(ref, data_range).ssim(x)
+
+
+def rel_change(x_new: Tensor, x_old: Tensor) -> Tensor:
+    """‖x_new − x_old‖ / ‖x_old‖ (denominator floored at the dtype's tiny, so 0/0 gives 0)."""
+    tiny = torch.finfo(_real_dtype(x_old)).tiny
+    return torch.linalg.vector_norm(x_new - x_old) / torch.linalg.vector_norm(x_old).clamp_min(tiny)
+
+
+def rec_error(x: Tensor, ref: Tensor) -> Tensor:
+    """Relative reconstruction error ‖x − ref‖ / ‖ref‖."""
+    return MetricContext(ref).rec_error(x)
+
+
+_CONTEXTS: dict[int, tuple[weakref.ref, MetricContext]] = {}
+
+
+def context_for(ref: Tensor) -> MetricContext:
+    """The cached :class:`MetricContext` of a ground-truth tensor (one per live tensor object)."""
+    key = id(ref)
+    found = _CONTEXTS.get(key)
+    if found is not None and found[0]() is ref:
+        return found[1]
+    for stale in [k for k, (r, _) in _CONTEXTS.items() if r() is None]:
+        del _CONTEXTS[stale]
+    context = MetricContext(ref)
+    _CONTEXTS[key] = (weakref.ref(ref), context)
+    return context
+
+
+def _as_scalar(value, like: Tensor) -> Tensor:
+    """An info entry as a 0-d tensor of the iterate's real dtype and device (no host sync)."""
+    dtype = _real_dtype(like)
+    if isinstance(value, Tensor):
+        return value.detach().to(device=like.device, dtype=dtype).reshape(())
+    return torch.tensor(float(value), dtype=dtype, device=like.device)
+
+
+def compute_metrics(problem, prior, x_new: Tensor, x_old: Tensor | None, info: dict | None = None,
+                    context: MetricContext | None = None) -> dict[str, Tensor]:
+    """All per-iteration metrics of one lane.
+
+    Parameters
+    ----------
+    problem : core.problem.Problem
+    prior : Prior or None
+        Used for the objective Φ(x) = ½‖Ax − y‖² + g(x) unless ``info["objective"]`` is given.
+    x_new, x_old : Tensor
+        Current and previous iterates in the unknown's space (x_old None on the first step).
+    info : dict, optional
+        ``Step.info``; ``objective``, ``opt_error``, ``opt_bound``, ``accepted`` are taken from it.
+    context : MetricContext, optional
+        Cached reference quantities (default: :func:`context_for` ``problem.x_true``).
+
+    Returns
+    -------
+    dict
+        Keys :data:`METRIC_NAMES`, each a 0-d tensor on x_new's device; NaN where not
+        applicable (no ground truth, no previous iterate, key absent from ``info``).
+        Image metrics use ``problem.to_image(x)``.
+    """
+    info = info or {}
+    image = problem.to_image(x_new)
+    nan = _nan(x_new)
+    out = {name: nan for name in METRIC_NAMES}
+    if x_old is not None:
+        out["rel_change"] = rel_change(image, problem.to_image(x_old))
+    if problem.x_true is not None:
+        ctx = context if context is not None else context_for(problem.x_true)
+        out["rec_error"] = ctx.rec_error(image)
+        out["psnr"] = ctx.psnr(image)
+        if min(image.shape[-2:]) >= SSIM_WINDOW:
+            out["ssim"] = ctx.ssim(image)
+    objective = info.get("objective")
+    if objective is None:
+        objective = problem.objective(x_new, prior)
+    out["objective"] = _as_scalar(objective, x_new)
+    for name in ("opt_error", "opt_bound", "accepted"):
+        if info.get(name) is not None:
+            out[name] = _as_scalar(info[name], x_new)
+    return out
+
