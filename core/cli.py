@@ -1,0 +1,154 @@
+"""Command line: ``python -m core run|list|train|reproduce``.
+
+``run`` executes a TOML config headless and writes the resolved config, the metrics CSV and one
+PNG per lane; ``list`` prints every registered component with its parameters. Bad input prints
+a message on stderr and exits with code 2 (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+#: sub-commands implemented elsewhere, loaded only when used: name -> module with main(argv)
+DELEGATED = {"train": "core.training.cli", "reproduce": "core.reproduce"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return delegate(argv[0], argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Convergence Workbench (headless)")
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("run", help="run a TOML config and write config, metrics and final images")
+    run.add_argument("config", help="TOML config file")
+    run.add_argument("--out", required=True, help="output folder (created if needed)")
+    run.add_argument("--iterations", type=int, help="override [run] iterations")
+    run.add_argument("--device", choices=("cpu", "cuda"), help="override [run] device")
+    run.add_argument("--dtype", choices=("float32", "float64"), help="override [run] dtype")
+    run.add_argument("--size", type=int, help="override [problem] size (longer side, px)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=command_run)
+    listing = commands.add_parser("list", help="list images, degradations, priors, denoisers and solvers")
+    listing.set_defaults(handler=command_list)
+    for name in DELEGATED:
+        commands.add_parser(name, help=f"see python -m core {name} --help", add_help=False)
+    return parser
+
+
+def delegate(command: str, argv: list[str]) -> int:
+    """Run ``main(argv)`` of the module implementing ``command`` (exit 2 if it is missing)."""
+    module_name = DELEGATED[command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            print(f"error: 'python -m core {command}' is not available in this installation "
+                  f"(module {module_name} is missing)", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    result = module.main(argv)
+    return int(result or 0)
+
+
+def apply_overrides(config, args) -> None:
+    """Apply ``--iterations/--device/--dtype/--size`` to a loaded config (validated)."""
+    if args.iterations is not None:
+        if args.iterations < 0:
+            raise ValueError(f"--iterations must be ≥ 0, got {args.iterations}")
+        config.run.iterations = args.iterations
+    if args.device is not None:
+        config.run.device = args.device
+    if args.dtype is not None:
+        config.run.dtype = args.dtype
+    if args.size is not None:
+        config.problem.size = args.size
+
+
+def command_run(args) -> int:
+    """``run``: execute the config, write DIR/config.toml, DIR/metrics.csv, DIR/final_<lane>.png."""
+    from .config import load_config, save_config
+    from .engine import Run, write_metrics_csv
+    from .images import save_png
+
+    config = load_config(args.config)
+    apply_overrides(config, args)
+    run = Run(config)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=run.iterations, desc="iterations", unit="it", file=sys.stderr)
+
+    def progress(k: int) -> None:
+        if bar is not None:
+            bar.update(k - bar.n)
+
+    try:
+        run.run(progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    save_config(run.config, out / "config.toml")
+    write_metrics_csv(run, out / "metrics.csv")
+    snapshot = run.snapshot()
+    for lane in snapshot.lanes:
+        if lane.image is not None:
+            save_png(out / f"final_{safe_filename(lane.label)}.png", lane.image)
+        print(f"{lane.label}: {lane.status}, k = {lane.k}, "
+              f"PSNR = {lane.metrics['psnr'][-1] if lane.k else float('nan'):.2f} dB", file=sys.stderr)
+    return 0
+
+
+def safe_filename(label: str) -> str:
+    """A lane label reduced to ``[A-Za-z0-9._-]`` (others become ``_``), never empty."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", label).strip("._") or "lane"
+    return name
+
+
+def command_list(args) -> int:
+    """``list``: every image, degradation, prior, denoiser and solver with its parameters."""
+    print(describe_components())
+    return 0
+
+
+def describe_components() -> str:
+    """The text printed by ``python -m core list``."""
+    from .images import catalogue_names
+    from .registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
+
+    load_all()
+    lines = ["images:", *(f"  {name}" for name in catalogue_names())]
+    for title, registry in (("degradations", DEGRADATIONS), ("priors", PRIORS),
+                            ("denoisers", DENOISERS), ("solvers", SOLVERS)):
+        lines.append(f"{title}:")
+        for name in sorted(registry):
+            entry = registry[name]
+            flags = ""
+            if title == "solvers":
+                takes = [k for k in ("prior", "denoiser") if entry.extra.get(f"needs_{k}")]
+                flags = f" [takes {', '.join(takes)}]" if takes else ""
+                flags += " [learned]" if entry.extra.get("learned") else ""
+            lines.append(f"  {name}{flags} - {entry.doc}")
+            lines.extend(f"      {param.describe()}" for param in entry.params)
+    return "\n".join(lines)

@@ -1,0 +1,400 @@
+"""Run configuration: the TOML file format, its validation and the built-in default problem.
+
+A :class:`Config` has three parts: the problem (image, degradation, noise, seed), the solver
+lanes (solver + prior + denoiser + one flat ``params`` table) and the run settings. Parameters
+are validated against the registry's :class:`~core.params.Param` declarations, so the CLI, the
+GUI and sessions all accept exactly the same files.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
+
+DTYPES = ("float32", "float64")
+DEVICES = ("cpu", "cuda")
+COLOR_MODES = ("y", "rgb")
+
+
+@dataclass
+class ProblemSpec:
+    """The ``[problem]`` section: what is observed and how.
+
+    Attributes
+    ----------
+    image : str
+        Catalogue name (see ``python -m core list``) or an image file path.
+    size : int or None
+        Longer side in pixels after resizing (None or omitted: keep the image's own size).
+    grayscale : bool
+        Convert to one channel.
+    color_mode : {"y", "rgb"}
+        For colour images: solve the luminance of YCbCr only, or every RGB channel.
+    degradation : str
+        Registered degradation name.
+    noise_sigma : float
+        Standard deviation of the additive Gaussian noise on the [0, 1] scale.
+    seed : int
+        Seed of masks, kernels, random matrices, noise and solver initialisation.
+    params : dict
+        Degradation parameters (resolved: every declared parameter present).
+    """
+
+    image: str = "camera"
+    size: int | None = None
+    grayscale: bool = True
+    color_mode: str = "y"
+    degradation: str = "sr"
+    noise_sigma: float = 0.01
+    seed: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LaneSpec:
+    """One ``[[lanes]]`` entry: a solver with its prior/denoiser and parameters.
+
+    Attributes
+    ----------
+    solver : str
+    label : str
+        Unique lane name (defaults to the solver name).
+    prior, denoiser : str or None
+        Required when the solver takes one, forbidden otherwise.
+    color : str or None
+        Curve colour such as ``"#1f77b4"``.
+    params : dict
+        Solver, prior and denoiser parameters together (split by :func:`split_lane_params`).
+    """
+
+    solver: str
+    label: str = ""
+    prior: str | None = None
+    denoiser: str | None = None
+    color: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSpec:
+    """The ``[run]`` section.
+
+    Attributes
+    ----------
+    iterations : int
+        Iterations per lane for :meth:`core.engine.Run.run`.
+    tolerance : float
+        Stop a lane once its relative change drops below this (0: never).
+    keep_iterates : int
+        Number of latest iterates kept per lane (plus x⁰).
+    device : {"cpu", "cuda"}
+    dtype : {"float32", "float64"}
+    sync_every : int or None
+        Host synchronisations (divergence/tolerance checks) every this many steps;
+        None: 1 on CPU, 10 on CUDA.
+    """
+
+    iterations: int = 200
+    tolerance: float = 0.0
+    keep_iterates: int = 50
+    device: str = "cpu"
+    dtype: str = "float32"
+    sync_every: int | None = None
+
+
+@dataclass
+class Config:
+    """A complete run description (problem + lanes + run settings)."""
+
+    problem: ProblemSpec = field(default_factory=ProblemSpec)
+    lanes: list[LaneSpec] = field(default_factory=list)
+    run: RunSpec = field(default_factory=RunSpec)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+        """Validate a (TOML-shaped) dict and return the resolved config.
+
+        Raises
+        ------
+        ValueError
+            Naming the section and key at fault and the reason.
+        """
+        load_all()
+        if not isinstance(data, Mapping):
+            raise ValueError(f"config must be a table, got {type(data).__name__}")
+        _check_keys(data, {"problem", "lanes", "run"}, "top level")
+        problem = _problem_from_dict(data.get("problem", {}))
+        lanes_raw = data.get("lanes", [])
+        if not isinstance(lanes_raw, list):
+            raise ValueError("[[lanes]] must be an array of tables")
+        lanes = [_lane_from_dict(raw, i) for i, raw in enumerate(lanes_raw)]
+        check_unique_labels(lanes)
+        run = _run_from_dict(data.get("run", {}))
+        return cls(problem, lanes, run)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved config as a TOML-serialisable dict.
+
+        Every declared parameter appears with its value; parameters whose value is automatic
+        (``None``, e.g. ``step_size = 1/L``) and unset optional keys are omitted, since TOML
+        has no null.
+        """
+        return {
+            "problem": _drop_none({**_plain(self.problem), "params": _drop_none(self.problem.params)}),
+            "lanes": [_drop_none({**_plain(lane), "params": _drop_none(lane.params)}) for lane in self.lanes],
+            "run": _drop_none(_plain(self.run)),
+        }
+
+    def copy(self) -> "Config":
+        """An independent copy (round trip through :meth:`to_dict`)."""
+        return Config.from_dict(self.to_dict())
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML config file.
+
+    Relative image paths are taken relative to the config file's folder when that file exists.
+
+    Raises
+    ------
+    ValueError
+        Message starts with the file name, then the section, key and reason.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: TOML syntax error: {exc}") from None
+    try:
+        config = Config.from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    image = Path(config.problem.image)
+    if not image.is_absolute() and (path.parent / image).is_file():
+        config.problem.image = str((path.parent / image).resolve())
+    return config
+
+
+def save_config(config: Config, path: str | Path) -> None:
+    """Write ``config.to_dict()`` as TOML (atomically: temp name, then rename)."""
+    import os
+
+    import tomli_w
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(tomli_w.dumps(config.to_dict()), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def default_config() -> Config:
+    """The built-in default problem (paper Fig. 2 of PODM).
+
+    Camera 256², sparse-coding super-resolution ×2 with the ℓ0.8 prior on Haar coefficients,
+    lanes FISTA and PODM, 200 iterations.
+    """
+    return Config.from_dict({
+        "problem": {"image": "camera", "size": 256, "grayscale": True, "degradation": "sparse_sr",
+                    "noise_sigma": 0.0, "seed": 0, "params": {"scale": 2}},
+        "lanes": [
+            {"label": "FISTA", "solver": "fista", "prior": "lp", "color": "#1f77b4",
+             "params": {"lam": DEFAULT_LP_LAM, "p": 0.8}},
+            {"label": "PODM", "solver": "podm", "prior": "lp", "denoiser": "tv", "color": "#d62728",
+             "params": {"lam": DEFAULT_LP_LAM, "p": 0.8}},
+        ],
+        "run": {"iterations": 200},
+    })
+
+
+#: ℓp weight λ' of the default sparse-coding SR problem (½‖Dα − o‖² + λ'‖α‖_p^p).
+DEFAULT_LP_LAM = 1e-3
+
+
+# --- lane parameters -------------------------------------------------------------------------
+def lane_entries(lane: LaneSpec):
+    """Registry entries ``(solver, prior or None, denoiser or None)`` of a lane."""
+    solver = SOLVERS.get_entry(lane.solver)
+    prior = PRIORS.get_entry(lane.prior) if lane.prior is not None else None
+    denoiser = DENOISERS.get_entry(lane.denoiser) if lane.denoiser is not None else None
+    return solver, prior, denoiser
+
+
+def split_lane_params(lane: LaneSpec) -> tuple[dict, dict, dict]:
+    """Split a lane's flat ``params`` into resolved (solver, prior, denoiser) parameter dicts.
+
+    Each name goes to the component that declares it; defaults fill the rest.
+
+    Raises
+    ------
+    ValueError
+        For a name no component of the lane declares (listing the valid names), or an
+        invalid value.
+    """
+    solver, prior, denoiser = lane_entries(lane)
+    parts = [(solver, {}), (prior, {}), (denoiser, {})]
+    owner_of = {}
+    for entry, bucket in parts:
+        if entry is not None:
+            for p in entry.params:
+                owner_of.setdefault(p.name, bucket)
+    where = f"[lanes.params] of lane '{lane.label or lane.solver}'"
+    unknown = sorted(set(lane.params) - set(owner_of))
+    if unknown:
+        raise ValueError(f"{where}: unknown parameter(s) {unknown}; valid: {sorted(owner_of) or 'none'}")
+    for name, value in lane.params.items():
+        owner_of[name][name] = value
+    resolved = []
+    for entry, bucket in parts:
+        if entry is None:
+            resolved.append({})
+            continue
+        try:
+            resolved.append(entry.resolve(bucket))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    return resolved[0], resolved[1], resolved[2]
+
+
+def check_unique_labels(lanes) -> None:
+    """Raise ``ValueError`` if two lanes share a label."""
+    seen = set()
+    for lane in lanes:
+        if lane.label in seen:
+            raise ValueError(f"[[lanes]]: duplicate label '{lane.label}' (labels must be unique)")
+        seen.add(lane.label)
+
+
+def resolve_lane(lane: LaneSpec) -> LaneSpec:
+    """Validate a lane (names, prior/denoiser presence, params) and fill parameter defaults."""
+    load_all()
+    label = lane.label or lane.solver
+    where = f"[[lanes]] '{label}'"
+    if lane.solver not in SOLVERS:
+        raise ValueError(f"{where}: key 'solver': unknown solver '{lane.solver}'; available: {sorted(SOLVERS)}")
+    entry = SOLVERS[lane.solver]
+    for key, registry, needed in (("prior", PRIORS, entry.extra.get("needs_prior", False)),
+                                  ("denoiser", DENOISERS, entry.extra.get("needs_denoiser", False))):
+        name = getattr(lane, key)
+        if needed and name is None:
+            raise ValueError(f"{where}: key '{key}' is required by solver '{lane.solver}'; "
+                             f"available: {sorted(registry)}")
+        if not needed and name is not None:
+            raise ValueError(f"{where}: key '{key}': solver '{lane.solver}' takes no {key}")
+        if name is not None and name not in registry:
+            raise ValueError(f"{where}: key '{key}': unknown {key} '{name}'; available: {sorted(registry)}")
+    resolved = LaneSpec(solver=lane.solver, label=label, prior=lane.prior, denoiser=lane.denoiser,
+                        color=lane.color, params=dict(lane.params))
+    merged = {}
+    for part in split_lane_params(resolved):
+        merged.update(part)
+    resolved.params = merged
+    return resolved
+
+
+# --- section parsing -------------------------------------------------------------------------
+def _problem_from_dict(raw) -> ProblemSpec:
+    section = "[problem]"
+    raw = _table(raw, section)
+    _check_keys(raw, {f.name for f in fields(ProblemSpec)}, section)
+    spec = ProblemSpec(
+        image=_typed(raw, "image", str, section, ProblemSpec.image),
+        size=_typed(raw, "size", int, section, ProblemSpec.size, low=1, optional=True),
+        grayscale=_typed(raw, "grayscale", bool, section, ProblemSpec.grayscale),
+        color_mode=_choice(raw, "color_mode", COLOR_MODES, section, ProblemSpec.color_mode),
+        degradation=_typed(raw, "degradation", str, section, ProblemSpec.degradation),
+        noise_sigma=_typed(raw, "noise_sigma", float, section, ProblemSpec.noise_sigma, low=0.0),
+        seed=_typed(raw, "seed", int, section, ProblemSpec.seed, low=0),
+    )
+    if spec.degradation not in DEGRADATIONS:
+        raise ValueError(f"{section} key 'degradation': unknown degradation '{spec.degradation}'; "
+                         f"available: {sorted(DEGRADATIONS)}")
+    params = _table(raw.get("params", {}), "[problem.params]")
+    try:
+        spec.params = DEGRADATIONS[spec.degradation].resolve(params)
+    except ValueError as exc:
+        raise ValueError(f"[problem.params]: {exc}") from None
+    return spec
+
+
+def _lane_from_dict(raw, index: int) -> LaneSpec:
+    section = f"[[lanes]] #{index + 1}"
+    raw = _table(raw, section)
+    _check_keys(raw, {f.name for f in fields(LaneSpec)}, section)
+    if "solver" not in raw:
+        raise ValueError(f"{section}: missing required key 'solver'")
+    lane = LaneSpec(
+        solver=_typed(raw, "solver", str, section, None),
+        label=_typed(raw, "label", str, section, ""),
+        prior=_typed(raw, "prior", str, section, None, optional=True),
+        denoiser=_typed(raw, "denoiser", str, section, None, optional=True),
+        color=_typed(raw, "color", str, section, None, optional=True),
+        params=dict(_table(raw.get("params", {}), f"{section} [lanes.params]")),
+    )
+    return resolve_lane(lane)
+
+
+def _run_from_dict(raw) -> RunSpec:
+    section = "[run]"
+    raw = _table(raw, section)
+    _check_keys(raw, {f.name for f in fields(RunSpec)}, section)
+    return RunSpec(
+        iterations=_typed(raw, "iterations", int, section, RunSpec.iterations, low=0),
+        tolerance=_typed(raw, "tolerance", float, section, RunSpec.tolerance, low=0.0),
+        keep_iterates=_typed(raw, "keep_iterates", int, section, RunSpec.keep_iterates, low=0),
+        device=_choice(raw, "device", DEVICES, section, RunSpec.device),
+        dtype=_choice(raw, "dtype", DTYPES, section, RunSpec.dtype),
+        sync_every=_typed(raw, "sync_every", int, section, None, low=1, optional=True),
+    )
+
+
+def _table(raw, section: str) -> Mapping:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{section} must be a table, got {type(raw).__name__} {raw!r}")
+    return raw
+
+
+def _check_keys(raw: Mapping, allowed: set, section: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ValueError(f"{section}: unknown key(s) {unknown}; valid keys: {sorted(allowed)}")
+
+
+def _typed(raw: Mapping, key: str, kind: type, section: str, default, *, low=None, optional=False):
+    if key not in raw:
+        return default
+    if raw[key] is None:
+        if optional:
+            return None
+        raise ValueError(f"{section} key '{key}' must not be empty")
+    value = raw[key]
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ValueError(f"{section} key '{key}' must be {names[kind]}, got {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{section} key '{key}' = {value!r} is below its minimum {low}")
+    return value
+
+
+def _choice(raw: Mapping, key: str, choices, section: str, default):
+    value = _typed(raw, key, str, section, default)
+    if value not in choices:
+        raise ValueError(f"{section} key '{key}' must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _plain(spec) -> dict:
+    return {f.name: getattr(spec, f.name) for f in fields(spec)}
+
+
+def _drop_none(d: Mapping) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
