@@ -211,12 +211,12 @@ def _splat(rows: np.ndarray, cols: np.ndarray, side: int) -> np.ndarray:
 
 def _read_mat(path: Path, index: int) -> np.ndarray:
     """The kernel array of a MAT file (cell arrays: entry ``index``, 1-based)."""
+    import h5py
     import scipy.io
 
-    try:
-        data = scipy.io.loadmat(path)
-    except NotImplementedError:  # MATLAB v7.3 = HDF5
+    if h5py.is_hdf5(path):  # MATLAB v7.3 = HDF5
         return _read_mat_v73(path, index)
+    data = scipy.io.loadmat(path)
     names = [n for n in data if not n.startswith("__")]
     value = data[_pick_name(names, path)]
     if value.dtype == object:  # cell array, column-major order as MATLAB numbers it
