@@ -126,7 +126,7 @@ class Operator:
         if self._lipschitz is None:
             g = torch.Generator().manual_seed(seed)
             x = torch.randn(self.image_shape, generator=g, dtype=torch.float64)
-            x = x.to(self._device_dtype_like())
+            x = x.to(**self._device_dtype_like())
             x = x / x.norm()
             val = 0.0
             for _ in range(n_iter):
