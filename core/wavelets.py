@@ -109,6 +109,14 @@ def _idwt2_level(c: Tensor, weight: Tensor) -> Tensor:
     return _synthesis_last_axis(y, weight)
 
 
+def max_levels(height: int, width: int) -> int:
+    """Largest L such that both ``height`` and ``width`` are divisible by 2**L."""
+    levels = 0
+    while height % 2 == 0 and width % 2 == 0 and height > 1 and width > 1:
+        height, width, levels = height // 2, width // 2, levels + 1
+    return levels
+
+
 def _check(x: Tensor, wavelet: str, levels: int, name: str) -> None:
     if wavelet not in _DEC_LO:
         raise ValueError(f"parameter 'wavelet' must be one of {list(WAVELETS)}, got {wavelet!r}")

@@ -140,3 +140,11 @@ def test_invalid_input_raises_value_error():
         waverec(x, "haar", -1)
     with pytest.raises(ValueError, match="H, W"):
         wavedec(torch.zeros(8), "haar", 1)
+
+
+def test_max_levels():
+    from core.wavelets import max_levels
+    assert max_levels(64, 48) == 4
+    assert max_levels(12, 16) == 2
+    assert max_levels(7, 16) == 0
+    assert max_levels(1, 1) == 0
