@@ -29,10 +29,20 @@ def resolve_dtype(dtype: str) -> torch.dtype:
     return table[dtype]
 
 
+#: Every image is cropped to a multiple of this, so that wavelet priors (up to 3 levels) apply.
+BASE_MULTIPLE = 8
+
+
 def crop_multiple(spec: ProblemSpec) -> int:
-    """Side lengths must be multiples of this (SR scale; × 2**levels for sparse-coding SR)."""
+    """Side lengths are cropped to multiples of this.
+
+    The least common multiple of :data:`BASE_MULTIPLE`, the SR scale (``sr``, ``sparse_sr``)
+    and 2**levels (``sparse_sr``).
+    """
     params = spec.params
-    multiple = int(params.get("scale", 1)) if spec.degradation in ("sr", "sparse_sr") else 1
+    multiple = BASE_MULTIPLE
+    if spec.degradation in ("sr", "sparse_sr"):
+        multiple = int(np.lcm(multiple, int(params.get("scale", 1))))
     if spec.degradation == "sparse_sr":
         multiple = int(np.lcm(multiple, 2 ** int(params.get("levels", 0))))
     return multiple
