@@ -1,0 +1,47 @@
+"""ISTA / proximal gradient (forward-backward splitting) for Φ(x) = ½‖Ax − y‖² + g(x).
+
+Reference: Beck & Teboulle, SIAM J. Imaging Sci. 2(1), 2009, eq. (3.1) with the step 1/L of
+§3 ("constant step size"); methods.md §11.
+"""
+from __future__ import annotations
+
+from ..params import Param
+from ..registry import SOLVERS
+from .base import Step
+from ._common import proximal_gradient_step, step_from_lipschitz
+
+STEP_SIZE_PARAM = Param(
+    "step_size", None, low=1e-12, high=1e12, log=True,
+    help="gradient step γ (automatic: 1/L with L = ‖A‖₂²); γ > 2/L diverges",
+    math="x⁺ = prox_{γg}(x − γAᵀ(Ax − y))",
+)
+
+
+@SOLVERS.register("ista", params=[STEP_SIZE_PARAM],
+                  doc="ISTA / proximal gradient: x⁺ = prox_{γg}(x − γ∇f(x))",
+                  needs_prior=True, needs_denoiser=False, learned=False)
+def ista(problem, *, prior, step_size=None):
+    """Iterative shrinkage-thresholding (proximal gradient).
+
+    Parameters
+    ----------
+    problem : Problem
+    prior : Prior
+        g, used through its proximal map.
+    step_size : float or None
+        γ; ``None`` gives 1/L_f.
+
+    Yields
+    ------
+    Step
+        ``Step(k, x^k)`` forever.
+    """
+    gamma = step_from_lipschitz(problem, step_size)
+    prior.reset()
+    x = problem.x0.clone()
+    k = 0
+    while True:
+        k += 1
+        # Beck–Teboulle (3.1): x^k = p_L(x^{k−1}) = prox_{g/L}(x^{k−1} − (1/L)∇f(x^{k−1}))
+        x = proximal_gradient_step(problem, prior, x, gamma)
+        yield Step(k, x)

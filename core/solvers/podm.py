@@ -1,0 +1,139 @@
+"""PODM: Propagation and Optimization based Deep Model (Liu et al., NeurIPS 2018, §3–§4.1).
+
+Stage l (x^{l−1} → x^l), with f(x) = ½‖Ax − y‖², Φ = f + g, and H = (μ/2)I as in §5.1, so that
+d(x, x_A) = (x − x_A)ᵀH(x − x_A) = (μ/2)‖x − x_A‖²:
+
+  Propagation module P = F ∘ A:
+    x_A^l = A(x^{l−1}) = D(x^{l−1}, σ_l)                    denoiser as the network A, σ_l ↓
+    x̃^l  = F(x_A^l) = argmin_x f(x) + d(x, x_A^l)           (3)
+         ⇔ (AᵀA + μI) x̃^l = Aᵀy + μ x_A^l                   closed form (normal_solve)
+  Optimality module O:
+    x_G^l = prox_{γg}(x̃^l − γ(∇f(x̃^l) + μ_opt(x̃^l − x^{l−1})))                       (7)
+    ψ^l   = (1/γ)(x̃ − x_G) − (μ_opt/2)(2x̃ − x_G − x^{l−1}) + H(x_G − x^{l−1})
+            + ∇f(x_G) − ∇f(x̃)                        (computable form right after (7))
+    accept x^l = x_G^l  if ‖ψ^l‖ ≤ c ‖x_G^l − x^{l−1}‖                                 (5)
+    else   x^l = prox_{γg}(x^{l−1} − γ∇f(x^{l−1}))    (feedback)                        (6)
+
+Reading of the two μ's: the paper's μ^l in (7) and in ψ is the trade-off of the momentum
+proximal step (our ``mu_opt``); the μ of §5.1 only defines H = μI/2 in the distance d (our
+``mu``). Substituting (7)'s optimality condition shows that x_A cancels and
+ψ = ∇f(x_G) + u + (μ_opt/2 + μ/2)(x_G − x^{l−1}) with u ∈ ∂g(x_G): for convex g this gives
+Φ(x_G) ≤ Φ(x^{l−1}) − ((μ_opt + μ)/2 − c)‖x_G − x^{l−1}‖², so descent needs c < (μ_opt + μ)/2
+(Proposition 1 states μ_opt/4 − c²/μ_opt > 0).
+
+Monotone safeguard (``monotone = true``, our addition, documented): Proposition 1 needs the
+paper's assumptions, which a nonconvex prior or an inexact prox (GISA for ℓ_p) can break.
+We then accept x_G only if (5) holds AND Φ(x_G) ≤ Φ(x^{l−1}); otherwise we take the feedback
+step (6), unless it would increase Φ (impossible for an exact prox and γ < 1/L_f, Prop. 1),
+in which case x^l = x^{l−1}. Selection uses torch.where (no host sync). With ``monotone =
+false`` the update is exactly (5)–(6).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..params import Param
+from ..registry import SOLVERS
+from .base import Step
+from ._common import (denoise_unknown, proximal_gradient_step, schedule_params, sigma_schedule,
+                      step_from_lipschitz)
+
+PODM_PARAMS = [
+    Param("mu", 0.01, low=1e-8, high=1e8, log=True,
+          help="weight of the learned prior d(x, x_A) = (μ/2)‖x − x_A‖² (H = μI/2, §5.1)",
+          math="(AᵀA + μI) x̃ = Aᵀy + μ x_A"),
+    Param("mu_opt", 0.5, low=0.0, high=1e8,
+          help="trade-off μ^l of the momentum proximal step (7)",
+          math="x_G = prox_{γg}(x̃ − γ(∇f(x̃) + μ_opt(x̃ − x^{l−1})))"),
+    Param("c", 0.2, low=0.0, high=1e8,
+          help="tolerance c^l of the optimality-error check (5)",
+          math="‖ψ‖ ≤ c‖x_G − x^{l−1}‖"),
+    Param("step_size", None, low=1e-12, high=1e12, log=True,
+          help="proximal step γ (automatic: 0.99/L_f, so the feedback step decreases Φ)",
+          math="γ < 1/L_f"),
+    *schedule_params(sigma_min_default=5.0),
+    Param("monotone", True, kind="bool",
+          help="also require Φ(x_G) ≤ Φ(x^{l−1}) to accept (safeguard for nonconvex g)",
+          math="accept ⇔ (5) ∧ Φ(x_G) ≤ Φ(x^{l−1})"),
+]
+
+
+@SOLVERS.register("podm", params=PODM_PARAMS,
+                  doc="PODM: denoiser propagation + fidelity + error-checked proximal feedback",
+                  needs_prior=True, needs_denoiser=True, learned=False)
+def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=0.5, c=0.2, step_size=None,
+         sigma_max=49.0, sigma_min=5.0, schedule_iters=30, monotone=True):
+    """Propagation and optimization based deep model with a plug-in denoiser as A.
+
+    Parameters
+    ----------
+    problem : Problem
+    prior : Prior
+        The designed prior g (possibly nonconvex).
+    denoiser : Denoiser
+        The network A (any registered denoiser), applied to images.
+    mu : float
+        H = μI/2 in the distance d.
+    mu_opt : float
+        μ^l in (7) and ψ.
+    c : float
+        c^l in (5).
+    step_size : float or None
+        γ^l; ``None`` gives 0.99/L_f.
+    sigma_max, sigma_min : float
+        Denoiser noise-level schedule end points (units of 1/255).
+    schedule_iters : int
+        Stages over which σ_l decreases (then held).
+    monotone : bool
+        Enable the Φ-descent safeguard described in the module docstring.
+
+    Yields
+    ------
+    Step
+        info: ``opt_error`` = ‖ψ‖, ``opt_bound`` = c‖x_G − x^{l−1}‖, ``accepted`` (x^l = x_G),
+        ``error_check`` (eq. (5) alone), ``sigma``; extras: ``x_A``, ``x_tilde``, ``x_G`` images.
+    """
+    gamma = step_from_lipschitz(problem, step_size, scale=0.99)
+    sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
+    half_mu = 0.5 * mu                       # H = (μ/2) I
+    prior.reset()
+    aty = problem.operator.adjoint(problem.y)
+    x = problem.x0.clone()
+    phi = problem.objective(x, prior)
+    l = 0
+    while True:
+        l += 1
+        x_prev, phi_prev = x, phi
+        sigma_l = sigma(l)
+        # propagation module: x_A = A(x^{l−1}), x̃ = F(x_A) by (3)
+        x_a = denoise_unknown(problem, denoiser, x_prev, sigma_l)
+        x_tilde = problem.operator.normal_solve(aty + mu * x_a, mu, x_a)
+        # optimality module (7)
+        grad_tilde = problem.grad_fidelity(x_tilde)
+        x_g = prior.prox(x_tilde - gamma * (grad_tilde + mu_opt * (x_tilde - x_prev)), gamma)
+        # ψ (formula after (7)) and the check (5)
+        psi = ((x_tilde - x_g) / gamma
+               - (0.5 * mu_opt) * (2.0 * x_tilde - x_g - x_prev)
+               + half_mu * (x_g - x_prev)
+               + problem.grad_fidelity(x_g) - grad_tilde)
+        opt_error = psi.norm()
+        opt_bound = c * (x_g - x_prev).norm()
+        error_check = opt_error <= opt_bound
+        # feedback (6)
+        x_fb = proximal_gradient_step(problem, prior, x_prev, gamma)
+        if monotone:
+            phi_g = problem.objective(x_g, prior)
+            phi_fb = problem.objective(x_fb, prior)
+            accepted = error_check & (phi_g <= phi_prev)
+            feedback_descends = phi_fb <= phi_prev
+            x = torch.where(accepted, x_g, torch.where(feedback_descends, x_fb, x_prev))
+            phi = torch.where(accepted, phi_g, torch.where(feedback_descends, phi_fb, phi_prev))
+        else:
+            accepted = error_check
+            x = torch.where(accepted, x_g, x_fb)
+            phi = phi_prev  # unused without the safeguard
+        yield Step(l, x,
+                   info={"opt_error": opt_error, "opt_bound": opt_bound, "accepted": accepted,
+                         "error_check": error_check, "sigma": sigma_l},
+                   extras={"x_A": problem.to_image(x_a), "x_tilde": problem.to_image(x_tilde),
+                           "x_G": problem.to_image(x_g)})
