@@ -5,7 +5,8 @@ Every loader returns float64 arrays with intensities in [0, 1], shaped (H, W) fo
 (a ``ValueError``) whose message names the file and the reason.
 
 Formats: PNG (1–16 bit, grey, grey+alpha, RGB, RGBA, palette), JPEG, BMP, GIF (single frame),
-TIFF (8/16-bit integer or float, uncompressed/PackBits/LZW/Deflate, chunky or planar).
+TIFF (8/16-bit integer or float, chunky or planar; uncompressed, PackBits, Deflate by tifffile,
+LZW and JPEG by Pillow).
 Pillow reduces 16-bit colour PNGs to 8 bits, so those are decoded here (:func:`_decode_png16`).
 """
 from __future__ import annotations
@@ -101,11 +102,9 @@ def load_image(source, *, size: int | None = None, grayscale: bool = True,
     ValueError
         ``size`` or ``multiple_of`` invalid.
     """
-    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))
-                             or size < MIN_SIDE):
-        raise ValueError(f"size must be an integer ≥ {MIN_SIDE} (longer side in pixels), got {size!r}")
-    if isinstance(multiple_of, bool) or not isinstance(multiple_of, (int, np.integer)) or multiple_of < 1:
-        raise ValueError(f"multiple_of must be a positive integer, got {multiple_of!r}")
+    for name, value, low in (("size", size, MIN_SIDE), ("multiple_of", multiple_of, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
+            raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
     label, image = _read_source(source, allow_huge)
     if grayscale and image.ndim == 3:
         image = image @ _LUMA_601
@@ -155,7 +154,7 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
     return label, _normalise(raw, label, allow_huge)
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)
 def _catalogue_image(name: str) -> np.ndarray:
     """A catalogue image from the scikit-image distribution, normalised (cached, read-only)."""
     import skimage.data
@@ -176,7 +175,11 @@ def _check_side_lengths(shape: tuple[int, int], label: str, allow_huge: bool) ->
 def _decode(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     """Decode file bytes (format sniffed from the content, not the extension)."""
     if data[:4] in _TIFF_MAGICS:
-        return _decode_tiff(data, label, allow_huge)
+        try:
+            return _decode_tiff(data, label, allow_huge)
+        except ValueError as exc:           # LZW/JPEG need imagecodecs in tifffile; Pillow has them
+            if "imagecodecs" not in str(exc):
+                raise
     if data[:8] == _PNG_MAGIC and len(data) >= 26 and data[24] == 16 and data[25] in (2, 4, 6):
         return _decode_png16(data, label, allow_huge)
     from PIL import Image, UnidentifiedImageError

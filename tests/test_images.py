@@ -117,6 +117,13 @@ def test_16bit_tiff_packbits_and_planar(tmp_path):
     np.testing.assert_array_equal(load_image(tmp_path / "planar.tif", grayscale=False), rgb / 65535.0)
 
 
+@pytest.mark.parametrize("compression", ["tiff_lzw", "tiff_adobe_deflate"])
+def test_compressed_tiff(tmp_path, compression):
+    rgb = _random((12, 16, 3))
+    Image.fromarray(rgb).save(tmp_path / "c.tif", compression=compression)
+    np.testing.assert_array_equal(load_image(tmp_path / "c.tif", grayscale=False), rgb / 255.0)
+
+
 def test_float_tiff_validated_and_clipped(tmp_path):
     values = RNG.random((12, 10)).astype(np.float32)
     values[0, 0], values[0, 1] = -1e-4, 1 + 1e-4                # tiny excursions are clipped
