@@ -223,7 +223,7 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
         record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in val.items()},
                   "seconds": wall}
         history.append(record)
-        if settings.progress:
+        if settings.progress or settings.on_epoch is None:
             tqdm.write(f"{settings.name} epoch {epoch + 1}/{settings.epochs}: loss {record['loss']:.4e}  "
                        + "  ".join(f"val {k} {v:.4f}" for k, v in val.items()) + f"  ({wall:.0f} s)")
         _atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
