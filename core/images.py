@@ -298,10 +298,8 @@ def _normalise(array: np.ndarray, label: str, allow_huge: bool) -> np.ndarray:
         array = array[..., 0] if array.shape[2] == 2 else array[..., :3]
     if array.dtype == np.bool_:
         return array.astype(np.float64)
-    if array.dtype == np.uint8:
-        return array / 255.0
-    if array.dtype == np.uint16:
-        return array / 65535.0
+    if array.dtype in (np.uint8, np.uint16):
+        return array / float(np.iinfo(array.dtype).max)
     if np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
         if not np.all(np.isfinite(array)):
@@ -394,10 +392,9 @@ def save_png(path, img) -> None:
         with os.fdopen(fd, "wb") as handle:
             Image.fromarray(array).save(handle, format="PNG")
         os.replace(tmp, path)
-    except BaseException:
+    finally:                                   # only left behind when writing failed
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def thumbnail(name_or_array, size: int = 64) -> np.ndarray:
