@@ -1,0 +1,53 @@
+"""Shared test fixtures.
+
+Qt runs headless (``QT_QPA_PLATFORM=offscreen``) and every test that uses Qt fails when Qt
+logs a warning (pytest-qt's ``qt_log_level_fail`` marker is added to each such test), because
+threading mistakes in Qt usually surface only as logged warnings.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest
+
+# Messages the offscreen platform plugin prints for harmless window-manager requests.
+BENIGN_QT_MESSAGES = (
+    r"This plugin does not support",
+    r"QFont::setPointSizeF: Point size <= 0",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Make Qt warnings fail every test that touches Qt."""
+    for item in items:
+        if {"qtbot", "qapp", "main_window"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            item.add_marker(pytest.mark.qt_log_ignore(*BENIGN_QT_MESSAGES))
+
+
+def small_config(size: int = 64):
+    """The default problem (FISTA + PODM, sparse-coding SR ×2) at ``size`` px for fast GUI tests."""
+    from core.config import default_config
+
+    config = default_config()
+    config.problem.size = size
+    config.run.keep_iterates = 50
+    return config
+
+
+@pytest.fixture
+def main_window(qtbot):
+    """The workbench main window on the default problem at 64 px (no autosave)."""
+    from workbench.app import make_app
+    from workbench.main_window import MainWindow
+
+    make_app()
+    window = MainWindow(small_config(), autosave_dir=None)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()

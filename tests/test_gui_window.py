@@ -1,0 +1,130 @@
+"""Main window: opening, stepping, play/pause, scrubbing, worker errors, closing mid-run.
+
+Numbers are asserted against the engine's own objects (``run.snapshot()``, ``run.iterate``):
+the GUI only displays them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QMutexLocker
+
+from workbench.curves import METRIC_PLOTS
+
+
+def wait_idle(qtbot, window, timeout=60000):
+    """Wait until the worker is paused with nothing left to do, then repaint."""
+    qtbot.waitUntil(lambda: not window.worker.is_playing, timeout=timeout)
+    window.worker.publish()
+    window.refresh()
+
+
+def lane_steps(window):
+    with QMutexLocker(window.worker.run_lock):
+        return [lane.k for lane in window.run.lanes]
+
+
+def test_window_opens_on_default_problem(main_window):
+    run = main_window.run
+    assert [lane.label for lane in run.lanes] == ["FISTA", "PODM"]
+    assert run.config.problem.image == "camera" and run.config.problem.degradation == "sparse_sr"
+    snapshot = run.snapshot()
+    np.testing.assert_array_equal(main_window.panes.image_of("ground_truth"), snapshot.ground_truth)
+    np.testing.assert_array_equal(main_window.panes.image_of("observation"), snapshot.observation)
+    # iterate panes show x⁰ before the first step
+    np.testing.assert_allclose(main_window.panes.image_of("iterate1"), run.iterate(1, 0), atol=1e-6)
+    assert main_window.lanes_panel.list.count() == 2
+
+
+def test_step_five_gives_five_points_per_curve_per_lane(main_window, qtbot):
+    main_window.step(5)
+    wait_idle(qtbot, main_window)
+    assert lane_steps(main_window) == [5, 5]
+    snapshot = main_window.worker.latest()
+    for spec in METRIC_PLOTS:
+        for lane_index in range(2):
+            assert main_window.curves.point_count(spec.key, lane_index) == 5, spec.key
+    # the PSNR curve is the engine's PSNR history, point for point
+    for lane_index, lane in enumerate(snapshot.lanes):
+        x, y = main_window.curves.curves[("psnr", lane_index)].getData()
+        np.testing.assert_array_equal(x, [1, 2, 3, 4, 5])
+        np.testing.assert_allclose(y, lane.metrics["psnr"])
+    assert main_window.curves.cursor_position() == 5
+
+
+def test_play_then_pause_stops_within_one_iteration(main_window, qtbot):
+    main_window.set_playing(True)
+    qtbot.waitUntil(lambda: min(lane_steps(main_window)) >= 2, timeout=60000)
+    main_window.set_playing(False)
+    at_pause = max(lane_steps(main_window))
+    qtbot.wait(600)
+    assert max(lane_steps(main_window)) <= at_pause + 1
+    assert not main_window.worker.is_playing
+
+
+def test_scrubbing_shows_the_kept_iterate_of_that_iteration(main_window, qtbot):
+    main_window.step(6)
+    wait_idle(qtbot, main_window)
+    main_window.scrub_to(3)
+    run = main_window.run
+    for lane_index in range(2):
+        shown = main_window.panes.image_of(f"iterate{lane_index}")
+        np.testing.assert_allclose(shown, run.iterate(lane_index, 3), atol=1e-6)
+        assert np.abs(shown - run.iterate(lane_index, 6)).max() > 1e-5
+    assert main_window.curves.cursor_position() == 3
+    # keyboard scrubbing: Shift+→ moves one iteration forward
+    main_window.transport.scrubber.setValue(3)
+    main_window.transport.nudge(1)
+    np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 4), atol=1e-6)
+    main_window.scrub_to(-1)   # back to live
+    np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 6), atol=1e-6)
+
+
+def test_clicking_a_curve_maps_to_the_nearest_iteration(main_window, qtbot):
+    main_window.step(4)
+    wait_idle(qtbot, main_window)
+    assert main_window.curves.iteration_at(2.8) == 3
+    main_window.curves.set_x_axis("seconds")
+    seconds = main_window.worker.latest().lanes[0].seconds
+    assert main_window.curves.iteration_at(float(seconds[1])) == 2
+    x, _ = main_window.curves.curves[("ssim", 0)].getData()
+    np.testing.assert_allclose(x, seconds)
+
+
+def test_diagnostics_show_podm_intermediate_images_of_the_scrubbed_iteration(main_window, qtbot):
+    main_window.step(4)
+    wait_idle(qtbot, main_window)
+    main_window.diagnostics.lane_combo.setCurrentIndex(1)   # PODM
+    main_window.scrub_to(2)
+    assert set(main_window.diagnostics.image_items) == {"x_A", "x_tilde", "x_G"}
+    live = main_window.worker.latest().lanes[1].extras["x_G"]
+    shown = main_window.diagnostics.image_items["x_G"].image
+    assert shown.shape == live.shape and np.abs(shown - live).max() > 0   # iteration 2, not 4
+    accepted = main_window.worker.latest().lanes[1].metrics["accepted"]
+    assert len(main_window.diagnostics.bars.opts["x"]) == np.isfinite(accepted).sum() == 4
+
+
+def test_worker_exception_shows_a_message_and_the_app_goes_on(main_window, qtbot):
+    run = main_window.run
+    original = run.step
+
+    def broken_step(n=1):
+        raise RuntimeError("solver exploded")
+
+    run.step = broken_step
+    main_window.step(1)
+    qtbot.waitUntil(lambda: bool(main_window.errors), timeout=10000)
+    assert "solver exploded" in main_window.errors[-1]
+    assert main_window._error_boxes and not main_window._error_boxes[-1].isModal()
+    run.step = original
+    main_window.step(2)
+    wait_idle(qtbot, main_window)
+    assert lane_steps(main_window) == [2, 2]
+
+
+def test_closing_during_a_run_stops_the_worker(main_window, qtbot):
+    thread = main_window.thread
+    main_window.set_playing(True)
+    qtbot.waitUntil(lambda: max(lane_steps(main_window)) >= 1, timeout=60000)
+    main_window.close()
+    assert thread.isFinished()
+    assert main_window.thread is None

@@ -1,0 +1,213 @@
+"""Convergence curves: one plot per metric, every lane overlaid in its colour.
+
+Curves are created once per lane and updated with ``setData`` on the full history arrays of
+the latest snapshot (so they receive every iteration even though the window repaints at
+display rate). Log plots get values clamped to a floor (zeros would become gaps). A vertical
+cursor marks the scrubbed iteration; clicking a plot scrubs there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+LOG_FLOOR = 1e-16
+
+
+@dataclass(frozen=True)
+class MetricPlot:
+    """One plot of the curves view."""
+
+    key: str
+    title: str
+    log: bool
+
+
+METRIC_PLOTS = (
+    MetricPlot("rel_change", "log₁₀ relative change ‖xᵏ − xᵏ⁻¹‖/‖xᵏ⁻¹‖", True),
+    MetricPlot("rec_error", "log₁₀ reconstruction error ‖x − x_gt‖/‖x_gt‖", True),
+    MetricPlot("psnr", "PSNR [dB]", False),
+    MetricPlot("ssim", "SSIM", False),
+    MetricPlot("objective", "log₁₀ objective Φ(x)", True),
+    MetricPlot("opt_error", "log₁₀ optimality error ‖ψ‖ (—) vs bound (- -); ● accepted ✕ fallback", True),
+)
+
+
+def curve_values(values: np.ndarray, log: bool) -> np.ndarray:
+    """Values as plotted: log10 of the values clamped to ``LOG_FLOOR`` on log plots
+    (non-finite → NaN gaps)."""
+    values = np.asarray(values, dtype=np.float64)
+    if log:
+        with np.errstate(invalid="ignore"):
+            values = np.where(np.isfinite(values), np.log10(np.maximum(values, LOG_FLOOR)), np.nan)
+    return values
+
+
+class CurvesView(QWidget):
+    """Grid of metric plots with a shared x cursor.
+
+    Signals
+    -------
+    scrub_requested(int)
+        The iteration nearest to a click on any plot.
+    """
+
+    scrub_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.x_axis = "iteration"
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.cursors: dict[str, pg.InfiniteLine] = {}
+        self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
+        self.bound_curves: dict[int, pg.PlotDataItem] = {}
+        self.markers: dict[int, pg.ScatterPlotItem] = {}
+        self.legend: pg.LegendItem | None = None
+        self._lanes: list[tuple[str, str]] = []
+        self._last_snapshot = None
+        for i, spec in enumerate(METRIC_PLOTS):
+            plot = self.graphics.addPlot(row=i // 3, col=i % 3)
+            plot.setTitle(spec.title, size="9pt", color="#202020")
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.setLabel("bottom", "iteration")
+            cursor = pg.InfiniteLine(angle=90, movable=False,
+                                     pen=pg.mkPen("#606060", style=Qt.PenStyle.DashLine))
+            plot.addItem(cursor, ignoreBounds=True)
+            self.plots[spec.key] = plot
+            self.cursors[spec.key] = cursor
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+
+    # structure --------------------------------------------------------------------------
+    def set_lanes(self, lanes: list[tuple[str, str]]) -> None:
+        """(label, colour) per lane; rebuilds the curve items (not called per frame)."""
+        for item in list(self.curves.values()) + list(self.bound_curves.values()) + list(self.markers.values()):
+            item.getViewBox() and item.getViewBox().removeItem(item)
+        self.curves.clear()
+        self.bound_curves.clear()
+        self.markers.clear()
+        if self.legend is not None:
+            self.legend.scene() and self.legend.scene().removeItem(self.legend)
+        self.legend = self.plots["psnr"].addLegend(offset=(-5, 5), labelTextSize="9pt", labelTextColor="#202020",
+                                                  brush=pg.mkBrush(255, 255, 255, 200))
+        self._lanes = list(lanes)
+        for index, (label, color) in enumerate(lanes):
+            pen = pg.mkPen(color, width=2)
+            for spec in METRIC_PLOTS:
+                name = label if spec.key == "psnr" else None
+                self.curves[(spec.key, index)] = self.plots[spec.key].plot(pen=pen, name=name)
+            bound_pen = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
+            self.bound_curves[index] = self.plots["opt_error"].plot(pen=bound_pen)
+            markers = pg.ScatterPlotItem(size=7)
+            self.plots["opt_error"].addItem(markers)
+            self.markers[index] = markers
+
+    def set_x_axis(self, mode: str) -> None:
+        """``"iteration"`` or ``"seconds"``."""
+        if mode not in ("iteration", "seconds"):
+            raise ValueError(f"x axis must be 'iteration' or 'seconds', got {mode!r}")
+        self.x_axis = mode
+        for plot in self.plots.values():
+            plot.setLabel("bottom", "iteration" if mode == "iteration" else "solve time [s]")
+        if self._last_snapshot is not None:
+            self.update_curves(self._last_snapshot)
+
+    # content ----------------------------------------------------------------------------
+    def _x_of(self, lane) -> np.ndarray:
+        return np.asarray(lane.seconds if self.x_axis == "seconds" else lane.iterations, dtype=np.float64)
+
+    def update_curves(self, snapshot) -> None:
+        """Set every curve to the full history of ``snapshot`` (a ``RunSnapshot``)."""
+        self._last_snapshot = snapshot
+        for index, lane in enumerate(snapshot.lanes):
+            if ("psnr", index) not in self.curves:
+                continue
+            x = self._x_of(lane)
+            for spec in METRIC_PLOTS:
+                values = lane.metrics.get(spec.key)
+                curve = self.curves[(spec.key, index)]
+                if values is None or len(values) == 0:
+                    curve.setData([], [])
+                    continue
+                n = min(len(x), len(values))
+                curve.setData(x[:n], curve_values(values[:n], spec.log))
+            self._update_optimality(index, lane, x)
+            self._update_legend(index, lane)
+
+    def _update_optimality(self, index: int, lane, x: np.ndarray) -> None:
+        bound = lane.metrics.get("opt_bound")
+        error = lane.metrics.get("opt_error")
+        accepted = lane.metrics.get("accepted")
+        if bound is not None and len(bound):
+            n = min(len(x), len(bound))
+            self.bound_curves[index].setData(x[:n], curve_values(bound[:n], True))
+        if error is None or accepted is None or not len(error):
+            self.markers[index].setData([], [])
+            return
+        n = min(len(x), len(error), len(accepted))
+        known = np.isfinite(np.asarray(accepted[:n], dtype=np.float64)) & np.isfinite(error[:n])
+        ok = known & (np.asarray(accepted[:n], dtype=np.float64) > 0.5)
+        fallback = known & ~ok
+        y = curve_values(error[:n], True)
+        spots = [dict(pos=(x[i], y[i]), symbol="o", brush="#2ca02c", pen=None) for i in np.flatnonzero(ok)]
+        spots += [dict(pos=(x[i], y[i]), symbol="x", brush="#d62728", pen="#d62728")
+                  for i in np.flatnonzero(fallback)]
+        self.markers[index].setData(spots)
+
+    def _update_legend(self, index: int, lane) -> None:
+        label = lane.label
+        if lane.status.startswith(("diverged", "error")):
+            label = f"{lane.label} ⚠ {lane.status}"
+        item = self.legend.getLabel(self.curves[("psnr", index)]) if self.legend else None
+        if item is not None and item.text != label:
+            item.setText(label)
+
+    def set_cursor(self, k: int, snapshot=None) -> None:
+        """Move the vertical cursor of every plot to iteration ``k``."""
+        snapshot = snapshot or self._last_snapshot
+        x = float(k)
+        if self.x_axis == "seconds" and snapshot is not None and snapshot.lanes:
+            lane = snapshot.lanes[0]
+            hits = np.flatnonzero(np.asarray(lane.iterations) == k)
+            x = float(lane.seconds[hits[0]]) if len(hits) else 0.0
+        for cursor in self.cursors.values():
+            cursor.setValue(x)
+
+    def cursor_position(self) -> float:
+        """Current x of the cursors."""
+        return float(next(iter(self.cursors.values())).value())
+
+    def point_count(self, key: str, lane_index: int) -> int:
+        """Number of points of a lane's curve in plot ``key``."""
+        x, _ = self.curves[(key, lane_index)].getData()
+        return 0 if x is None else len(x)
+
+    # interaction ------------------------------------------------------------------------
+    def _on_click(self, event) -> None:
+        snapshot = self._last_snapshot
+        if snapshot is None or not snapshot.lanes:
+            return
+        for plot in self.plots.values():
+            view = plot.getViewBox()
+            if view.sceneBoundingRect().contains(event.scenePos()):
+                x = view.mapSceneToView(event.scenePos()).x()
+                self.scrub_requested.emit(self.iteration_at(x))
+                return
+
+    def iteration_at(self, x: float) -> int:
+        """Iteration whose x (iteration or seconds) is nearest to ``x``."""
+        lanes = [lane for lane in self._last_snapshot.lanes if len(lane.iterations)]
+        if not lanes:
+            return 0
+        lane = max(lanes, key=lambda ln: len(ln.iterations))
+        xs = self._x_of(lane)
+        return int(lane.iterations[int(np.argmin(np.abs(xs - x)))])

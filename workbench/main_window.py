@@ -1,0 +1,304 @@
+"""The main window: panels on the left, image panes on top, curves / diagnostics below, the
+transport bar above and a status bar; a display-rate timer pulls the worker's snapshot."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMutexLocker, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import Config
+from core.engine import Run
+
+from . import lane_view
+from .curves import CurvesView
+from .diagnostics import DiagnosticsView
+from .lanes_panel import LanesPanel
+from .panes import ImagePanes
+from .problem_panel import ProblemPanel
+from .run_panel import RunPanel
+from .transport import TransportBar
+from .window_actions import WindowActions
+from .worker import RunWorker, start_worker, stop_worker
+
+REFRESH_MS = 33   # ~30 Hz display rate
+
+
+class MainWindow(WindowActions, QMainWindow):
+    """Convergence Workbench main window.
+
+    Parameters
+    ----------
+    config : Config
+        What to open (the embedded default, a config file or a session's config).
+    autosave_dir : Path, optional
+        Where to autosave; None disables autosave (tests, screenshots).
+    start_thread : bool
+        Start the worker thread (False for ``--screenshot``, which steps synchronously).
+    """
+
+    def __init__(self, config: Config, autosave_dir: Path | None = None, start_thread: bool = True):
+        super().__init__()
+        self.setWindowTitle("Convergence Workbench")
+        self.setAcceptDrops(True)
+        self.errors: list[str] = []
+        self._error_boxes: list[QMessageBox] = []
+        self.scrub_k: int | None = None      # None: follow the latest iteration
+        self._shown_snapshot = None
+        self._lane_keys: tuple | None = None
+        self.worker = RunWorker(Run(config))
+        self.worker.failed.connect(self.show_error)
+        self.thread = start_worker(self.worker) if start_thread else None
+        self._build_widgets()
+        self._build_menus()
+        self.autosaver = None
+        if autosave_dir is not None:
+            from .autosave import Autosaver
+
+            self.autosaver = Autosaver(self.worker, autosave_dir, parent=self)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.resize(1600, 1000)
+        self.refresh()
+
+    @property
+    def run(self) -> Run:
+        return self.worker.run
+
+    # layout -----------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        config = self.run.config.to_dict()
+        self.problem_panel = ProblemPanel(config["problem"])
+        self.problem_panel.changed.connect(self.on_problem_changed)
+        self.lanes_panel = LanesPanel(config["lanes"])
+        self.lanes_panel.lane_changed.connect(self.on_lane_changed)
+        self.lanes_panel.lane_relabeled.connect(self.on_lane_relabeled)
+        self.lanes_panel.lane_added.connect(self.on_lane_added)
+        self.lanes_panel.lane_removed.connect(self.on_lane_removed)
+        self.lanes_panel.lanes_reordered.connect(self.on_lanes_reordered)
+        self.lanes_panel.invalid.connect(lambda message: self.statusBar().showMessage(message, 8000))
+        self.run_panel = RunPanel(config["run"])
+        self.run_panel.changed.connect(self.on_run_settings_changed)
+        self.run_panel.x_axis_changed.connect(lambda mode: self.curves.set_x_axis(mode))
+
+        self.side_tabs = QTabWidget()
+        for panel, title in ((self.problem_panel, "Problem"), (self.lanes_panel, "Lanes"),
+                             (self.run_panel, "Run settings")):
+            scroll = QScrollArea()
+            scroll.setWidget(panel)
+            scroll.setWidgetResizable(True)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.side_tabs.addTab(scroll, title)
+        self.side_tabs.setCurrentIndex(1)
+        self.side_tabs.setMinimumWidth(360)
+
+        self.panes = ImagePanes()
+        self.curves = CurvesView()
+        self.curves.scrub_requested.connect(self.scrub_to)
+        self.diagnostics = DiagnosticsView()
+        self.diagnostics.lane_selected.connect(lambda _: self._show_current(force=True))
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.addTab(self.diagnostics, "Diagnostics (intermediate images, checks)")
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.panes)
+        right.addWidget(self.tabs)
+        right.setSizes([540, 460])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.side_tabs)
+        main.addWidget(right)
+        main.setStretchFactor(1, 1)
+        main.setSizes([390, 1210])
+
+        self.transport = TransportBar()
+        self.transport.play_toggled.connect(self.set_playing)
+        self.transport.step_requested.connect(self.step)
+        self.transport.converge_requested.connect(self.worker.run_to_convergence)
+        self.transport.reset_requested.connect(self.reset)
+        self.transport.speed_changed.connect(self.worker.set_max_rate)
+        self.transport.scrubbed.connect(self.scrub_to)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.transport)
+        layout.addWidget(main, 1)
+        self.setCentralWidget(central)
+
+        self.status_device = QLabel()
+        self.status_rate = QLabel()
+        self.status_memory = QLabel()
+        for label in (self.status_device, self.status_rate, self.status_memory):
+            self.statusBar().addPermanentWidget(label)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(action)
+        else:
+            self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open config or session…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &image…", self.problem_panel.open_image_dialog)
+        self._action(file_menu, "&Save session…", self.save_dialog, QKeySequence.StandardKey.Save)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        export_menu = self.menuBar().addMenu("&Export")
+        self._action(export_menu, "Image &panes as PNG…", self.export_panes_dialog, "Ctrl+E")
+        self._action(export_menu, "All &curves as PNG/SVG…", self.export_curves_dialog)
+        self._action(export_menu, "Metrics as &CSV…", self.export_csv_dialog)
+        self._action(export_menu, "Lane iterates as &GIF/MP4…", self.export_animation_dialog)
+        run_menu = self.menuBar().addMenu("&Run")
+        self._action(run_menu, "Play / pause", lambda: self.set_playing(not self.worker.is_playing), "Space")
+        self._action(run_menu, "Step", lambda: self.step(1), "Right")
+        self._action(run_menu, "Step ×10", lambda: self.step(10))
+        self._action(run_menu, "Run to end", self.worker.run_to_convergence)
+        self._action(run_menu, "Reset", self.reset, "Home")
+        self._action(run_menu, "Scrub back", lambda: self.transport.nudge(-1), "Shift+Left")
+        self._action(run_menu, "Scrub forward", lambda: self.transport.nudge(1), "Shift+Right")
+
+    # transport --------------------------------------------------------------------------
+    def set_playing(self, playing: bool) -> None:
+        """Play (speed-capped) or pause; pausing takes effect before the next iteration."""
+        self.worker.set_paused(not playing)
+        self.transport.set_playing(playing)
+
+    def step(self, n: int = 1) -> None:
+        """Advance every active lane by ``n`` iterations, then pause."""
+        self.worker.step(n)
+        self.transport.set_playing(False)
+
+    def reset(self) -> None:
+        """Restart every lane from x⁰ (same problem)."""
+        self.worker.set_paused(True)
+        with QMutexLocker(self.worker.run_lock):
+            run = Run(self.run.config.copy(), problem=self.run.problem)
+        self.worker.replace_run(run)
+        self.scrub_k = None
+        self.statusBar().showMessage("reset: every lane restarts from x⁰", 5000)
+        self.refresh()
+
+    def step_synchronously(self, n: int) -> None:
+        """Advance ``n`` iterations in the calling thread (screenshots; no worker thread)."""
+        with QMutexLocker(self.worker.run_lock):
+            for _ in range(int(n)):
+                if not any(lane.active for lane in self.run.lanes):
+                    break
+                self.run.step(1)
+                self.worker.extras.record(self.run)
+        self.worker.publish()
+        self.refresh()
+
+    def scrub_to(self, k: int) -> None:
+        """Show iteration ``k`` of the kept history in every pane and plot (-1: live)."""
+        self.scrub_k = None if k is None or k < 0 else int(k)
+        self._show_current(force=True)
+
+    # display ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Timer slot: pull the latest snapshot and repaint what changed."""
+        self.transport.set_playing(self.worker.is_playing)
+        snapshot = self.worker.latest()
+        if snapshot is None or snapshot is self._shown_snapshot:
+            return
+        self._shown_snapshot = snapshot
+        keys = tuple((lane.label, lane.color) for lane in snapshot.lanes)
+        if keys != self._lane_keys:
+            self._lane_keys = keys
+            self.panes.set_lanes([lane_view.pane_info(lane) for lane in snapshot.lanes])
+            self.curves.set_lanes([(lane.label, lane.color or "#888888") for lane in snapshot.lanes])
+            self.diagnostics.set_lanes([lane.label for lane in snapshot.lanes])
+            self.panes.set_reference(snapshot.ground_truth, snapshot.observation)
+        self.curves.update_curves(snapshot)
+        first, last = lane_view.kept_range(snapshot, self.run.config.run.keep_iterates)
+        self.transport.set_range(first, last, follow=self.scrub_k is None)
+        self._show_current(force=False)
+        self._update_status(snapshot)
+
+    def _show_current(self, force: bool) -> None:
+        snapshot = self._shown_snapshot
+        if snapshot is None:
+            return
+        if self.scrub_k is None:
+            k = max((lane.k for lane in snapshot.lanes), default=0)
+            for i, lane in enumerate(snapshot.lanes):
+                self.panes.set_lane_image(i, lane.image, lane.error_map, lane_view.pane_info(lane))
+            index = self.diagnostics.lane_index()
+            if 0 <= index < len(snapshot.lanes):
+                lane = snapshot.lanes[index]
+                self.diagnostics.show_lane(lane, lane.k, lane.extras)
+        elif force:
+            k = self.scrub_k
+            with QMutexLocker(self.worker.run_lock):
+                shown = [lane_view.lane_images_at(self.run, i, k) for i in range(len(self.run.lanes))]
+                index = self.diagnostics.lane_index()
+                extras = (lane_view.extras_at(self.run, self.worker.extras, index, k)
+                          if 0 <= index < len(self.run.lanes) else {})
+            for i, (lane_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
+                self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k))
+            if 0 <= index < len(snapshot.lanes):
+                self.diagnostics.show_lane(snapshot.lanes[index], min(k, snapshot.lanes[index].k), extras)
+        else:
+            k = self.scrub_k
+        self.curves.set_cursor(k, snapshot)
+        self.transport.show_position(k, self.scrub_k is None)
+
+    def _update_status(self, snapshot) -> None:
+        self.status_device.setText(f"device: {self.run.device.type} · {self.run.config.run.dtype}")
+        rates = []
+        for lane in snapshot.lanes:
+            rate = lane_view.iterations_per_second(lane)
+            rates.append(f"{lane.label}: {rate:.1f} it/s" if rate else f"{lane.label}: –")
+        self.status_rate.setText(" | ".join(rates))
+        if self.worker.run_lock.tryLock(0):
+            try:
+                memory = self.run.memory_bytes() + self.worker.extras.nbytes()
+            finally:
+                self.worker.run_lock.unlock()
+            self.status_memory.setText(f"kept history: {memory / 2**20:.1f} MiB")
+
+    # errors -----------------------------------------------------------------------------
+    def show_error(self, message: str, details: str = "") -> None:
+        """Non-modal error message; the application goes on."""
+        self.errors.append(message)
+        self.statusBar().showMessage(message, 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Convergence Workbench", message,
+                          QMessageBox.StandardButton.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _=None, b=box: self._error_boxes.remove(b) if b in self._error_boxes else None)
+        self._error_boxes.append(box)
+        box.show()
+
+    # shutdown ---------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        """Stop the worker cleanly (it finishes its current iteration) before closing."""
+        self.timer.stop()
+        if self.thread is not None:
+            stop_worker(self.worker, self.thread)
+            self.thread = None
+        if self.autosaver is not None:
+            self.autosaver.close()
+        for box in list(self._error_boxes):
+            box.close()
+        super().closeEvent(event)

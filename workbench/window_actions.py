@@ -1,0 +1,260 @@
+"""Edits, files, drag-and-drop and exports of the main window (a mixin of ``MainWindow``).
+
+Every edit goes through ``core``: the config is validated by ``core.config``, lanes are
+restarted by ``Run.replace_lane``, sessions are written and read by ``core.session``.
+"""
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QMutexLocker
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from core.config import Config, LaneSpec, load_config
+from core.engine import Run
+from core.session import SESSION_FILE, open_session, save_session
+
+from . import export
+
+
+def lane_spec(lane: dict) -> LaneSpec:
+    """``LaneSpec`` from a TOML-shaped lane dict (validated later by the engine)."""
+    return LaneSpec(solver=lane["solver"], label=lane.get("label", ""), prior=lane.get("prior"),
+                    denoiser=lane.get("denoiser"), color=lane.get("color"), params=dict(lane.get("params", {})))
+
+
+def sessions_dir() -> Path:
+    """Default folder of saved sessions (``sessions/`` under the current folder)."""
+    return Path.cwd() / "sessions"
+
+
+class WindowActions:
+    """Slots of ``MainWindow`` that edit the run, open/save files and export."""
+
+    # helpers ----------------------------------------------------------------------------
+    def _report(self, exc: Exception, what: str) -> None:
+        details = traceback.format_exc()
+        self.show_error(f"{what}: {exc}", details)
+
+    def _changed(self, message: str = "") -> None:
+        self.worker.publish()
+        if message:
+            self.statusBar().showMessage(message, 6000)
+        if self.autosaver is not None:
+            self.autosaver.changed()
+        self.refresh()
+
+    def _sync_panels(self) -> None:
+        config = self.run.config.to_dict()
+        self.problem_panel.set_problem(config["problem"])
+        self.lanes_panel.set_lanes(config["lanes"], current=self.lanes_panel.current())
+        self.run_panel.set_run(config["run"])
+
+    def apply_config(self, config: Config, replay_to: int | None = None) -> bool:
+        """Build a new run for ``config`` (new problem: every lane restarts).
+
+        ``replay_to`` replays that many iterations in the worker (opening a session).
+        Returns False (and shows the error) when the config cannot be built.
+        """
+        self.worker.set_paused(True)
+        try:
+            run = Run(config)
+        except Exception as exc:  # bad image, parameters, device...
+            self._report(exc, "cannot build the problem")
+            self._sync_panels()
+            return False
+        self.worker.replace_run(run)
+        self.panes.reset_levels()
+        self._lane_keys = None
+        self.scrub_k = None
+        self._sync_panels()
+        if replay_to:
+            self.worker.run_to(replay_to)
+        self._changed()
+        return True
+
+    # problem / run settings -------------------------------------------------------------
+    def on_problem_changed(self, problem: dict) -> None:
+        """A problem edit: validate, rebuild the problem and restart every lane."""
+        data = self.run.config.to_dict()
+        data["problem"] = problem
+        try:
+            config = Config.from_dict(data)
+        except ValueError as exc:
+            self._report(exc, "invalid problem")
+            self._sync_panels()
+            return
+        if self.apply_config(config):
+            self.statusBar().showMessage("problem changed: observation updated, every lane restarted", 6000)
+
+    def on_run_settings_changed(self, settings: dict) -> None:
+        """Iterations/tolerance apply in place; device, precision and kept iterates rebuild."""
+        data = self.run.config.to_dict()
+        old = data["run"]
+        data["run"] = {**old, **settings}
+        try:
+            config = Config.from_dict(data)
+        except ValueError as exc:
+            self._report(exc, "invalid run settings")
+            self._sync_panels()
+            return
+        rebuild = any(config.run.__dict__[key] != old.get(key) for key in ("device", "dtype", "keep_iterates"))
+        if rebuild:
+            self.apply_config(config)
+            return
+        with QMutexLocker(self.worker.run_lock):
+            self.run.config.run.iterations = config.run.iterations
+            self.run.config.run.tolerance = config.run.tolerance
+        self._changed("run settings updated")
+
+    # lanes ------------------------------------------------------------------------------
+    def on_lane_changed(self, index: int, lane: dict) -> None:
+        """Solver/prior/denoiser/parameter edit: restart that lane only."""
+        try:
+            with QMutexLocker(self.worker.run_lock):
+                was = self.run.lanes[index].k
+                self.run.replace_lane(index, lane_spec(lane))
+        except Exception as exc:
+            self._report(exc, f"cannot change lane '{lane.get('label')}'")
+            self._sync_panels()
+            return
+        note = f" (it was at iteration {was}; the other lanes keep their history)" if was else ""
+        self._changed(f"lane '{lane.get('label')}' changed: restarted from x⁰{note}")
+
+    def on_lane_relabeled(self, index: int, lane: dict) -> None:
+        """Label or colour edit: history kept."""
+        with QMutexLocker(self.worker.run_lock):
+            spec = self.run.lanes[index].spec
+            spec.label = lane.get("label") or spec.label
+            spec.color = lane.get("color")
+            self.run.config.lanes[index] = spec
+        self._changed(f"lane renamed to '{spec.label}'")
+
+    def on_lane_added(self, lane: dict) -> None:
+        try:
+            with QMutexLocker(self.worker.run_lock):
+                self.run.add_lane(lane_spec(lane))
+        except Exception as exc:
+            self._report(exc, "cannot add lane")
+            self._sync_panels()
+            return
+        self._changed(f"lane '{lane.get('label')}' added")
+
+    def on_lane_removed(self, index: int) -> None:
+        with QMutexLocker(self.worker.run_lock):
+            label = self.run.lanes[index].label
+            self.run.remove_lane(index)
+        self._changed(f"lane '{label}' removed")
+
+    def on_lanes_reordered(self, order: list) -> None:
+        """Reorder lanes keeping their histories."""
+        with QMutexLocker(self.worker.run_lock):
+            self.run.lanes[:] = [self.run.lanes[i] for i in order]
+            self.run.config.lanes[:] = [self.run.config.lanes[i] for i in order]
+        self._changed("lanes reordered")
+
+    # files ------------------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> bool:
+        """Open a session folder, a config (.toml) or an image file (new problem image)."""
+        path = Path(path)
+        try:
+            if path.is_dir() or path.name == SESSION_FILE:
+                return self.open_session(path if path.is_dir() else path.parent)
+            if path.suffix.lower() == ".toml":
+                return self.apply_config(load_config(path))
+        except ValueError as exc:
+            self._report(exc, f"cannot open {path}")
+            return False
+        self.problem_panel.set_image(str(path))
+        return True
+
+    def open_session(self, folder: str | Path) -> bool:
+        """Open a saved session: its config, replayed to the saved iteration counts."""
+        config, metrics, _ = open_session(folder)
+        counts = [len(table.get("iteration", ())) for table in metrics.values()]
+        ok = self.apply_config(config, replay_to=max(counts, default=0))
+        if ok:
+            self.statusBar().showMessage(f"session {folder} opened; replaying {max(counts, default=0)} iterations", 6000)
+        return ok
+
+    def save_session_to(self, folder: str | Path) -> Path:
+        """Save the current session into ``folder`` (config, metrics, kept iterates)."""
+        with QMutexLocker(self.worker.run_lock):
+            path = save_session(self.run, folder)
+        self.statusBar().showMessage(f"session saved to {path}", 6000)
+        return path
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open config (or a session's session.toml)",
+                                              str(sessions_dir()), "Config or session (*.toml);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def save_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save session into folder", str(sessions_dir()))
+        if folder:
+            try:
+                self.save_session_to(folder)
+            except (OSError, ValueError) as exc:
+                self._report(exc, "cannot save session")
+
+    # drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        """A dropped image file becomes the problem's image (a .toml or session folder opens)."""
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_path(files[0])
+
+    # exports ----------------------------------------------------------------------------
+    def export_panes_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export image panes", "panes.png", "PNG (*.png)")
+        if path:
+            self._export(lambda: export.export_widget_png(self.panes, path))
+
+    def export_curves_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves (one file per plot: name_<metric>.ext)",
+                                              "curves.png", "PNG (*.png);;SVG (*.svg)")
+        if path:
+            path = Path(path)
+            self._export(lambda: [export.export_plot(plot, path.with_name(f"{path.stem}_{key}{path.suffix}"))
+                                  for key, plot in self.curves.plots.items()])
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        if path:
+            self._export(lambda: export.export_metrics_csv(self.worker.latest(), path))
+
+    def export_animation_dialog(self) -> None:
+        labels = [lane.label for lane in self.run.lanes]
+        if not labels:
+            return
+        label, ok = QInputDialog.getItem(self, "Export iterates", "lane", labels, 0, False)
+        if not ok:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export kept iterates", f"{label}.gif", "GIF (*.gif);;MP4 (*.mp4)")
+        if path:
+            self.export_animation(labels.index(label), path)
+
+    def export_animation(self, lane_index: int, path: str | Path) -> None:
+        """Write a lane's kept iterates as GIF/MP4."""
+        with QMutexLocker(self.worker.run_lock):
+            frames = export.iterate_frames(self.run, lane_index)
+        self._export(lambda: export.export_animation(frames, path))
+
+    def _export(self, job) -> None:
+        try:
+            result = job()
+        except (OSError, ValueError) as exc:
+            self._report(exc, "export failed")
+            return
+        self.statusBar().showMessage(f"exported {result}", 6000)
