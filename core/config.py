@@ -197,12 +197,14 @@ def save_config(config: Config, path: str | Path) -> None:
 def default_config() -> Config:
     """The built-in default problem (paper Fig. 2 of PODM).
 
-    Camera 256², sparse-coding super-resolution ×2 with the ℓ0.8 prior on Haar coefficients,
-    lanes FISTA and PODM, 200 iterations.
+    Camera 256², sparse-coding super-resolution ×2 with the ℓ0.8 prior on wavelet coefficients,
+    lanes FISTA and PODM (TV denoiser as propagation module), 200 iterations. The wavelet is db4,
+    not the paper's Haar: with box downsampling the finest Haar details lie in the null space of
+    D, so the ℓp prior zeroes them and the result is worse than x⁰ (27.5 vs 28.8 dB here).
     """
     return Config.from_dict({
         "problem": {"image": "camera", "size": 256, "grayscale": True, "degradation": "sparse_sr",
-                    "noise_sigma": 0.0, "seed": 0, "params": {"scale": 2}},
+                    "noise_sigma": 0.0, "seed": 0, "params": {"scale": 2, "wavelet": "db4"}},
         "lanes": [
             {"label": "FISTA", "solver": "fista", "prior": "lp", "color": "#1f77b4",
              "params": {"lam": DEFAULT_LP_LAM, "p": 0.8}},
@@ -214,7 +216,7 @@ def default_config() -> Config:
 
 
 #: ℓp weight λ' of the default sparse-coding SR problem (½‖Dα − o‖² + λ'‖α‖_p^p).
-DEFAULT_LP_LAM = 1e-3
+DEFAULT_LP_LAM = 1e-4
 
 
 # --- lane parameters -------------------------------------------------------------------------
