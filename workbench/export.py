@@ -26,13 +26,38 @@ def export_plot(item, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":
-        exporter = pg.exporters.SVGExporter(item)
-    elif suffix == ".png":
+        return _export_svg(item, path)
+    if suffix == ".png":
         exporter = pg.exporters.ImageExporter(item)
         exporter.parameters()["width"] = max(int(item.boundingRect().width()) * 2, 400)
     else:
         raise ValueError(f"{path}: plot export format must be .png or .svg, got '{suffix or 'none'}'")
     exporter.export(str(path))
+    if not path.exists():
+        raise ValueError(f"{path}: export failed (nothing written)")
+    return path
+
+
+def _export_svg(item, path: Path) -> Path:
+    """Vector SVG of a scene item via Qt's SVG generator.
+
+    (pyqtgraph 0.14's ``SVGExporter`` cannot parse the path syntax PySide6 6.11 writes.)
+    """
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    source = item.sceneBoundingRect()
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(QSize(int(source.width()), int(source.height())))
+    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    generator.setTitle("Convergence Workbench plot")
+    painter = QPainter(generator)
+    try:
+        item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()
     if not path.exists():
         raise ValueError(f"{path}: export failed (nothing written)")
     return path

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,6 +49,19 @@ def pixmap_from_array(array: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+_THUMBNAILS: dict[str, QPixmap | None] = {}
+
+
+def catalogue_thumbnail(name: str) -> QPixmap | None:
+    """Cached thumbnail of a catalogue image (None if it cannot be loaded)."""
+    if name not in _THUMBNAILS:
+        try:
+            _THUMBNAILS[name] = pixmap_from_array(images.thumbnail(name, THUMB_SIZE))
+        except ValueError:
+            _THUMBNAILS[name] = None
+    return _THUMBNAILS[name]
+
+
 class ProblemPanel(QWidget):
     """Editor of the ``[problem]`` section.
 
@@ -80,11 +93,12 @@ class ProblemPanel(QWidget):
             item = QListWidgetItem(name)
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setToolTip(images.CATALOGUE.get(name, name))
-            try:
-                item.setIcon(QIcon(pixmap_from_array(images.thumbnail(name, THUMB_SIZE))))
-            except ValueError:
-                pass
             self.catalogue.addItem(item)
+        self._pending_thumbnails = list(range(self.catalogue.count()))
+        self._thumbnail_timer = QTimer(self)
+        self._thumbnail_timer.setInterval(0)
+        self._thumbnail_timer.timeout.connect(self._load_next_thumbnail)
+        self._thumbnail_timer.start()
         self.catalogue.itemClicked.connect(
             lambda item: self.set_image(item.data(Qt.ItemDataRole.UserRole)))
         layout.addWidget(self.catalogue)
@@ -146,6 +160,16 @@ class ProblemPanel(QWidget):
         layout.addStretch(1)
         self.params_form: ParamForm | None = None
         self.set_problem(problem)
+
+    def _load_next_thumbnail(self) -> None:
+        """Thumbnails load one per event-loop turn, so the window opens at once."""
+        if not self._pending_thumbnails:
+            self._thumbnail_timer.stop()
+            return
+        item = self.catalogue.item(self._pending_thumbnails.pop(0))
+        pixmap = catalogue_thumbnail(item.data(Qt.ItemDataRole.UserRole))
+        if pixmap is not None:
+            item.setIcon(QIcon(pixmap))
 
     # state ------------------------------------------------------------------------------
     def problem(self) -> dict[str, Any]:
