@@ -122,19 +122,22 @@ class Lane:
         self.status = "ready"
         self.k = 0
         self.problem = problem
-        torch.manual_seed(seed)
+        device, dtype = problem.x0.device, _real_dtype(problem.x0)
+        self._rng_devices = [device.index or 0] if device.type == "cuda" else []
         solver_params, prior_params, denoiser_params = split_lane_params(spec)
         entry = SOLVERS.get_entry(spec.solver)
-        device, dtype = problem.x0.device, _real_dtype(problem.x0)
-        self.prior = _to(PRIORS.get_entry(spec.prior).factory(prior_params), device, dtype) if spec.prior else None
-        self.denoiser = (_to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype)
-                         if spec.denoiser else None)
-        kwargs = dict(solver_params)
-        if entry.extra.get("needs_prior", False):
-            kwargs["prior"] = self.prior
-        if entry.extra.get("needs_denoiser", False):
-            kwargs["denoiser"] = self.denoiser
-        self._steps = entry.factory(problem, **kwargs)
+        with torch.random.fork_rng(devices=self._rng_devices):
+            torch.manual_seed(seed)  # the lane's own random stream, independent of the other lanes
+            self.prior = _to(PRIORS.get_entry(spec.prior).factory(prior_params), device, dtype) if spec.prior else None
+            self.denoiser = (_to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype)
+                             if spec.denoiser else None)
+            kwargs = dict(solver_params)
+            if entry.extra.get("needs_prior", False):
+                kwargs["prior"] = self.prior
+            if entry.extra.get("needs_denoiser", False):
+                kwargs["denoiser"] = self.denoiser
+            self._steps = entry.factory(problem, **kwargs)
+            self._rng_state = _rng_state(self._rng_devices)
         self.x = problem.x0
         self.x0 = problem.x0
         self.history = ScalarHistory(device)
@@ -156,8 +159,10 @@ class Lane:
         """Run one solver iteration and record its metrics (no host sync)."""
         start = time.perf_counter()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), torch.random.fork_rng(devices=self._rng_devices):
+                _set_rng_state(self._rng_state, self._rng_devices)  # the lane's own random stream
                 step = next(self._steps)
+                self._rng_state = _rng_state(self._rng_devices)
                 metrics = compute_metrics(self.problem, self.prior, step.x, self.x, step.info,
                                           context=self.context)
                 finite = torch.isfinite(step.x).all()
@@ -174,9 +179,11 @@ class Lane:
                 values[key] = value
         self.history.append(values)
         self.k += 1
-        self.x = step.x.detach()
+        x = step.x.detach()
         if self.kept.maxlen:
-            self.kept.append((self.k, self.x.clone()))
+            x = x.clone()  # kept copy, also safe against solvers that update in place
+            self.kept.append((self.k, x))
+        self.x = x
         self.extras = {name: image.detach() for name, image in step.extras.items()}
         self.status = "running"
         self.step_seconds.append(time.perf_counter() - start)
@@ -287,13 +294,17 @@ class Run:
 
     # --- stepping ------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
-        """Advance every active lane by ``n`` iterations in lockstep (ignores :attr:`iterations`)."""
+        """Advance every active lane by ``n`` iterations in lockstep (ignores :attr:`iterations`).
+
+        Divergence/convergence are checked every ``sync_every`` steps (and by :meth:`snapshot`),
+        so on CUDA a lane may be found diverged a few steps late; its history is then cut back
+        to the first non-finite iterate.
+        """
         for _ in range(int(n)):
             active = [lane for lane in self.lanes if lane.active]
             if not active:
                 break
             self._advance(active)
-        self.check()
 
     def run(self, iterations: int | None = None, progress=None) -> None:
         """Step until every lane has ``iterations`` (default :attr:`iterations`) or stopped.
@@ -411,6 +422,17 @@ def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:
                 writer.writerow([lane.label, int(k), *(repr(float(lane.metrics[name][i])) for name in METRIC_NAMES),
                                  lane.status])
     os.replace(tmp, path)
+
+
+def _rng_state(devices: list) -> list:
+    """CPU (and CUDA) random generator states."""
+    return [torch.get_rng_state()] + [torch.cuda.get_rng_state(d) for d in devices]
+
+
+def _set_rng_state(states: list, devices: list) -> None:
+    torch.set_rng_state(states[0])
+    for device, state in zip(devices, states[1:]):
+        torch.cuda.set_rng_state(state, device)
 
 
 def _real_dtype(t: torch.Tensor) -> torch.dtype:

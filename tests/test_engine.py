@@ -40,6 +40,13 @@ if "_test_raises" not in SOLVERS:
             x = x - 1.0 / problem.lipschitz() * problem.grad_fidelity(x)
             yield Step(k, x, info={"ended": k == stages, "gain": torch.tensor(float(k))})
 
+    @SOLVERS.register("_test_random", params=[], doc="test: x⁰ plus fresh uniform noise at every step",
+                      needs_prior=False, needs_denoiser=False, learned=False)
+    def _test_random(problem):
+        offset = torch.rand(())  # drawn when the generator starts
+        for k in range(1, 10**9):
+            yield Step(k, problem.x0 + 0.01 * torch.rand(problem.x0.shape) + 0 * offset)
+
 
 def make_config(lanes, iterations=20, **run):
     return Config.from_dict({
@@ -223,3 +230,17 @@ def test_cuda_requested_without_cuda_is_a_clear_error():
         pytest.skip("CUDA present: the error path cannot occur")
     with pytest.raises(ValueError, match="no CUDA device"):
         Run(make_config([FISTA], device="cuda"))
+
+
+def test_each_lane_has_its_own_random_stream():
+    alone = Run(make_config([{"label": "r", "solver": "_test_random"}]))
+    alone.step(5)
+    crowded = Run(make_config([{"label": "other", "solver": "_test_random"}]))
+    crowded.step(2)
+    torch.rand(100)  # global random state changes between steps must not matter
+    crowded.add_lane(LaneSpec(solver="_test_random", label="r"))
+    crowded.step(5)
+    np.testing.assert_array_equal(alone.snapshot().lanes[0].image, crowded.snapshot().lanes[1].image)
+    np.testing.assert_array_equal(alone.snapshot().lanes[0].metrics["psnr"], crowded.snapshot().lanes[1].metrics["psnr"])
+    first, second = crowded.snapshot().lanes
+    assert first.metrics["rel_change"][0] > 0  # the noise really is random per step
