@@ -1,0 +1,122 @@
+"""``python -m core reproduce NAME [--out DIR] [--quick]``: regenerate a benchmark or paper figure.
+
+Reproducers register themselves in :data:`REPRODUCERS` with :func:`register_reproducer`; every
+module ``core/reproduce_*.py`` is imported on first use, so adding one needs no edit here::
+
+    @register_reproducer("podm_fig2", doc="PODM Fig. 2: convergence curves on Set5")
+    def podm_fig2(out_dir: Path, quick: bool) -> list[Path]: ...
+
+A reproducer writes a markdown table (and PNG plots) under ``out_dir`` (default
+bench/results/) and returns the paths it wrote. ``quick`` runs a reduced version (smaller
+images, fewer iterations) for smoke tests; the tables say which mode produced them.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Reproducer:
+    """A registered reproduction: ``func(out_dir, quick) -> list of written paths``."""
+
+    name: str
+    func: Callable
+    doc: str
+
+
+REPRODUCERS: dict[str, Reproducer] = {}
+
+
+def register_reproducer(name: str, *, doc: str = ""):
+    """Decorator registering a reproduction under ``name``."""
+
+    def deco(func):
+        if name in REPRODUCERS:
+            raise ValueError(f"reproducer '{name}' registered twice")
+        REPRODUCERS[name] = Reproducer(name, func, doc or (func.__doc__ or "").strip().split("\n")[0])
+        return func
+
+    return deco
+
+
+_loaded = False
+
+
+def load_reproducers() -> dict[str, Reproducer]:
+    """Import every ``core.reproduce_*`` module once (they register their reproducers)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        package_dir = Path(__file__).resolve().parent
+        for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda i: i.name):
+            if info.name.startswith("reproduce_"):
+                importlib.import_module(f"core.{info.name}")
+    return REPRODUCERS
+
+
+def shared_dataset(name: str) -> Path | None:
+    """``../shared/data/NAME`` when that folder exists (benchmarks fall back to catalogue images)."""
+    path = SHARED_DATA / name
+    return path if path.is_dir() else None
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub markdown table; floats printed with 2 decimals."""
+    def cell(v):
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` atomically (temp name + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit status (2 for bad input)."""
+    parser = argparse.ArgumentParser(prog="python -m core reproduce",
+                                     description="Regenerate a benchmark table / paper figure under bench/results.")
+    parser.add_argument("name", nargs="?", help="what to reproduce (see --list)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder (default bench/results)")
+    parser.add_argument("--quick", action="store_true", help="reduced sizes/iterations (smoke test)")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    reproducers = load_reproducers()
+    if args.list or args.name is None:
+        for name in sorted(reproducers):
+            print(f"{name:20s} {reproducers[name].doc}")
+        return 0
+    if args.name not in reproducers:
+        print(f"error: unknown reproduction '{args.name}'; available: {sorted(reproducers)}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    try:
+        written = reproducers[args.name].func(Path(args.out), bool(args.quick))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    print(f"{args.name}: done in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
