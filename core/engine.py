@@ -8,23 +8,18 @@ synchronises at most once per step (every ``sync_every`` steps) to check all lan
 from __future__ import annotations
 
 import csv
-import math
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .metrics import METRIC_NAMES, compute_metrics, context_for
-from .config import Config, LaneSpec, check_unique_labels, resolve_lane, split_lane_params
+from .config import Config, LaneSpec, check_unique_labels, resolve_lane
+from .lane import FINITE_ROW, Lane, ScalarHistory  # noqa: F401  (re-exported)
+from .metrics import METRIC_NAMES, context_for
 from .problems import build_problem, display_image, resolve_device, resolve_dtype
-from .registry import DENOISERS, PRIORS, SOLVERS
 
 CSV_COLUMNS = ("lane", "iteration", *METRIC_NAMES, "status")
-_FINITE = "_finite"  # internal history row: 1 if the iterate is finite
-_RESERVED_INFO = {"objective", "opt_error", "opt_bound", "accepted", "ended"}
 
 
 @dataclass
@@ -52,176 +47,6 @@ class RunSnapshot:
     observation: np.ndarray
     lanes: list[LaneSnapshot]
     target_iterations: int = 0
-
-
-class ScalarHistory:
-    """Per-iteration scalars kept on the device in a (rows, capacity) float64 buffer.
-
-    The capacity doubles when full; rows (names) are added on first use, NaN elsewhere.
-    """
-
-    def __init__(self, device: torch.device, capacity: int = 64):
-        self.device = device
-        self.names: list[str] = []
-        self.buffer = torch.full((0, capacity), math.nan, dtype=torch.float64, device=device)
-        self.count = 0
-
-    def append(self, values: dict) -> None:
-        """Record one iteration: ``values`` maps names to 0-d tensors or Python numbers."""
-        for name in values:
-            if name not in self.names:
-                self.names.append(name)
-                row = torch.full((1, self.buffer.shape[1]), math.nan, dtype=torch.float64, device=self.device)
-                self.buffer = torch.cat([self.buffer, row])
-        if self.count == self.buffer.shape[1]:
-            grown = torch.full((len(self.names), 2 * self.count), math.nan, dtype=torch.float64, device=self.device)
-            grown[:, : self.count] = self.buffer
-            self.buffer = grown
-        column = [torch.as_tensor(values[n], device=self.device).to(torch.float64).reshape(())
-                  if n in values else torch.tensor(math.nan, dtype=torch.float64, device=self.device)
-                  for n in self.names]
-        self.buffer[:, self.count] = torch.stack(column)
-        self.count += 1
-
-    def row(self, name: str) -> torch.Tensor:
-        """The recorded values of ``name`` (device tensor view)."""
-        return self.buffer[self.names.index(name), : self.count]
-
-    def truncate(self, count: int) -> None:
-        """Forget iterations past ``count``."""
-        self.count = min(self.count, count)
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        """All rows as numpy arrays (one host copy)."""
-        data = self.buffer[:, : self.count].cpu().numpy()
-        return {name: data[i].copy() for i, name in enumerate(self.names)}
-
-    def nbytes(self) -> int:
-        return self.buffer.numel() * self.buffer.element_size()
-
-
-class Lane:
-    """One solver with its prior/denoiser, iterate, history and status.
-
-    Parameters
-    ----------
-    spec : LaneSpec
-        Resolved lane spec.
-    problem : Problem
-    seed : int
-        ``torch.manual_seed(seed)`` is called before building the lane.
-    keep_iterates : int
-        Number of latest iterates kept (x⁰ is always kept).
-    context : MetricContext, optional
-        Cached ground-truth quantities shared by the lanes of a run.
-    """
-
-    def __init__(self, spec: LaneSpec, problem, seed: int, keep_iterates: int, context=None):
-        self.spec = spec
-        self.context = context
-        self.status = "ready"
-        self.k = 0
-        self.problem = problem
-        device, dtype = problem.x0.device, _real_dtype(problem.x0)
-        self._rng_devices = [device.index or 0] if device.type == "cuda" else []
-        solver_params, prior_params, denoiser_params = split_lane_params(spec)
-        entry = SOLVERS.get_entry(spec.solver)
-        with torch.random.fork_rng(devices=self._rng_devices):
-            torch.manual_seed(seed)  # the lane's own random stream, independent of the other lanes
-            self.prior = _to(PRIORS.get_entry(spec.prior).factory(prior_params), device, dtype) if spec.prior else None
-            self.denoiser = (_to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype)
-                             if spec.denoiser else None)
-            kwargs = dict(solver_params)
-            if entry.extra.get("needs_prior", False):
-                kwargs["prior"] = self.prior
-            if entry.extra.get("needs_denoiser", False):
-                kwargs["denoiser"] = self.denoiser
-            self._steps = entry.factory(problem, **kwargs)
-            self._rng_state = _rng_state(self._rng_devices)
-        self.x = problem.x0
-        self.x0 = problem.x0
-        self.history = ScalarHistory(device)
-        self.kept: deque = deque(maxlen=max(int(keep_iterates), 0))
-        self.step_seconds: list[float] = []
-        self.extras: dict = {}
-        self.checked = 0  # iterations already checked for divergence/convergence
-
-    @property
-    def label(self) -> str:
-        return self.spec.label
-
-    @property
-    def active(self) -> bool:
-        """Whether the lane can still be stepped."""
-        return self.status in ("ready", "running")
-
-    def advance(self) -> None:
-        """Run one solver iteration and record its metrics (no host sync)."""
-        start = time.perf_counter()
-        try:
-            with torch.no_grad(), torch.random.fork_rng(devices=self._rng_devices):
-                _set_rng_state(self._rng_state, self._rng_devices)  # the lane's own random stream
-                step = next(self._steps)
-                self._rng_state = _rng_state(self._rng_devices)
-                metrics = compute_metrics(self.problem, self.prior, step.x, self.x, step.info,
-                                          context=self.context)
-                finite = torch.isfinite(step.x).all()
-        except StopIteration:
-            self.status = f"ended at {self.k}"
-            return
-        except Exception as exc:  # a failing solver stops its own lane only
-            self.status = f"error: {type(exc).__name__}: {exc}"
-            return
-        values = {name: metrics[name] for name in METRIC_NAMES if name in metrics}
-        values[_FINITE] = finite
-        for key, value in step.info.items():
-            if key not in _RESERVED_INFO and key not in values and _is_scalar(value):
-                values[key] = value
-        self.history.append(values)
-        self.k += 1
-        x = step.x.detach()
-        if self.kept.maxlen:
-            x = x.clone()  # kept copy, also safe against solvers that update in place
-            self.kept.append((self.k, x))
-        self.x = x
-        self.extras = {name: image.detach() for name, image in step.extras.items()}
-        self.status = "running"
-        self.step_seconds.append(time.perf_counter() - start)
-        ended = step.info.get("ended", False)
-        if ended is True or (isinstance(ended, torch.Tensor) and bool(ended)):
-            self.status = f"ended at {self.k}"
-
-    def stop_at(self, k: int, status: str) -> None:
-        """Stop the lane with ``status``, forgetting iterations after ``k``."""
-        self.k = k
-        self.history.truncate(k)
-        del self.step_seconds[k:]
-        self.kept = deque(((i, x) for i, x in self.kept if i <= k), maxlen=self.kept.maxlen)
-        for i, x in reversed(self.kept):
-            self.x = x
-            break
-        self.checked = k
-        self.status = status
-
-    def pending_flags(self) -> torch.Tensor:
-        """(2, n) device tensor of [finite, rel_change] for iterations not yet checked."""
-        rows = [self.history.row(_FINITE), self.history.row("rel_change")] if self.history.count else []
-        if not rows:
-            return torch.zeros((2, 0), dtype=torch.float64, device=self.history.device)
-        return torch.stack(rows)[:, self.checked:]
-
-    def iterate_tensor(self, k: int):
-        """Kept iterate k (unknown space, device) or None."""
-        if k == 0:
-            return self.x0
-        for i, x in self.kept:
-            if i == k:
-                return x
-        return None
-
-    def memory_bytes(self) -> int:
-        tensors = [self.x0] + [x for _, x in self.kept]
-        return self.history.nbytes() + sum(t.numel() * t.element_size() for t in tensors)
 
 
 class Run:
@@ -369,7 +194,7 @@ class Run:
             history = lane.history.to_numpy()
             metrics = {name: history.get(name, np.full(lane.k, np.nan)) for name in METRIC_NAMES}
             series = {name: values for name, values in history.items()
-                      if name not in METRIC_NAMES and name != _FINITE}
+                      if name not in METRIC_NAMES and name != FINITE_ROW}
             image = self.problem.to_image(lane.x)
             error = None
             if self.problem.x_true is not None:
@@ -424,31 +249,21 @@ def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
-def _rng_state(devices: list) -> list:
-    """CPU (and CUDA) random generator states."""
-    return [torch.get_rng_state()] + [torch.cuda.get_rng_state(d) for d in devices]
+def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:
+    """Write one row per lane per iteration with :data:`CSV_COLUMNS` (NaN where not applicable).
 
+    Floats are written with ``repr`` so they read back exactly. Written atomically.
+    """
+    import os
 
-def _set_rng_state(states: list, devices: list) -> None:
-    torch.set_rng_state(states[0])
-    for device, state in zip(devices, states[1:]):
-        torch.cuda.set_rng_state(state, device)
-
-
-def _real_dtype(t: torch.Tensor) -> torch.dtype:
-    return t.real.dtype if t.is_complex() else t.dtype
-
-
-def _to(component, device, dtype):
-    """Move a prior/denoiser that has ``.to`` (e.g. a torch module) to the run's device/dtype."""
-    mover = getattr(component, "to", None)
-    if callable(mover):
-        moved = mover(device=device, dtype=dtype)
-        return component if moved is None else moved
-    return component
-
-
-def _is_scalar(value) -> bool:
-    if isinstance(value, torch.Tensor):
-        return value.dim() == 0 and not value.is_complex()
-    return isinstance(value, (int, float, bool))
+    snapshot = run.snapshot() if isinstance(run, Run) else run
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for lane in snapshot.lanes:
+            for i, k in enumerate(lane.iterations):
+                writer.writerow([lane.label, int(k), *(repr(float(lane.metrics[name][i])) for name in METRIC_NAMES),
+                                 lane.status])
+    os.replace(tmp, path)
