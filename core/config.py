@@ -144,7 +144,8 @@ class Config:
         """
         return {
             "problem": _drop_none({**_plain(self.problem), "params": _drop_none(self.problem.params)}),
-            "lanes": [_drop_none({**_plain(lane), "params": _drop_none(lane.params)}) for lane in self.lanes],
+            "lanes": [_drop_none({"label": lane.label, **_plain(lane), "params": _drop_none(lane.params)})
+                      for lane in self.lanes],
             "run": _drop_none(_plain(self.run)),
         }
 

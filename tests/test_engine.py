@@ -244,3 +244,23 @@ def test_each_lane_has_its_own_random_stream():
     np.testing.assert_array_equal(alone.snapshot().lanes[0].metrics["psnr"], crowded.snapshot().lanes[1].metrics["psnr"])
     first, second = crowded.snapshot().lanes
     assert first.metrics["rel_change"][0] > 0  # the noise really is random per step
+
+
+def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch):
+    run = Run(make_config([FISTA, {"label": "ADMM", "solver": "admm", "prior": "l1"}], sync_every=1000))
+    run.step(1)  # first step computes the Lipschitz constant / factorisations once
+    calls = []
+    for name in ("item", "cpu", "numpy", "tolist", "__bool__", "__float__", "__int__"):
+        original = getattr(torch.Tensor, name)
+
+        def spy(self, *args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    run.step(5)
+    assert calls == []
+    run.check()  # the one synchronisation for all lanes
+    assert calls.count("cpu") == 1
+    monkeypatch.undo()
+    assert [lane.k for lane in run.lanes] == [6, 6]
