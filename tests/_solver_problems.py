@@ -149,3 +149,42 @@ def run_solver(entry_name: str, problem, iterations: int, **kwargs):
         if step.k >= iterations:
             break
     return steps
+
+
+def proximal_point(problem, prior, anchor, kappa: float, iterations: int = 200):
+    """argmin_x Φ(x) + (κ/2)‖x − anchor‖² by proximal gradient (a critical point if g is nonconvex)."""
+    step = 1.0 / (problem.lipschitz() + kappa)
+    x = anchor.clone()
+    for _ in range(iterations):
+        x = prior.prox(x - step * (problem.grad_fidelity(x) + kappa * (x - anchor)), step)
+    return x
+
+
+class PodmOracle(Denoiser):
+    """A 'perfectly trained' PODM network: its output x_A makes F(x_A) = x̃ the proximal point
+    x_pp = argmin Φ + (μ/2)‖x − x^{l−1}‖² (x_A = x_pp + ∇f(x_pp)/μ inverts (3)); with μ_opt = μ
+    the check (5) then holds with ψ = 0, the ideal case of the paper's analysis."""
+
+    def __init__(self, problem, prior, mu: float):
+        self.problem, self.prior, self.mu = problem, prior, mu
+
+    def __call__(self, x, sigma):
+        x_pp = proximal_point(self.problem, self.prior, x, self.mu)
+        return x_pp + self.problem.grad_fidelity(x_pp) / self.mu
+
+
+class FlexibleOracle(Denoiser):
+    """A 'perfectly trained' flexible module for Algorithm 1: it receives x^k − γ∇f(x^k), recovers
+    x^k (I − γAᵀA is invertible for γ < 1/L) and returns argmin Ψ + (μ/2)‖x − x^k‖², so that ũ = u
+    and d_{Ψ^k}(ũ) = 0."""
+
+    def __init__(self, problem, prior, mu: float, gamma: float):
+        self.problem, self.prior, self.mu, self.gamma = problem, prior, mu, gamma
+        matrix = problem.operator.matrix
+        self.inverse = torch.linalg.inv(torch.eye(matrix.shape[1], dtype=matrix.dtype)
+                                        - gamma * matrix.T @ matrix)
+
+    def __call__(self, z, sigma):
+        aty = self.problem.operator.adjoint(self.problem.y)
+        x_k = (self.inverse @ (z - self.gamma * aty).reshape(-1)).reshape(z.shape)
+        return proximal_point(self.problem, self.prior, x_k, self.mu)

@@ -15,8 +15,9 @@ from ..params import Param
 NOISE_SIGMA_FLOOR = 1.0 / 255.0
 
 
-def step_from_lipschitz(problem, step_size: float | None, scale: float = 1.0) -> float:
-    """Gradient step γ: ``step_size`` if given, else ``scale / L_f`` with L_f = ‖A‖₂².
+def step_from_lipschitz(problem, step_size: float | None, scale: float = 1.0,
+                        extra_curvature: float = 0.0) -> float:
+    """Gradient step γ: ``step_size`` if given, else ``scale / (L_f + extra)`` with L_f = ‖A‖₂².
 
     Parameters
     ----------
@@ -25,6 +26,8 @@ def step_from_lipschitz(problem, step_size: float | None, scale: float = 1.0) ->
         Explicit step (absolute units); ``None`` means automatic.
     scale : float
         Fraction of 1/L_f used by the automatic choice (e.g. 0.99 for a strict γ < 1/L_f).
+    extra_curvature : float
+        Added to L_f when the step is also taken on f + (μ/2)‖x − anchor‖² (μ here).
 
     Returns
     -------
@@ -35,7 +38,7 @@ def step_from_lipschitz(problem, step_size: float | None, scale: float = 1.0) ->
     lipschitz = float(problem.lipschitz())
     if not lipschitz > 0.0:
         raise ValueError("step_size: the operator has Lipschitz constant 0; give step_size explicitly")
-    return scale / lipschitz
+    return scale / (lipschitz + extra_curvature)
 
 
 def sigma_schedule(sigma_max: float, sigma_min: float, n_iters: int):

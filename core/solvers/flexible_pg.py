@@ -38,7 +38,7 @@ FLEXIBLE_PG_PARAMS = [
           help="tolerance C^k of the error check (needs 2C < μ)",
           math="‖d_{Ψ^k}(ũ)‖ ≤ C‖ũ − x^k‖"),
     Param("step_size", None, low=1e-12, high=1e12, log=True,
-          help="proximal step γ < 1/L_f (automatic: 0.99/L_f)",
+          help="proximal step γ < 1/L_f (automatic: 0.99/(L_f + μ), also stable for step 3)",
           math="x⁺ = prox_{γg}(v − γ∇f(v))"),
     *schedule_params(sigma_min_default=5.0),
     Param("monotone", True, kind="bool",
@@ -63,7 +63,8 @@ def flexible_pg(problem, *, prior, denoiser, mu=0.5, c=0.2, step_size=None, sigm
     mu, c : float
         μ^k and C^k, with 0 < 2C < μ.
     step_size : float or None
-        γ with 0 < γ < 1/L_f; ``None`` gives 0.99/L_f.
+        γ with 0 < γ < 1/L_f; ``None`` gives 0.99/(L_f + μ) (step 3 is a gradient step on
+        f + (μ/2)‖x − x^k‖², whose gradient is (L_f + μ)-Lipschitz).
     sigma_max, sigma_min, schedule_iters
         Denoiser noise-level schedule (units of 1/255).
     monotone : bool
@@ -83,7 +84,7 @@ def flexible_pg(problem, *, prior, denoiser, mu=0.5, c=0.2, step_size=None, sigm
     if not 2.0 * c < mu:
         raise ValueError(f"flexible_pg: parameters 'c' = {c} and 'mu' = {mu} violate 0 < 2C < μ "
                          "(Algorithm 1)")
-    gamma = step_from_lipschitz(problem, step_size, scale=0.99)
+    gamma = step_from_lipschitz(problem, step_size, scale=0.99, extra_curvature=mu)
     lipschitz = float(problem.lipschitz())
     if gamma * lipschitz >= 1.0:
         raise ValueError(f"flexible_pg: parameter 'step_size' = {gamma:g} must be below "

@@ -14,12 +14,17 @@ d(x, x_A) = (x − x_A)ᵀH(x − x_A) = (μ/2)‖x − x_A‖²:
     accept x^l = x_G^l  if ‖ψ^l‖ ≤ c ‖x_G^l − x^{l−1}‖                                 (5)
     else   x^l = prox_{γg}(x^{l−1} − γ∇f(x^{l−1}))    (feedback)                        (6)
 
-Reading of the two μ's: the paper's μ^l in (7) and in ψ is the trade-off of the momentum
-proximal step (our ``mu_opt``); the μ of §5.1 only defines H = μI/2 in the distance d (our
-``mu``). Substituting (7)'s optimality condition shows that x_A cancels and
-ψ = ∇f(x_G) + u + (μ_opt/2 + μ/2)(x_G − x^{l−1}) with u ∈ ∂g(x_G): for convex g this gives
-Φ(x_G) ≤ Φ(x^{l−1}) − ((μ_opt + μ)/2 − c)‖x_G − x^{l−1}‖², so descent needs c < (μ_opt + μ)/2
-(Proposition 1 states μ_opt/4 − c²/μ_opt > 0).
+Reading of the two μ's: μ^l in (7) and in ψ is the trade-off of the momentum proximal step
+(our ``mu_opt``); the μ of §5.1 defines H = μI/2 in d (our ``mu``). §5.1 uses one μ = 1e-2 "to
+establish the propagation and optimality modules", so ``mu_opt`` defaults to ``mu``; then ψ
+reduces to (1/γ − μ)(x̃ − x_G) + ∇f(x_G) − ∇f(x̃), the error the authors' demo code checks.
+Substituting (7)'s optimality condition shows that x_A cancels:
+ψ = ∇f(x_G) + u + κ(x_G − x^{l−1}), u ∈ ∂g(x_G), κ = (μ_opt + μ)/2. So (5) accepts x_G when it
+behaves like a proximal-point step argmin Φ + (κ/2)‖x − x^{l−1}‖² up to the tolerance c (a point
+with ∇Φ = 0 gives ‖ψ‖ = κ‖Δ‖ and is rejected when c < κ). Proposition 1 needs c < μ_opt/2
+(descent μ_opt/4 − c²/μ_opt); for convex g, (5) with c < κ gives Φ(x_G) ≤ Φ(x^{l−1}) − (κ − c)‖Δ‖².
+Default c = 0.08 is the authors' demo value (it exceeds μ/2 for μ = 1e-2): with the monotone
+safeguard below Φ still never increases.
 
 Monotone safeguard (``monotone = true``, our addition, documented): Proposition 1 needs the
 paper's assumptions, which a nonconvex prior or an inexact prox (GISA for ℓ_p) can break.
@@ -42,15 +47,15 @@ PODM_PARAMS = [
     Param("mu", 0.01, low=1e-8, high=1e8, log=True,
           help="weight of the learned prior d(x, x_A) = (μ/2)‖x − x_A‖² (H = μI/2, §5.1)",
           math="(AᵀA + μI) x̃ = Aᵀy + μ x_A"),
-    Param("mu_opt", 0.5, low=0.0, high=1e8,
-          help="trade-off μ^l of the momentum proximal step (7)",
+    Param("mu_opt", None, low=0.0, high=1e8,
+          help="trade-off μ^l of the momentum proximal step (7) (automatic: = mu, as in §5.1)",
           math="x_G = prox_{γg}(x̃ − γ(∇f(x̃) + μ_opt(x̃ − x^{l−1})))"),
-    Param("c", 0.2, low=0.0, high=1e8,
-          help="tolerance c^l of the optimality-error check (5)",
+    Param("c", 0.08, low=0.0, high=1e8,
+          help="tolerance c^l of the optimality-error check (5) (Prop. 1: c < mu_opt/2)",
           math="‖ψ‖ ≤ c‖x_G − x^{l−1}‖"),
     Param("step_size", None, low=1e-12, high=1e12, log=True,
-          help="proximal step γ (automatic: 0.99/L_f, so the feedback step decreases Φ)",
-          math="γ < 1/L_f"),
+          help="proximal step γ (automatic: 0.99/(L_f + μ_opt): (6) decreases Φ, (7) is stable)",
+          math="γ < 1/L_f; (7) is a gradient step on f + (μ_opt/2)‖x − x^{l−1}‖²"),
     *schedule_params(sigma_min_default=5.0),
     Param("monotone", True, kind="bool",
           help="also require Φ(x_G) ≤ Φ(x^{l−1}) to accept (safeguard for nonconvex g)",
@@ -61,7 +66,7 @@ PODM_PARAMS = [
 @SOLVERS.register("podm", params=PODM_PARAMS,
                   doc="PODM: denoiser propagation + fidelity + error-checked proximal feedback",
                   needs_prior=True, needs_denoiser=True, learned=False)
-def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=0.5, c=0.2, step_size=None,
+def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=None, c=0.08, step_size=None,
          sigma_max=49.0, sigma_min=5.0, schedule_iters=30, monotone=True):
     """Propagation and optimization based deep model with a plug-in denoiser as A.
 
@@ -74,12 +79,14 @@ def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=0.5, c=0.2, step_size=None
         The network A (any registered denoiser), applied to images.
     mu : float
         H = μI/2 in the distance d.
-    mu_opt : float
-        μ^l in (7) and ψ.
+    mu_opt : float or None
+        μ^l in (7) and ψ; ``None`` uses ``mu``.
     c : float
         c^l in (5).
     step_size : float or None
-        γ^l; ``None`` gives 0.99/L_f.
+        γ^l; ``None`` gives 0.99/(L_f + μ_opt), below 1/L_f as Prop. 1 needs for (6) and below
+        the 1/(L_f + μ_opt) that keeps (7) — a gradient step on f + (μ_opt/2)‖x − x^{l−1}‖² —
+        from overshooting when μ_opt is large.
     sigma_max, sigma_min : float
         Denoiser noise-level schedule end points (units of 1/255).
     schedule_iters : int
@@ -93,7 +100,8 @@ def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=0.5, c=0.2, step_size=None
         info: ``opt_error`` = ‖ψ‖, ``opt_bound`` = c‖x_G − x^{l−1}‖, ``accepted`` (x^l = x_G),
         ``error_check`` (eq. (5) alone), ``sigma``; extras: ``x_A``, ``x_tilde``, ``x_G`` images.
     """
-    gamma = step_from_lipschitz(problem, step_size, scale=0.99)
+    mu_opt = mu if mu_opt is None else mu_opt
+    gamma = step_from_lipschitz(problem, step_size, scale=0.99, extra_curvature=mu_opt)
     sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
     half_mu = 0.5 * mu                       # H = (μ/2) I
     prior.reset()
