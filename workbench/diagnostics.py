@@ -44,7 +44,7 @@ class DiagnosticsView(QWidget):
         self.strip = pg.PlotItem(title="PODM check: accepted (green) / fallback (red)")
         self.strip.hideAxis("left")
         self.strip.setMouseEnabled(y=False)
-        self.strip.setMaximumHeight(110)
+        self.strip.setMaximumHeight(90)
         self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brushes=[])
         self.strip.addItem(self.bars)
         self.series_plot = pg.PlotItem(title="scalar series")
@@ -92,6 +92,10 @@ class DiagnosticsView(QWidget):
             self.graphics.addLabel("this lane reports no intermediate images", row=0, col=0)
         self.graphics.addItem(self.strip, row=1, col=0, colspan=span)
         self.graphics.addItem(self.series_plot, row=2, col=0, colspan=span)
+        grid = self.graphics.ci.layout
+        for row, stretch in ((0, 5), (1, 1), (2, 2)):
+            grid.setRowStretchFactor(row, stretch)
+        self._fitted = False
 
     def show_lane(self, lane, k: int, extras: dict[str, np.ndarray]) -> None:
         """Show ``extras`` (name → display image at iteration ``k``) and the lane's series.
@@ -114,6 +118,10 @@ class DiagnosticsView(QWidget):
                 low, high = 0.0, 1.0
             self.image_items[key].setImage(image, autoLevels=False, levels=(low, high))
             self.image_plots[key].setTitle(f"{key} @ k={k}  [{low:.3g}, {high:.3g}]", size="9pt")
+        if keys and not self._fitted:
+            shape = self.image_items[keys[0]].image.shape
+            self.image_plots[keys[0]].getViewBox().setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.02)
+            self._fitted = True
         if lane is None:
             self.info.setText("")
             return

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
-    QPushButton,
+    QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -90,8 +91,10 @@ class LanesPanel(QWidget):
             ("up", "↑", "move the selected lane up", lambda: self.move_lane(-1)),
             ("down", "↓", "move the selected lane down", lambda: self.move_lane(1)),
         ):
-            button = QPushButton(text)
+            button = QToolButton()
+            button.setText(text)
             button.setToolTip(tip)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.clicked.connect(slot)
             buttons.addWidget(button)
             self.buttons[key] = button
@@ -100,7 +103,9 @@ class LanesPanel(QWidget):
         form = QFormLayout()
         self.label_edit = QLineEdit()
         self.label_edit.editingFinished.connect(self._on_label)
-        self.color_button = QPushButton("colour…")
+        self.color_button = QToolButton()
+        self.color_button.setText("colour…")
+        self.color_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.color_button.clicked.connect(self._pick_color)
         label_row = QHBoxLayout()
         label_row.addWidget(self.label_edit, 1)
