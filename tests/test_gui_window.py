@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QMutexLocker
 
 from workbench.curves import METRIC_PLOTS
+from workbench.forms import ParamForm
 
 
 def wait_idle(qtbot, window, timeout=60000):
@@ -128,3 +129,20 @@ def test_closing_during_a_run_stops_the_worker(main_window, qtbot):
     main_window.close()
     assert thread.isFinished()
     assert main_window.thread is None
+
+
+def test_a_diverging_lane_is_marked_in_its_panes_and_the_legend(main_window, qtbot):
+    main_window.lanes_panel.list.setCurrentRow(0)
+    solver_form = main_window.lanes_panel.forms[0].findChildren(ParamForm)[0]
+    solver_form.set_value("step_size", 1e6)      # γ ≫ 2/L: the iterates blow up
+    assert main_window.run.lanes[0].spec.params["step_size"] == 1e6
+    main_window.worker.run_to(60)
+    qtbot.waitUntil(lambda: main_window.run.lanes[0].status.startswith("diverged"), timeout=60000)
+    main_window.set_playing(False)
+    wait_idle(qtbot, main_window)
+    status = main_window.run.lanes[0].status
+    assert "diverged" in main_window.panes.plots["iterate0"].titleLabel.text
+    assert "diverged" not in main_window.panes.plots["iterate1"].titleLabel.text
+    legend_label = main_window.curves.legend.getLabel(main_window.curves.curves[("psnr", 0)])
+    assert status in legend_label.text
+    assert main_window.run.lanes[1].active       # the other lane goes on
