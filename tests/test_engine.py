@@ -264,3 +264,52 @@ def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch)
     assert calls.count("cpu") == 1
     monkeypatch.undo()
     assert [lane.k for lane in run.lanes] == [6, 6]
+
+
+# --- problem builder ---------------------------------------------------------------------------
+def build(**problem):
+    from core.problems import build_problem
+
+    spec = Config.from_dict({"problem": {"image": "camera", "size": 64, **problem}}).problem
+    return build_problem(spec, "cpu", "float64")
+
+
+def test_noise_is_seeded_gaussian_with_the_requested_sigma():
+    problem = build(degradation="blur", noise_sigma=0.05, seed=1)
+    noise = problem.y - problem.operator.forward(problem.x_true)
+    assert float(noise.std()) == pytest.approx(0.05, rel=0.05) and abs(float(noise.mean())) < 0.005
+    assert torch.equal(build(degradation="blur", noise_sigma=0.05, seed=1).y, problem.y)
+    assert not torch.equal(build(degradation="blur", noise_sigma=0.05, seed=2).y, problem.y)
+    clean = build(degradation="blur", noise_sigma=0.0)
+    assert torch.equal(clean.y, clean.operator.forward(clean.x_true))
+
+
+def test_mri_noise_is_complex_with_expected_power():
+    problem = build(degradation="mri", noise_sigma=0.05, params={"ratio": 50})
+    noise = problem.y - problem.operator.forward(problem.x_true)
+    assert noise.is_complex()
+    sampled = noise[noise.abs() > 0]
+    assert float((sampled.abs() ** 2).mean()) == pytest.approx(0.05 ** 2, rel=0.1)
+    assert float(sampled.real.std()) == pytest.approx(0.05 / 2 ** 0.5, rel=0.1)
+    assert float(sampled.imag.std()) == pytest.approx(0.05 / 2 ** 0.5, rel=0.1)
+
+
+def test_images_are_cropped_to_the_degradation_multiple():
+    sr3 = build(image="coins", degradation="sr", params={"scale": 3}, size=100)
+    assert tuple(sr3.x_true.shape) == (1, 72, 96)  # coins 79×100 → multiples of lcm(8, 3) = 24
+    sparse = build(degradation="sparse_sr", params={"scale": 2, "levels": 4}, size=100)
+    assert all(side % 16 == 0 for side in sparse.x_true.shape[1:])
+    assert sparse.x0.shape == sparse.x_true.shape
+    np.testing.assert_allclose(sparse.to_image(sparse.from_image(sparse.x_true)), sparse.x_true, atol=1e-10)
+
+
+def test_colour_modes():
+    rgb = build(image="astronaut", grayscale=False, color_mode="rgb", degradation="inpaint")
+    assert rgb.x_true.shape[0] == 3 and rgb.y.shape[0] == 3 and not rgb.display
+    luma = build(image="astronaut", grayscale=False, color_mode="y", degradation="sr")
+    from core.images import load_image, rgb_to_ycbcr
+
+    ycbcr = rgb_to_ycbcr(load_image("astronaut", size=64, grayscale=False))
+    np.testing.assert_allclose(luma.x_true[0].numpy(), ycbcr[..., 0], atol=1e-12)
+    np.testing.assert_allclose(luma.display["cbcr_true"].numpy(), np.moveaxis(ycbcr[..., 1:], -1, 0), atol=1e-12)
+    assert luma.display["cbcr"].shape == (2, 64, 64)
