@@ -11,7 +11,7 @@ import torch
 from core.priors.base import L1Pixel, Zero
 from core.registry import SOLVERS
 from _solver_problems import (Identity, lasso_objective, lasso_reference, make_problem,
-                              random_matrix, run_solver)
+                              random_matrix, run_solver, soft)
 
 SHAPE = (1, 8, 8)
 
@@ -103,6 +103,16 @@ def test_admm_reaches_reference_minimiser(lasso):
     assert np.linalg.norm(z - x_star) < 1e-6
     assert float(steps[-1].info["primal_residual"]) < 1e-6
     assert steps[-1].extras["x"].shape == SHAPE
+    # the first three iterations of the scaled ADMM (3.5)–(3.7), by numpy
+    rho = 1.0
+    x0 = problem.x0.numpy().ravel()
+    z, u = x0, np.zeros_like(x0)
+    for step in steps[:3]:
+        x = np.linalg.solve(matrix.T @ matrix + rho * np.eye(64), matrix.T @ y + rho * (z - u))
+        z = soft(x + u, lam / rho)
+        u = u + x - z
+        assert np.allclose(step.x.numpy().ravel(), z, atol=1e-12)
+        assert np.allclose(step.extras["x"].numpy().ravel(), x, atol=1e-12)
 
 
 def test_least_squares_with_zero_prior_reaches_normal_equations():
@@ -173,3 +183,36 @@ def test_pnp_hqs_denoises_images_not_unknowns():
     z_image = steps[1].extras["z"]
     assert torch.allclose(seen[1], z_image, atol=1e-12)
     assert torch.allclose(op.to_image(steps[1].x), z_image, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ista", "fista", "admm", "pnp_hqs", "podm", "flexible_pg"])
+def test_steps_do_not_synchronise_with_the_host(name, monkeypatch):
+    """After the first step (Lipschitz constant, schedules), stepping calls no .item()/.cpu()/
+    bool()/float() on tensors: selections such as PODM's acceptance use torch.where."""
+    from _solver_problems import GaussianSmoother
+
+    problem = make_problem(random_matrix(30, 64, seed=20), SHAPE, noise_sigma=0.01, seed=21)
+    entry = SOLVERS.get_entry(name)
+    kwargs = {}
+    if entry.extra["needs_prior"]:
+        kwargs["prior"] = L1Pixel(0.01)
+    if entry.extra["needs_denoiser"]:
+        kwargs["denoiser"] = GaussianSmoother()
+    gen = entry.factory(problem, **kwargs)
+    next(gen)
+    calls = []
+    for method in ("item", "cpu", "numpy", "tolist", "__bool__", "__float__", "__int__"):
+        original = getattr(torch.Tensor, method)
+
+        def spy(self, *args, _name=method, _original=original, **kw):
+            calls.append(_name)
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(torch.Tensor, method, spy)
+    steps = [next(gen) for _ in range(4)]
+    monkeypatch.undo()
+    assert calls == []
+    assert [s.k for s in steps] == [2, 3, 4, 5]
+    for s in steps:
+        for key, value in s.info.items():
+            assert isinstance(value, (float, bool, int)) or value.dim() == 0, key
