@@ -20,8 +20,8 @@ establish the propagation and optimality modules", so ``mu_opt`` defaults to ``m
 reduces to (1/γ − μ)(x̃ − x_G) + ∇f(x_G) − ∇f(x̃), the error the authors' demo code checks.
 Substituting (7)'s optimality condition shows that x_A cancels:
 ψ = ∇f(x_G) + u + κ(x_G − x^{l−1}), u ∈ ∂g(x_G), κ = (μ_opt + μ)/2. So (5) accepts x_G when it
-behaves like a proximal-point step argmin Φ + (κ/2)‖x − x^{l−1}‖² up to the tolerance c (a point
-with ∇Φ = 0 gives ‖ψ‖ = κ‖Δ‖ and is rejected when c < κ). Proposition 1 needs c < μ_opt/2
+behaves like a proximal-point step argmin Φ + (κ/2)‖x − x^{l−1}‖² up to the tolerance c (a
+stationary point of Φ, ∇f(x_G) + u = 0, gives ‖ψ‖ = κ‖Δ‖ and is rejected when c < κ). Proposition 1 needs c < μ_opt/2
 (descent μ_opt/4 − c²/μ_opt); for convex g, (5) with c < κ gives Φ(x_G) ≤ Φ(x^{l−1}) − (κ − c)‖Δ‖².
 Default c = 0.08 is the authors' demo value (it exceeds μ/2 for μ = 1e-2): with the monotone
 safeguard below Φ still never increases.
@@ -108,11 +108,11 @@ def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=None, c=0.08, step_size=No
     aty = problem.operator.adjoint(problem.y)
     x = problem.x0.clone()
     phi = problem.objective(x, prior)
-    l = 0
+    stage = 0                                # l in the paper
     while True:
-        l += 1
+        stage += 1
         x_prev, phi_prev = x, phi
-        sigma_l = sigma(l)
+        sigma_l = sigma(stage)
         # propagation module: x_A = A(x^{l−1}), x̃ = F(x_A) by (3)
         x_a = denoise_unknown(problem, denoiser, x_prev, sigma_l)
         x_tilde = problem.operator.normal_solve(aty + mu * x_a, mu, x_a)
@@ -140,7 +140,7 @@ def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=None, c=0.08, step_size=No
             accepted = error_check
             x = torch.where(accepted, x_g, x_fb)
             phi = phi_prev  # unused without the safeguard
-        yield Step(l, x,
+        yield Step(stage, x,
                    info={"opt_error": opt_error, "opt_bound": opt_bound, "accepted": accepted,
                          "error_check": error_check, "sigma": sigma_l},
                    extras={"x_A": problem.to_image(x_a), "x_tilde": problem.to_image(x_tilde),
