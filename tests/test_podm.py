@@ -189,6 +189,28 @@ def test_podm_safeguard_prevents_ascent_that_eqs_5_6_allow():
     assert any(bool(s.info["error_check"]) and not bool(s.info["accepted"]) for s in guarded)
 
 
+class BiasedProxL1(L1Pixel):
+    """λ‖x‖₁ with a wrong (biased) prox: the proximal-gradient feedback can then increase Φ."""
+
+    def prox(self, v, step):
+        return super().prox(v, step) + 0.05
+
+
+@pytest.mark.parametrize("solver", ["podm", "flexible_pg"])
+def test_safeguard_keeps_previous_iterate_when_the_feedback_ascends(solver):
+    _, problem = problems()[0]
+    prior = BiasedProxL1(0.02)
+    steps = run_solver(solver, problem, 10, prior=prior, denoiser=NoiseDenoiser(seed=17),
+                       **SOLVER_SETTINGS[solver])
+    assert non_increasing(objective_trace(problem, prior, steps))
+    previous = [problem.x0] + [s.x for s in steps[:-1]]
+    kept = [torch.equal(s.x, p) for s, p in zip(steps, previous)]
+    assert any(kept)
+    plain = run_solver(solver, problem, 10, prior=prior, denoiser=NoiseDenoiser(seed=17),
+                       monotone=False, **SOLVER_SETTINGS[solver])
+    assert not non_increasing(objective_trace(problem, prior, plain))
+
+
 def test_flexible_pg_error_matches_numpy():
     """One stage of Algorithm 1 by numpy: u = D(x − γ∇f(x)), ũ (step 3), d_Ψ from (3), step 9."""
     _, problem = problems()[1]
