@@ -5,8 +5,12 @@ the GUI only displays them.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import pytest
 from PySide6.QtCore import QMutexLocker
+from PySide6.QtGui import QAction
 
 from workbench.curves import METRIC_PLOTS
 from workbench.forms import ParamForm
@@ -146,3 +150,63 @@ def test_a_diverging_lane_is_marked_in_its_panes_and_the_legend(main_window, qtb
     legend_label = main_window.curves.legend.getLabel(main_window.curves.curves[("psnr", 0)])
     assert status in legend_label.text
     assert main_window.run.lanes[1].active       # the other lane goes on
+
+
+def test_hover_reads_pixel_values_and_views_are_synced(main_window):
+    from PySide6.QtCore import QPointF
+
+    panes = main_window.panes
+    view = panes.plots["ground_truth"].getViewBox()
+    scene_pos = view.mapViewToScene(QPointF(10.5, 5.5))
+    panes._on_mouse_moved(scene_pos)
+    truth = main_window.run.snapshot().ground_truth
+    assert f"x=10, y=5  value={truth[5, 10]:.4f}" in panes.readout.text()
+    view.setRange(xRange=(4, 20), yRange=(4, 20), padding=0)
+    other = panes.plots["error1"].getViewBox()
+    for axis in (0, 1):   # same centre; the spans differ only by the panes' aspect ratios
+        assert np.mean(other.viewRange()[axis]) == pytest.approx(np.mean(view.viewRange()[axis]))
+        assert np.ptp(other.viewRange()[axis]) < 40  # zoomed in with the first pane (64 px image)
+
+
+def test_speed_cap_limits_iterations_per_second(main_window, qtbot):
+    main_window.transport.unlimited.setChecked(False)
+    main_window.transport.speed.setValue(5)
+    started = time.perf_counter()
+    main_window.set_playing(True)
+    qtbot.wait(1000)
+    main_window.set_playing(False)
+    elapsed = time.perf_counter() - started
+    wait_idle(qtbot, main_window)
+    # at most 5 it/s over the elapsed time, +1 iteration in flight at the pause, +1 at the start
+    assert 1 <= max(lane_steps(main_window)) <= 5 * elapsed + 2
+
+
+def test_keyboard_shortcuts_step_scrub_and_reset(main_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    main_window.activateWindow()
+    shortcuts = {action.text(): action.shortcut().toString() for action in main_window.findChildren(QAction)}
+    assert shortcuts["Play / pause"] == "Space" and shortcuts["Reset"] == "Home"
+    assert shortcuts["Scrub back"] == "Shift+Left" and shortcuts["Step"] == "Right"
+    assert shortcuts["Image &panes as PNG…"] == "Ctrl+E"
+    actions = {action.text(): action for action in main_window.findChildren(QAction)}
+    actions["Step"].trigger()
+    wait_idle(qtbot, main_window)
+    assert lane_steps(main_window) == [1, 1]
+    actions["Step ×10"].trigger()
+    wait_idle(qtbot, main_window)
+    assert lane_steps(main_window) == [11, 11]
+    actions["Scrub back"].trigger()
+    assert main_window.scrub_k == 10
+    actions["Reset"].trigger()
+    assert lane_steps(main_window) == [0, 0]
+    assert main_window.transport.scrubber.maximum() == 0
+
+
+def test_run_to_end_stops_at_the_iteration_limit(main_window, qtbot):
+    with QMutexLocker(main_window.worker.run_lock):
+        main_window.run.config.run.iterations = 6
+    main_window.transport.converge.click()
+    qtbot.waitUntil(lambda: lane_steps(main_window) == [6, 6], timeout=60000)
+    wait_idle(qtbot, main_window)
+    assert lane_steps(main_window) == [6, 6] and main_window.run.done

@@ -32,7 +32,7 @@ METRIC_PLOTS = (
     MetricPlot("psnr", "PSNR [dB]", False),
     MetricPlot("ssim", "SSIM", False),
     MetricPlot("objective", "log₁₀ objective Φ(x)", True),
-    MetricPlot("opt_error", "log₁₀ optimality error ‖ψ‖ (—) vs bound (- -); ● accepted ✕ fallback", True),
+    MetricPlot("opt_error", "log₁₀ optimality error ‖ψ‖ vs bound (- -)", True),
 )
 
 
@@ -76,6 +76,7 @@ class CurvesView(QWidget):
         for i, spec in enumerate(METRIC_PLOTS):
             plot = self.graphics.addPlot(row=i // 3, col=i % 3)
             plot.setTitle(spec.title, size="9pt", color="#202020")
+            plot.titleLabel.setMinimumWidth(0)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
@@ -86,6 +87,11 @@ class CurvesView(QWidget):
             self.plots[spec.key] = plot
             self.cursors[spec.key] = cursor
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        marker_legend = self.plots["opt_error"].addLegend(offset=(-5, 5), labelTextSize="8pt",
+                                                          labelTextColor="#202020",
+                                                          brush=pg.mkBrush(255, 255, 255, 200))
+        marker_legend.addItem(pg.ScatterPlotItem(symbol="o", brush="#2ca02c", pen=None, size=7), "accepted")
+        marker_legend.addItem(pg.ScatterPlotItem(symbol="x", brush="#d62728", pen="#d62728", size=7), "fallback")
 
     # structure --------------------------------------------------------------------------
     def set_lanes(self, lanes: list[tuple[str, str]]) -> None:

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .panes import display_array
+from .panes import display_array, set_title
 
 SERIES_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
@@ -72,7 +72,7 @@ class DiagnosticsView(QWidget):
         master = None
         for col, key in enumerate(keys):
             plot = self.graphics.addPlot(row=0, col=col)
-            plot.setTitle(key, size="9pt")
+            set_title(plot, key)
             plot.hideAxis("left")
             plot.hideAxis("bottom")
             view = plot.getViewBox()
@@ -117,7 +117,7 @@ class DiagnosticsView(QWidget):
             if not np.isfinite(low) or not np.isfinite(high) or high <= low:
                 low, high = 0.0, 1.0
             self.image_items[key].setImage(image, autoLevels=False, levels=(low, high))
-            self.image_plots[key].setTitle(f"{key} @ k={k}  [{low:.3g}, {high:.3g}]", size="9pt")
+            set_title(self.image_plots[key], f"{key} @ k={k}  [{low:.3g}, {high:.3g}]")
         if keys and not self._fitted:
             shape = self.image_items[keys[0]].image.shape
             self.image_plots[keys[0]].getViewBox().setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.02)

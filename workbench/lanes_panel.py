@@ -32,6 +32,15 @@ from .forms import ParamForm
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
+def assign_lane_colors(config) -> None:
+    """Give every lane of ``config`` without a colour the first palette colour not yet used."""
+    used = {lane.color for lane in config.lanes if lane.color}
+    for lane in config.lanes:
+        if not lane.color:
+            lane.color = next((c for c in PALETTE if c not in used), PALETTE[len(used) % len(PALETTE)])
+            used.add(lane.color)
+
+
 def swatch(color: str) -> QIcon:
     """A small square icon filled with ``color``."""
     pixmap = QPixmap(12, 12)

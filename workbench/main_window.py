@@ -23,7 +23,7 @@ from core.engine import Run
 from . import lane_view
 from .curves import CurvesView
 from .diagnostics import DiagnosticsView
-from .lanes_panel import LanesPanel
+from .lanes_panel import LanesPanel, assign_lane_colors
 from .panes import ImagePanes
 from .problem_panel import ProblemPanel
 from .run_panel import RunPanel
@@ -56,6 +56,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.scrub_k: int | None = None      # None: follow the latest iteration
         self._shown_snapshot = None
         self._lane_keys: tuple | None = None
+        assign_lane_colors(config)
         self.worker = RunWorker(Run(config))
         self.worker.failed.connect(self.show_error)
         self.thread = start_worker(self.worker) if start_thread else None
@@ -125,9 +126,9 @@ class MainWindow(WindowActions, QMainWindow):
         self.transport = TransportBar()
         self.transport.play_toggled.connect(self.set_playing)
         self.transport.step_requested.connect(self.step)
-        self.transport.converge_requested.connect(self.worker.run_to_convergence)
+        self.transport.converge_requested.connect(self.run_to_end)
         self.transport.reset_requested.connect(self.reset)
-        self.transport.speed_changed.connect(self.worker.set_max_rate)
+        self.transport.speed_changed.connect(self.set_speed)
         self.transport.scrubbed.connect(self.scrub_to)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -170,7 +171,7 @@ class MainWindow(WindowActions, QMainWindow):
         self._action(run_menu, "Play / pause", lambda: self.set_playing(not self.worker.is_playing), "Space")
         self._action(run_menu, "Step", lambda: self.step(1), "Right")
         self._action(run_menu, "Step ×10", lambda: self.step(10))
-        self._action(run_menu, "Run to end", self.worker.run_to_convergence)
+        self._action(run_menu, "Run to end", self.run_to_end)
         self._action(run_menu, "Reset", self.reset, "Home")
         self._action(run_menu, "Scrub back", lambda: self.transport.nudge(-1), "Shift+Left")
         self._action(run_menu, "Scrub forward", lambda: self.transport.nudge(1), "Shift+Right")
@@ -180,6 +181,18 @@ class MainWindow(WindowActions, QMainWindow):
         """Play (speed-capped) or pause; pausing takes effect before the next iteration."""
         self.worker.set_paused(not playing)
         self.transport.set_playing(playing)
+
+    # The worker lives in its own thread and never returns to an event loop while it runs, so
+    # signals must not be connected to its methods (they would be queued forever): these GUI-side
+    # slots call its mutex-guarded control methods directly.
+    def run_to_end(self) -> None:
+        """Play at full speed until every lane converged, diverged or reached the limit."""
+        self.worker.run_to_convergence()
+        self.transport.set_playing(True)
+
+    def set_speed(self, iterations_per_second: float) -> None:
+        """Speed cap while playing (0: unlimited)."""
+        self.worker.set_max_rate(iterations_per_second)
 
     def step(self, n: int = 1) -> None:
         """Advance every active lane by ``n`` iterations, then pause."""

@@ -42,16 +42,24 @@ class LanePaneInfo:
 
 def lane_title(info: LanePaneInfo, what: str) -> str:
     """HTML title of a lane pane: colour swatch, label, iteration, PSNR/SSIM, divergence."""
-    quality = ""
-    if info.psnr is not None and np.isfinite(info.psnr):
-        quality = f" · {info.psnr:.2f} dB"
-    if info.ssim is not None and np.isfinite(info.ssim):
-        quality += f" · SSIM {info.ssim:.3f}"
-    warn = ""
+    details = f"k={info.k}"
+    if what == "iterate":
+        if info.psnr is not None and np.isfinite(info.psnr):
+            details += f" · {info.psnr:.2f} dB"
+        if info.ssim is not None and np.isfinite(info.ssim):
+            details += f" · SSIM {info.ssim:.3f}"
+    else:
+        details = what
     if info.status.startswith(("diverged", "error")):
-        warn = f" <span style='color:#ff5050'>⚠ {info.status}</span>"
-    return (f"<span style='color:{info.color}'>■ {info.label}</span> {what} "
-            f"k={info.k}{quality}{warn}")
+        details += f" <span style='color:#ff5050'>⚠ {info.status}</span>"
+    return f"<span style='color:{info.color}'>■ {info.label}</span> {details}"
+
+
+def set_title(plot: pg.PlotItem, html: str, size: str = "9pt") -> None:
+    """Set a plot title that never widens its layout column (long titles may overflow)."""
+    plot.setTitle(html, size=size)
+    plot.titleLabel.setMinimumWidth(0)
+    plot.titleLabel.setToolTip(html)
 
 
 class ImagePanes(QWidget):
@@ -87,7 +95,7 @@ class ImagePanes(QWidget):
         plot = self.graphics.addPlot(row=row, col=col)
         plot.hideAxis("left")
         plot.hideAxis("bottom")
-        plot.setTitle(title, size="9pt")
+        set_title(plot, title)
         plot.setMenuEnabled(False)
         view = plot.getViewBox()
         view.setAspectLocked(True)
@@ -157,8 +165,8 @@ class ImagePanes(QWidget):
             if self.error_levels is None:
                 self.fix_error_levels(float(np.percentile(error, 99.5)) or 1e-3)
             error_item.setImage(error, autoLevels=False, levels=self.error_bar.levels())
-        self.plots[f"iterate{index}"].setTitle(lane_title(info, "iterate"), size="9pt")
-        self.plots[f"error{index}"].setTitle(lane_title(info, "|x − x_gt|"), size="9pt")
+        set_title(self.plots[f"iterate{index}"], lane_title(info, "iterate"))
+        set_title(self.plots[f"error{index}"], lane_title(info, "|x − x_gt|"))
 
     def fix_error_levels(self, high: float) -> None:
         """Fix the shared error-map levels to (0, high) until the problem changes."""

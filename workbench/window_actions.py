@@ -16,6 +16,7 @@ from core.engine import Run
 from core.session import SESSION_FILE, open_session, save_session
 
 from . import export
+from .lanes_panel import assign_lane_colors
 
 
 def lane_spec(lane: dict) -> LaneSpec:
@@ -58,6 +59,7 @@ class WindowActions:
         Returns False (and shows the error) when the config cannot be built.
         """
         self.worker.set_paused(True)
+        assign_lane_colors(config)
         try:
             run = Run(config)
         except Exception as exc:  # bad image, parameters, device...
