@@ -192,3 +192,31 @@ def test_screenshot_command_writes_a_non_blank_png_of_the_window(tmp_path):
     image = iio.imread(out)
     assert image.shape[:2] == (700, 1000)
     assert image.std() > 20 and len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 200
+
+
+def test_start_opens_a_session_folder_and_offers_the_autosave_after_a_crash(qtbot, tmp_path):
+    from conftest import small_config
+    from core.engine import Run
+    from core.session import save_session
+    from workbench.app import load_start_config, start_config
+    from workbench.autosave import MARKER
+
+    config = small_config()
+    config.problem.degradation = "denoise"
+    config.problem.params = {}
+    run = Run(config)
+    run.step(3)
+    folder = save_session(run, tmp_path / "saved")
+    opened, replay = load_start_config(str(folder))
+    assert opened.to_dict() == run.config.to_dict() and replay == 3
+    # an autosave left with its crash marker is offered; declining opens the default
+    autosave = save_session(run, tmp_path / ".autosave")
+    (autosave / MARKER).write_text("1234")
+    restored, replay = start_config(None, autosave, ask_restore=lambda: True)
+    assert restored.problem.degradation == "denoise" and replay == 3
+    default, replay = start_config(None, autosave, ask_restore=lambda: False)
+    assert default.problem.degradation == "sparse_sr" and replay == 0
+    (autosave / MARKER).unlink()                 # clean exit: nothing is offered
+    asked = []
+    start_config(None, autosave, ask_restore=lambda: asked.append(1) or True)
+    assert not asked

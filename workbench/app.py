@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 
 from core.config import Config, default_config, load_config  # noqa: E402
-from core.session import SESSION_FILE, read_session_config  # noqa: E402
+from core.session import SESSION_FILE  # noqa: E402
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -48,30 +48,39 @@ def load_start_config(source: str | None) -> tuple[Config, int]:
     return load_config(path), 0
 
 
+def start_config(source: str | None, autosave_dir: Path | None, ask_restore) -> tuple[Config, int]:
+    """What the window opens with: ``source`` if given; else, after an unclean exit, the
+    autosave when ``ask_restore()`` says yes; else the embedded default.
+
+    Returns the config and the number of iterations to replay.
+    """
+    from .autosave import unclean_autosave
+
+    crashed = unclean_autosave(autosave_dir) if source is None else None
+    if crashed is not None and ask_restore():
+        return load_start_config(str(crashed))
+    return load_start_config(source)
+
+
 def run_gui(source: str | None, autosave_dir: Path | None) -> int:
     """Open the main window (offering an autosave restore after an unclean exit)."""
-    from .autosave import unclean_autosave
     from .main_window import MainWindow
 
     app = make_app()
-    try:
-        config, replay = load_start_config(source)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    crashed = unclean_autosave(autosave_dir) if source is None else None
-    if crashed is not None:
+
+    def ask_restore() -> bool:
         answer = QMessageBox.question(None, "Convergence Workbench",
                                       "The last session did not close cleanly. Restore its autosave?")
-        if answer == QMessageBox.StandardButton.Yes:
-            try:
-                config = read_session_config(crashed / SESSION_FILE)
-                from core.session import read_metrics_csv
+        return answer == QMessageBox.StandardButton.Yes
 
-                metrics = read_metrics_csv(crashed / "metrics.csv")
-                replay = max((len(t.get("iteration", ())) for t in metrics.values()), default=0)
-            except ValueError as exc:
-                QMessageBox.warning(None, "Convergence Workbench", f"cannot restore the autosave: {exc}")
+    try:
+        config, replay = start_config(source, autosave_dir, ask_restore)
+    except ValueError as exc:
+        if source is not None:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        QMessageBox.warning(None, "Convergence Workbench", f"cannot restore the autosave: {exc}")
+        config, replay = default_config(), 0
     window = MainWindow(config, autosave_dir=autosave_dir)
     if replay:
         window.worker.run_to(replay)
