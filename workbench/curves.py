@@ -60,6 +60,8 @@ class CurvesView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setAcceptDrops(False)   # files dropped here go to the main window
+        self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground("w")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -36,6 +36,8 @@ class DiagnosticsView(QWidget):
         top.addWidget(self.info, 1)
         layout.addLayout(top)
         self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setAcceptDrops(False)   # files dropped here go to the main window
+        self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground("#1e1e1e")
         layout.addWidget(self.graphics, 1)
         self.image_plots: dict[str, pg.PlotItem] = {}

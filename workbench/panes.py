@@ -74,6 +74,8 @@ class ImagePanes(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setAcceptDrops(False)   # files dropped here go to the main window
+        self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground("#1e1e1e")
         self.readout = QLabel("hover a pane to read pixel values")
         self.readout.setObjectName("pane_readout")
