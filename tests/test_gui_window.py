@@ -189,6 +189,7 @@ def test_keyboard_shortcuts_step_scrub_and_reset(main_window, qtbot):
     assert shortcuts["Play / pause"] == "Space" and shortcuts["Reset"] == "Home"
     assert shortcuts["Scrub back"] == "Shift+Left" and shortcuts["Step"] == "Right"
     assert shortcuts["Image &panes as PNG…"] == "Ctrl+E"
+    assert shortcuts["&Open config or session…"] == "Ctrl+O" and shortcuts["&Save session…"] == "Ctrl+S"
     actions = {action.text(): action for action in main_window.findChildren(QAction)}
     actions["Step"].trigger()
     wait_idle(qtbot, main_window)

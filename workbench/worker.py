@@ -262,7 +262,7 @@ def start_worker(worker: RunWorker) -> QThread:
     return thread
 
 
-def stop_worker(worker: RunWorker, thread: QThread, timeout_ms: int = 5000) -> bool:
+def stop_worker(worker: RunWorker, thread: QThread, timeout_ms: int = 30000) -> bool:
     """Stop the loop and join the thread; True when it ended within ``timeout_ms``."""
     worker.stop()
     thread.quit()
