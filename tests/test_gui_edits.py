@@ -220,3 +220,31 @@ def test_start_opens_a_session_folder_and_offers_the_autosave_after_a_crash(qtbo
     asked = []
     start_config(None, autosave, ask_restore=lambda: asked.append(1) or True)
     assert not asked
+
+
+def test_run_settings_precision_rebuilds_and_iteration_limit_keeps_history(main_window, qtbot):
+    from workbench.run_panel import available_devices
+
+    import torch
+
+    assert available_devices() == (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    main_window.step(2)
+    wait_idle(qtbot, main_window)
+    main_window.run_panel.iterations.setValue(7)
+    assert main_window.run.config.run.iterations == 7 and lane_steps(main_window) == [2, 2]
+    main_window.run_panel.dtype.setCurrentText("float64")
+    assert main_window.run.dtype == torch.float64 and main_window.run.problem.y.dtype == torch.float64
+    assert lane_steps(main_window) == [0, 0] and main_window.run.config.run.iterations == 7
+    main_window.step(1)
+    wait_idle(qtbot, main_window)
+    assert main_window.run.lanes[0].x.dtype == torch.float64
+
+
+def test_error_maps_share_one_colour_scale(main_window, qtbot):
+    main_window.step(2)
+    wait_idle(qtbot, main_window)
+    panes = main_window.panes
+    levels = [tuple(panes.items[f"error{i}"].getLevels()) for i in range(2)]
+    assert levels[0] == levels[1] == tuple(panes.error_bar.levels())
+    panes.error_bar.setLevels((0.0, 0.05))           # the user drags the colour bar
+    assert [tuple(panes.items[f"error{i}"].getLevels()) for i in range(2)] == [(0.0, 0.05)] * 2
