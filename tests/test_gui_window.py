@@ -211,3 +211,14 @@ def test_run_to_end_stops_at_the_iteration_limit(main_window, qtbot):
     qtbot.waitUntil(lambda: lane_steps(main_window) == [6, 6], timeout=60000)
     wait_idle(qtbot, main_window)
     assert lane_steps(main_window) == [6, 6] and main_window.run.done
+
+
+def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(main_window, qtbot):
+    main_window.lanes_panel.list.setCurrentRow(0)
+    main_window.lanes_panel.set_component("solver", "admm_net")   # needs the MRI degradation
+    main_window.step(2)
+    wait_idle(qtbot, main_window)
+    assert main_window.run.lanes[0].status.startswith("error")
+    assert any("admm_net" in message or "mri" in message for message in main_window.errors)
+    assert "error" in main_window.panes.plots["iterate0"].titleLabel.text
+    assert main_window.run.lanes[1].k == 2

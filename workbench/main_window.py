@@ -53,6 +53,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.setAcceptDrops(True)
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
+        self._reported_lanes: set[tuple[str, str]] = set()
         self.scrub_k: int | None = None      # None: follow the latest iteration
         self._shown_snapshot = None
         self._lane_keys: tuple | None = None
@@ -241,6 +242,7 @@ class MainWindow(WindowActions, QMainWindow):
             self.diagnostics.set_lanes([lane.label for lane in snapshot.lanes])
             self.panes.set_reference(snapshot.ground_truth, snapshot.observation)
         self.curves.update_curves(snapshot)
+        self._report_lane_errors(snapshot)
         first, last = lane_view.kept_range(snapshot, self.run.config.run.keep_iterates)
         self.transport.set_range(first, last, follow=self.scrub_k is None)
         self._show_current(force=False)
@@ -289,6 +291,14 @@ class MainWindow(WindowActions, QMainWindow):
             self.status_memory.setText(f"kept history: {memory / 2**20:.1f} MiB")
 
     # errors -----------------------------------------------------------------------------
+    def _report_lane_errors(self, snapshot) -> None:
+        """A lane whose solver raised (status "error: ...") is reported once, non-modally."""
+        for lane in snapshot.lanes:
+            key = (lane.label, lane.status)
+            if lane.status.startswith("error") and key not in self._reported_lanes:
+                self._reported_lanes.add(key)
+                self.show_error(f"lane '{lane.label}' stopped: {lane.status}")
+
     def show_error(self, message: str, details: str = "") -> None:
         """Non-modal error message; the application goes on."""
         self.errors.append(message)
