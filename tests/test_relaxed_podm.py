@@ -101,3 +101,22 @@ def test_rejects_non_convolution_operator():
 def test_dct_filters_orthonormal():
     f = dct_filters(3).reshape(9, 9)
     np.testing.assert_allclose((f @ f.T).numpy(), np.eye(9), atol=1e-12)
+
+
+def test_shipped_weights_deblur_a_held_out_image():
+    from core.images import load_image
+    from core.training.denoiser import TRAIN_IMAGES
+    assert "camera" not in TRAIN_IMAGES
+    clean = load_image("camera", size=64)
+    op = BlurOperator(gaussian_kernel(1.6, 9), (1, 64, 64))
+    x = torch.as_tensor(clean[None])
+    y = op.forward(x) + 0.01 * torch.as_tensor(np.random.default_rng(1).standard_normal((1, 64, 64)))
+    problem = Problem(operator=op, y=y, x0=y.clone(), x_true=x, noise_sigma=0.01)
+    steps = list(SOLVERS.get_entry("relaxed_podm").factory(problem, prior=L0Box(1e-4)))
+    assert steps[-1].info["ended"] and len(steps) >= 2
+
+    def psnr(a):
+        return 10 * np.log10(1 / np.mean((np.clip(a.numpy(), 0, 1) - clean[None]) ** 2))
+
+    assert psnr(steps[-1].x) > psnr(y) + 2.0
+    assert psnr(steps[-1].x) > psnr(steps[0].x)          # later stages keep improving

@@ -75,14 +75,18 @@ def read_manifest(directory: str | os.PathLike | None = None) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _manifest_lock(folder: Path) -> Iterator[None]:
-    """Exclusive lock on ``folder/manifest.json.lock`` (blocks until the other writer is done)."""
+    """Exclusive ``flock`` on the weights folder itself (blocks until the other writer is done).
+
+    Locking the directory's file descriptor leaves no lock file behind in the repository.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / (MANIFEST_NAME + ".lock"), "a+") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
