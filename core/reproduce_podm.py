@@ -24,6 +24,7 @@ from .reproduce import REPO_ROOT, markdown_table, register_reproducer, shared_da
 
 PRESET = REPO_ROOT / "sessions" / "examples" / "podm_vs_fista_sr.toml"
 LEARNED = "dncnn"
+DEFAULT_SIZE = 128   # longer side (px); the CPU budget of this machine — native Set5 sizes on a GPU
 
 
 def fig2_config(image: str, *, grayscale: bool, size: int | None, iterations: int) -> Config:
@@ -64,7 +65,7 @@ def reproduce_podm_fig2(out_dir: Path, quick: bool, *, size: int | None = None, 
     out_dir = Path(out_dir)
     dataset, images = fig2_images(quick)
     iterations = iterations or (20 if quick else 200)
-    size = size or (96 if quick else None)
+    size = size or (96 if quick else DEFAULT_SIZE)
     written, rows, checks = [], [], []
     for label, source, grayscale in images:
         config = fig2_config(source, grayscale=grayscale, size=size, iterations=iterations)

@@ -96,6 +96,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -157,6 +158,7 @@ def save_weights(name: str, module, meta: dict | None = None,
     os.close(fd)
     try:
         torch.save(state_dict_of(module), tmp)
+        os.chmod(tmp, 0o644)   # mkstemp creates 0600; weights are shared read-only files
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
