@@ -105,7 +105,10 @@ def test_diagnostics_show_podm_intermediate_images_of_the_scrubbed_iteration(mai
     shown = main_window.diagnostics.image_items["x_G"].image
     assert shown.shape == live.shape and np.abs(shown - live).max() > 0   # iteration 2, not 4
     accepted = main_window.worker.latest().lanes[1].metrics["accepted"]
-    assert len(main_window.diagnostics.bars.opts["x"]) == np.isfinite(accepted).sum() == 4
+    diagnostics = main_window.diagnostics
+    assert len(diagnostics.bars_accepted.opts["x"]) == np.sum(accepted > 0.5)
+    assert len(diagnostics.bars_fallback.opts["x"]) == np.sum(accepted < 0.5)
+    assert np.isfinite(accepted).sum() == 4
 
 
 def test_worker_exception_shows_a_message_and_the_app_goes_on(main_window, qtbot):

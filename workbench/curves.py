@@ -15,6 +15,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 LOG_FLOOR = 1e-16
+#: optimality-check markers: PODM's accepted step (green dot) or fallback (red cross)
+MARKER_STYLES = {"accepted": dict(symbol="o", brush="#2ca02c", pen=None),
+                 "fallback": dict(symbol="x", brush="#d62728", pen="#d62728")}
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class CurvesView(QWidget):
         self.cursors: dict[str, pg.InfiniteLine] = {}
         self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
         self.bound_curves: dict[int, pg.PlotDataItem] = {}
-        self.markers: dict[int, pg.ScatterPlotItem] = {}
+        self.markers: dict[tuple[int, str], pg.ScatterPlotItem] = {}   # (lane, "accepted"/"fallback")
         self.legend: pg.LegendItem | None = None
         self._lanes: list[tuple[str, str]] = []
         self._last_snapshot = None
@@ -92,8 +95,8 @@ class CurvesView(QWidget):
         marker_legend = self.plots["opt_error"].addLegend(offset=(-5, 5), labelTextSize="8pt",
                                                           labelTextColor="#202020",
                                                           brush=pg.mkBrush(255, 255, 255, 200))
-        marker_legend.addItem(pg.ScatterPlotItem(symbol="o", brush="#2ca02c", pen=None, size=7), "accepted")
-        marker_legend.addItem(pg.ScatterPlotItem(symbol="x", brush="#d62728", pen="#d62728", size=7), "fallback")
+        for kind, style in MARKER_STYLES.items():
+            marker_legend.addItem(pg.ScatterPlotItem(size=7, **style), kind)
 
     # structure --------------------------------------------------------------------------
     def set_lanes(self, lanes: list[tuple[str, str]]) -> None:
@@ -115,9 +118,10 @@ class CurvesView(QWidget):
                 self.curves[(spec.key, index)] = self.plots[spec.key].plot(pen=pen, name=name)
             bound_pen = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
             self.bound_curves[index] = self.plots["opt_error"].plot(pen=bound_pen)
-            markers = pg.ScatterPlotItem(size=7)
-            self.plots["opt_error"].addItem(markers)
-            self.markers[index] = markers
+            for kind, style in MARKER_STYLES.items():
+                markers = pg.ScatterPlotItem(size=7, **style)
+                self.plots["opt_error"].addItem(markers)
+                self.markers[(index, kind)] = markers
 
     def set_x_axis(self, mode: str) -> None:
         """``"iteration"`` or ``"seconds"``."""
@@ -159,17 +163,16 @@ class CurvesView(QWidget):
             n = min(len(x), len(bound))
             self.bound_curves[index].setData(x[:n], curve_values(bound[:n], True))
         if error is None or accepted is None or not len(error):
-            self.markers[index].setData([], [])
+            for kind in MARKER_STYLES:
+                self.markers[(index, kind)].setData([], [])
             return
         n = min(len(x), len(error), len(accepted))
         known = np.isfinite(np.asarray(accepted[:n], dtype=np.float64)) & np.isfinite(error[:n])
         ok = known & (np.asarray(accepted[:n], dtype=np.float64) > 0.5)
         fallback = known & ~ok
         y = curve_values(error[:n], True)
-        spots = [dict(pos=(x[i], y[i]), symbol="o", brush="#2ca02c", pen=None) for i in np.flatnonzero(ok)]
-        spots += [dict(pos=(x[i], y[i]), symbol="x", brush="#d62728", pen="#d62728")
-                  for i in np.flatnonzero(fallback)]
-        self.markers[index].setData(spots)
+        self.markers[(index, "accepted")].setData(x=x[:n][ok], y=y[ok])
+        self.markers[(index, "fallback")].setData(x=x[:n][fallback], y=y[fallback])
 
     def _update_legend(self, index: int, lane) -> None:
         label = lane.label

@@ -47,11 +47,14 @@ class DiagnosticsView(QWidget):
         self.strip.hideAxis("left")
         self.strip.setMouseEnabled(y=False)
         self.strip.setMaximumHeight(90)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brushes=[])
-        self.strip.addItem(self.bars)
+        self.bars_accepted = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#2ca02c", pen=pg.mkPen(None))
+        self.bars_fallback = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#d62728", pen=pg.mkPen(None))
+        self.strip.addItem(self.bars_accepted)
+        self.strip.addItem(self.bars_fallback)
         self.series_plot = pg.PlotItem(title="scalar series")
         self.series_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.series_curves: dict[str, pg.PlotDataItem] = {}
+        self._series_key: tuple | None = None
         self._build([])
 
     def set_lanes(self, labels: list[str]) -> None:
@@ -129,19 +132,23 @@ class DiagnosticsView(QWidget):
             return
         self.info.setText(f"{lane.label}: {lane.status}, iteration {k}"
                           + ("" if extras else " (no intermediate images kept at this iteration)"))
-        self._show_strip(lane, k)
-        self._show_series(lane)
+        key = (lane.label, len(lane.iterations))
+        if self.isVisible() or self._series_key != key:   # hidden: only on new data
+            self._series_key = key
+            self._show_strip(lane, k)
+            self._show_series(lane)
 
     def _show_strip(self, lane, k: int) -> None:
         accepted = np.asarray(lane.metrics.get("accepted", []), dtype=np.float64)
         iterations = np.asarray(lane.iterations)[: len(accepted)]
         known = np.isfinite(accepted)
-        x = iterations[known]
-        brushes = [pg.mkBrush("#2ca02c" if a > 0.5 else "#d62728") for a in accepted[known]]
-        self.bars.setOpts(x=x, height=np.ones(len(x)), width=1.0, brushes=brushes, pen=pg.mkPen(None))
-        n_ok = int(np.sum(accepted[known] > 0.5))
-        title = (f"check at each iteration: {n_ok} accepted (green), {len(x) - n_ok} fallback (red)"
-                 if len(x) else "no accept/fallback decisions reported by this lane")
+        ok = known & (accepted > 0.5)
+        fallback = known & ~ok
+        for bars, mask in ((self.bars_accepted, ok), (self.bars_fallback, fallback)):
+            bars.setOpts(x=iterations[mask], height=np.ones(int(mask.sum())), width=1.0)
+        n_ok, n_fallback = int(ok.sum()), int(fallback.sum())
+        title = (f"check at each iteration: {n_ok} accepted (green), {n_fallback} fallback (red)"
+                 if n_ok + n_fallback else "no accept/fallback decisions reported by this lane")
         self.strip.setTitle(title, size="9pt")
 
     def _show_series(self, lane) -> None:

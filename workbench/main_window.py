@@ -114,6 +114,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.diagnostics, "Diagnostics (intermediate images, checks)")
+        self.tabs.currentChanged.connect(lambda _: self._show_current(force=True))
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.panes)
         right.addWidget(self.tabs)
