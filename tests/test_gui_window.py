@@ -225,3 +225,22 @@ def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(main_window,
     assert any("admm_net" in message or "mri" in message for message in main_window.errors)
     assert "error" in main_window.panes.plots["iterate0"].titleLabel.text
     assert main_window.run.lanes[1].k == 2
+
+
+def test_clicking_a_plot_scrubs_every_pane_there(main_window, qtbot):
+    from PySide6.QtCore import QPointF
+
+    main_window.step(5)
+    wait_idle(qtbot, main_window)
+    view = main_window.curves.plots["psnr"].getViewBox()
+    view.setRange(xRange=(1, 5), yRange=(0, 50), padding=0)
+    y = 25.0
+
+    class Click:
+        def scenePos(self):
+            return view.mapViewToScene(QPointF(2.2, y))
+
+    main_window.curves._on_click(Click())
+    assert main_window.scrub_k == 2 and main_window.transport.scrubber.value() == 2
+    assert main_window.curves.cursor_position() == 2
+    np.testing.assert_allclose(main_window.panes.image_of("iterate1"), main_window.run.iterate(1, 2), atol=1e-6)

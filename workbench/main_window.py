@@ -225,6 +225,8 @@ class MainWindow(WindowActions, QMainWindow):
     def scrub_to(self, k: int) -> None:
         """Show iteration ``k`` of the kept history in every pane and plot (-1: live)."""
         self.scrub_k = None if k is None or k < 0 else int(k)
+        if self.scrub_k is not None:
+            self.transport.set_value(self.scrub_k)
         self._show_current(force=True)
 
     # display ----------------------------------------------------------------------------

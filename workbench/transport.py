@@ -111,6 +111,14 @@ class TransportBar(QWidget):
         finally:
             self._updating = False
 
+    def set_value(self, k: int) -> None:
+        """Move the handle to iteration ``k`` without emitting ``scrubbed``."""
+        self._updating = True
+        try:
+            self.scrubber.setValue(k)
+        finally:
+            self._updating = False
+
     def show_position(self, k: int, live: bool) -> None:
         self.position.setText(f"k = {k}" + (" (live)" if live else ""))
 
