@@ -9,7 +9,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-from PySide6.QtCore import QMimeData, QMutexLocker, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from core.images import save_png

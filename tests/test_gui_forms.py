@@ -2,8 +2,6 @@
 one, with ranges, defaults and tooltips; invalid input is rejected with the Param's message."""
 from __future__ import annotations
 
-import pytest
-
 from core.params import Param
 from core.registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
 from workbench.forms import ParamForm, param_tooltip

@@ -185,7 +185,6 @@ def test_speed_cap_limits_iterations_per_second(main_window, qtbot):
 
 
 def test_keyboard_shortcuts_step_scrub_and_reset(main_window, qtbot):
-    from PySide6.QtCore import Qt
 
     main_window.activateWindow()
     shortcuts = {action.text(): action.shortcut().toString() for action in main_window.findChildren(QAction)}

@@ -82,6 +82,7 @@ class TransportBar(QWidget):
         button.setToolTip(tip)
         button.setCheckable(checkable)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # Space/→ stay window shortcuts
         return button
 
     def _on_play(self, playing: bool) -> None:
