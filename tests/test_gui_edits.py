@@ -167,6 +167,10 @@ def test_exports_write_plots_csv_and_animation(main_window, qtbot, tmp_path):
     png = export.export_plot(main_window.curves.plots["psnr"], tmp_path / "psnr.png")
     svg = export.export_plot(main_window.curves.plots["psnr"], tmp_path / "psnr.svg")
     assert iio.imread(png).ndim == 3 and "<svg" in svg.read_text()
+    figure = export.export_plot(main_window.curves.graphics.ci, tmp_path / "curves.svg")
+    text = figure.read_text()
+    assert text.count("<polyline") + text.count("<path") > 50 and text.count("<text") > 20   # vectors
+    assert export.export_plot(main_window.curves.graphics.ci, tmp_path / "curves.png").stat().st_size > 1000
     csv = export.export_metrics_csv(main_window.worker.latest(), tmp_path / "metrics.csv")
     assert len(csv.read_text().strip().splitlines()) == 1 + 2 * 3
     panes = export.export_widget_png(main_window.panes, tmp_path / "panes.png")

@@ -231,6 +231,12 @@ class WindowActions:
             self._export(lambda: [export.export_plot(plot, path.with_name(f"{path.stem}_{key}{path.suffix}"))
                                   for key, plot in self.curves.plots.items()])
 
+    def export_curves_figure_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export all curves as one figure", "curves.png",
+                                              "PNG (*.png);;SVG (*.svg)")
+        if path:
+            self._export(lambda: export.export_plot(self.curves.graphics.ci, path))
+
     def export_csv_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
         if path:
