@@ -16,11 +16,15 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 ERROR_COLORMAP = "magma"
 
 
+DISPLAY_LIMIT = 1e6   # values of a blowing-up iterate are clipped for display (no float overflow)
+
+
 def display_array(image: np.ndarray | None) -> np.ndarray | None:
-    """Row-major C-contiguous float32 copy-free view for an ImageItem (None passes through)."""
+    """Row-major C-contiguous float32 array for an ImageItem, clipped to ±``DISPLAY_LIMIT``
+    (None passes through)."""
     if image is None:
         return None
-    return np.ascontiguousarray(image, dtype=np.float32)
+    return np.clip(np.ascontiguousarray(image, dtype=np.float32), -DISPLAY_LIMIT, DISPLAY_LIMIT)
 
 
 def scalar_map(image: np.ndarray) -> np.ndarray:
