@@ -48,13 +48,13 @@ def crop_multiple(spec: ProblemSpec) -> int:
     return multiple
 
 
-def load_ground_truth(spec: ProblemSpec) -> np.ndarray:
+def load_ground_truth(spec: ProblemSpec, rgb: np.ndarray | None = None) -> np.ndarray:
     """The ground-truth image as float64 (C, H, W) in [0, 1], cropped to :func:`crop_multiple`.
 
     For colour images with ``color_mode = "rgb"`` C = 3; otherwise C = 1 (grey, or Y of YCbCr
     for ``color_mode = "y"``; use :func:`load_rgb` for the colour original).
     """
-    rgb = load_rgb(spec)
+    rgb = load_rgb(spec) if rgb is None else rgb
     if rgb.ndim == 2:
         return rgb[None]
     if spec.color_mode == "rgb":
@@ -97,7 +97,8 @@ def build_problem(spec: ProblemSpec, device: str | torch.device = "cpu",
     device = resolve_device(device) if isinstance(device, str) else device
     dtype = resolve_dtype(dtype) if isinstance(dtype, str) else dtype
     entry = DEGRADATIONS.get_entry(spec.degradation)
-    x_true = torch.from_numpy(np.ascontiguousarray(load_ground_truth(spec)))
+    rgb = load_rgb(spec)
+    x_true = torch.from_numpy(np.ascontiguousarray(load_ground_truth(spec, rgb)))
     operator_generator = torch.Generator().manual_seed(int(spec.seed))
     noise_generator = torch.Generator().manual_seed(int(spec.seed) + NOISE_SEED_OFFSET)
     try:
@@ -108,8 +109,8 @@ def build_problem(spec: ProblemSpec, device: str | torch.device = "cpu",
     y = add_noise(operator.forward(x0_unknown), spec.noise_sigma, noise_generator)
     x0 = operator.initial_estimate(y)
     display = {}
-    if x_true.shape[0] == 1 and not spec.grayscale:
-        display = chroma_display(spec, operator, noise_generator)
+    if x_true.shape[0] == 1 and rgb.ndim == 3:  # colour image solved on its Y channel
+        display = chroma_display(spec, operator, noise_generator, rgb)
     problem = Problem(operator=operator, y=y, x0=x0, x_true=x_true, noise_sigma=float(spec.noise_sigma),
                       spec={"image": spec.image, "degradation": spec.degradation, **spec.params},
                       display=display)
@@ -129,7 +130,7 @@ def add_noise(clean: torch.Tensor, sigma: float, generator: torch.Generator) -> 
     return clean + sigma * noise
 
 
-def chroma_display(spec: ProblemSpec, operator, generator: torch.Generator) -> dict:
+def chroma_display(spec: ProblemSpec, operator, generator: torch.Generator, rgb: np.ndarray) -> dict:
     """Chroma for showing a luminance-only result in colour.
 
     The Cb and Cr channels go through the same degradation (and noise); their x⁰ estimate
@@ -138,7 +139,7 @@ def chroma_display(spec: ProblemSpec, operator, generator: torch.Generator) -> d
     """
     from .images import rgb_to_ycbcr
 
-    ycbcr = np.asarray(rgb_to_ycbcr(load_rgb(spec)), dtype=np.float64)
+    ycbcr = np.asarray(rgb_to_ycbcr(rgb), dtype=np.float64)
     estimates = []
     for channel in (1, 2):
         truth = torch.from_numpy(np.ascontiguousarray(ycbcr[..., channel]))[None]

@@ -313,3 +313,11 @@ def test_colour_modes():
     np.testing.assert_allclose(luma.x_true[0].numpy(), ycbcr[..., 0], atol=1e-12)
     np.testing.assert_allclose(luma.display["cbcr_true"].numpy(), np.moveaxis(ycbcr[..., 1:], -1, 0), atol=1e-12)
     assert luma.display["cbcr"].shape == (2, 64, 64)
+
+
+def test_grey_image_with_grayscale_off_is_solved_as_one_channel():
+    from core.images import load_image
+
+    grey = build(image="camera", grayscale=False, color_mode="y", degradation="sr")
+    assert grey.x_true.shape[0] == 1 and not grey.display
+    np.testing.assert_allclose(grey.x_true[0].numpy(), load_image("camera", size=64), atol=1e-12)
