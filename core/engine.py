@@ -203,7 +203,7 @@ class Run:
                 label=lane.label, color=lane.spec.color, status=lane.status, k=lane.k,
                 image=display_image(self.problem, image), error_map=error, metrics=metrics,
                 iterations=np.arange(1, lane.k + 1), seconds=np.cumsum(lane.step_seconds),
-                extras={name: display_image(self.problem, x, chroma="") for name, x in lane.extras.items()},
+                extras=self._display_extras(lane.extras),
                 series=series))
         return RunSnapshot(truth, observation, lanes, self.iterations)
 
@@ -222,31 +222,33 @@ class Run:
 
     def kept_iterations(self, lane_index: int) -> list[int]:
         """Iterations whose iterate is kept for lane ``lane_index`` (0 first)."""
-        return [0] + [k for k, _ in self.lanes[lane_index].kept]
+        return [0] + [kept.k for kept in self.lanes[lane_index].kept]
+
+    def extras(self, lane_index: int, k: int) -> dict[str, np.ndarray]:
+        """Kept intermediate images (``Step.extras``) of iteration ``k`` of lane ``lane_index``.
+
+        Parameters
+        ----------
+        lane_index : int
+        k : int
+            Iteration (1-based); extras are kept for the same last ``keep_iterates``
+            iterations as the iterates.
+
+        Returns
+        -------
+        dict[str, np.ndarray]
+            Name -> display image (float32, H×W or H×W×3, as ``LaneSnapshot.extras``);
+            empty when iteration ``k`` is not kept or its step yielded no extras.
+        """
+        return self._display_extras(self.lanes[lane_index].extras_tensors(k))
+
+    def _display_extras(self, images: dict) -> dict[str, np.ndarray]:
+        """Image-space extras tensors as display images (no chroma added)."""
+        return {name: display_image(self.problem, image, chroma="") for name, image in images.items()}
 
     def memory_bytes(self) -> int:
-        """Bytes of kept history (metric buffers and iterates) over all lanes."""
+        """Bytes of kept history (metric buffers, iterates and their extras) over all lanes."""
         return sum(lane.memory_bytes() for lane in self.lanes)
-
-
-def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:
-    """Write one row per lane per iteration with :data:`CSV_COLUMNS` (NaN where not applicable).
-
-    Floats are written with ``repr`` so they read back exactly. Written atomically.
-    """
-    import os
-
-    snapshot = run.snapshot() if isinstance(run, Run) else run
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for lane in snapshot.lanes:
-            for i, k in enumerate(lane.iterations):
-                writer.writerow([lane.label, int(k), *(repr(float(lane.metrics[name][i])) for name in METRIC_NAMES),
-                                 lane.status])
-    os.replace(tmp, path)
 
 
 def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:

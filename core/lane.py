@@ -2,12 +2,15 @@
 
 Metrics stay on the run's device: each iteration's 0-d tensors are written into a preallocated
 (rows, capacity) buffer that doubles when full; nothing here synchronises with the host.
+The last ``keep_iterates`` iterates are kept together with their intermediate images
+(``Step.extras``) as :class:`KeptStep` entries, so consumers can show any kept iteration.
 """
 from __future__ import annotations
 
 import math
 import time
 from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -66,6 +69,29 @@ class ScalarHistory:
         return self.buffer.numel() * self.buffer.element_size()
 
 
+@dataclass
+class KeptStep:
+    """One kept iteration of a lane: detached device clones of the iterate and its extras.
+
+    Attributes
+    ----------
+    k : int
+        Iteration number (1-based).
+    x : torch.Tensor
+        Iterate x^k (unknown space).
+    extras : dict[str, torch.Tensor]
+        The step's intermediate images (image space), name -> tensor.
+    """
+
+    k: int
+    x: torch.Tensor
+    extras: dict = field(default_factory=dict)
+
+    def nbytes(self) -> int:
+        """Bytes held by the iterate and the extras."""
+        return sum(t.numel() * t.element_size() for t in (self.x, *self.extras.values()))
+
+
 class Lane:
     """One solver with its prior/denoiser, iterate, history and status.
 
@@ -77,7 +103,7 @@ class Lane:
     seed : int
         ``torch.manual_seed(seed)`` is called before building the lane.
     keep_iterates : int
-        Number of latest iterates kept (x⁰ is always kept).
+        Number of latest iterates kept with their extras (x⁰ is always kept).
     context : MetricContext, optional
         Cached ground-truth quantities shared by the lanes of a run.
     """
@@ -107,9 +133,9 @@ class Lane:
         self.x = problem.x0
         self.x0 = problem.x0
         self.history = ScalarHistory(device)
-        self.kept: deque = deque(maxlen=max(int(keep_iterates), 0))
+        self.kept: deque[KeptStep] = deque(maxlen=max(int(keep_iterates), 0))
         self.step_seconds: list[float] = []
-        self.extras: dict = {}
+        self.extras: dict = {}  # the latest step's intermediate images
         self.checked = 0  # iterations already checked for divergence/convergence
 
     @property
@@ -146,11 +172,14 @@ class Lane:
         self.history.append(values)
         self.k += 1
         x = step.x.detach()
+        extras = {name: image.detach() for name, image in step.extras.items()}
         if self.kept.maxlen:
-            x = x.clone()  # kept copy, also safe against solvers that update in place
-            self.kept.append((self.k, x))
+            # kept copies, also safe against solvers that update in place
+            x = x.clone()
+            extras = {name: image.clone() for name, image in extras.items()}
+            self.kept.append(KeptStep(self.k, x, extras))
         self.x = x
-        self.extras = {name: image.detach() for name, image in step.extras.items()}
+        self.extras = extras
         self.status = "running"
         self.step_seconds.append(time.perf_counter() - start)
         ended = step.info.get("ended", False)
@@ -162,10 +191,9 @@ class Lane:
         self.k = k
         self.history.truncate(k)
         del self.step_seconds[k:]
-        self.kept = deque(((i, x) for i, x in self.kept if i <= k), maxlen=self.kept.maxlen)
-        for i, x in reversed(self.kept):
-            self.x = x
-            break
+        self.kept = deque((kept for kept in self.kept if kept.k <= k), maxlen=self.kept.maxlen)
+        if self.kept:
+            self.x, self.extras = self.kept[-1].x, self.kept[-1].extras
         self.checked = k
         self.status = status
 
@@ -176,19 +204,29 @@ class Lane:
             return torch.zeros((2, 0), dtype=torch.float64, device=self.history.device)
         return torch.stack(rows)[:, self.checked:]
 
+    def kept_step(self, k: int) -> KeptStep | None:
+        """The kept entry of iteration ``k`` (k ≥ 1), or None if not kept."""
+        for kept in self.kept:
+            if kept.k == k:
+                return kept
+        return None
+
     def iterate_tensor(self, k: int):
         """Kept iterate k (unknown space, device) or None."""
         if k == 0:
             return self.x0
-        for i, x in self.kept:
-            if i == k:
-                return x
-        return None
+        kept = self.kept_step(k)
+        return None if kept is None else kept.x
+
+    def extras_tensors(self, k: int) -> dict:
+        """Kept extras of iteration ``k`` (image space, device tensors); {} if not kept."""
+        kept = self.kept_step(k) if k >= 1 else None
+        return {} if kept is None else dict(kept.extras)
 
     def memory_bytes(self) -> int:
-        tensors = [self.x0] + [x for _, x in self.kept]
-        return self.history.nbytes() + sum(t.numel() * t.element_size() for t in tensors)
-
+        """Bytes of the metric buffer, x⁰ and the kept iterates with their extras."""
+        return (self.history.nbytes() + self.x0.numel() * self.x0.element_size()
+                + sum(kept.nbytes() for kept in self.kept))
 
 
 def _rng_state(devices: list) -> list:

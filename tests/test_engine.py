@@ -3,6 +3,7 @@ bounded iterate history, reproducibility, lane editing and the metrics CSV."""
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -46,6 +47,19 @@ if "_test_raises" not in SOLVERS:
         offset = torch.rand(())  # drawn when the generator starts
         for k in range(1, 10**9):
             yield Step(k, problem.x0 + 0.01 * torch.rand(problem.x0.shape) + 0 * offset)
+
+    @SOLVERS.register("_test_extras", params=[Param("blow_up_at", 0, kind="int", low=0)],
+                      doc="test: gradient descent yielding extras {'probe': k·x^k} in one reused buffer; "
+                          "only iteration blow_up_at is NaN",
+                      needs_prior=False, needs_denoiser=False, learned=False)
+    def _test_extras(problem, *, blow_up_at=0):
+        x = problem.x0
+        probe = torch.empty_like(problem.to_image(x))  # overwritten in place: the engine must clone
+        for k in range(1, 10**9):
+            x = x - 1.0 / problem.lipschitz() * problem.grad_fidelity(x)
+            shown = x * math.nan if k == blow_up_at else x
+            probe.copy_(problem.to_image(shown) * k)
+            yield Step(k, shown, extras={"probe": probe})
 
 
 def make_config(lanes, iterations=20, **run):
@@ -156,6 +170,36 @@ def test_history_keeps_last_k_iterates_plus_x0():
     big_run.step(10)
     per_image = 32 * 32 * 4  # float32
     assert big_run.memory_bytes() - small == 5 * per_image
+
+
+def test_extras_are_kept_with_the_last_k_iterates():
+    keep, steps = 3, 7
+    run = Run(make_config([{"label": "probe", "solver": "_test_extras"}], keep_iterates=keep))
+    run.step(steps)
+    assert run.kept_iterations(0) == [0, 5, 6, 7]
+    for k in (5, 6, 7):  # the probe the solver yielded at iteration k: k·x^k
+        extras = run.extras(0, k)
+        assert set(extras) == {"probe"} and extras["probe"].shape == (32, 32)
+        np.testing.assert_allclose(extras["probe"], k * run.iterate(0, k), rtol=1e-6)
+    assert not np.allclose(run.extras(0, 5)["probe"], run.extras(0, 6)["probe"])
+    for k in (0, 1, 4, 8):
+        assert run.extras(0, k) == {}
+    np.testing.assert_array_equal(run.extras(0, steps)["probe"], run.snapshot().lanes[0].extras["probe"])
+    lane = run.lanes[0]
+    per_image = 32 * 32 * 4  # float32: x⁰, then an iterate and a probe per kept iteration
+    assert run.memory_bytes() == lane.history.nbytes() + (1 + 2 * keep) * per_image
+
+
+def test_divergence_cut_back_also_drops_later_extras():
+    run = Run(make_config([{"label": "probe", "solver": "_test_extras", "params": {"blow_up_at": 3}}],
+                          keep_iterates=10, sync_every=50))
+    run.step(5)
+    assert np.all(np.isfinite(run.extras(0, 5)["probe"]))   # finite again, not yet checked
+    run.check()
+    assert run.lanes[0].status == "diverged at 3" and run.kept_iterations(0) == [0, 1, 2, 3]
+    assert run.extras(0, 4) == {} and run.extras(0, 5) == {}
+    np.testing.assert_allclose(run.extras(0, 2)["probe"], 2 * run.iterate(0, 2), rtol=1e-6)
+    assert np.all(np.isnan(run.snapshot().lanes[0].extras["probe"]))  # latest = iteration 3's
 
 
 def test_metric_buffers_grow_past_initial_capacity():

@@ -55,11 +55,10 @@ def lane_images_at(run, lane_index: int, k: int) -> tuple[int, np.ndarray | None
     return k, display_image(problem, image), error
 
 
-def extras_at(run, extras_history, lane_index: int, k: int) -> dict[str, np.ndarray]:
-    """Intermediate images of a lane at iteration ``k`` as display images ({} if not kept)."""
-    lane = run.lanes[lane_index]
-    images = extras_history.at(lane, min(k, lane.k))
-    return {name: display_image(run.problem, image, chroma="") for name, image in images.items()}
+def extras_at(run, lane_index: int, k: int) -> dict[str, np.ndarray]:
+    """Intermediate images of a lane at iteration ``k`` (clamped to the lane's latest) as
+    display images, from the engine's kept history ({} if not kept)."""
+    return run.extras(lane_index, min(k, run.lanes[lane_index].k))
 
 
 def iterations_per_second(lane_snapshot, window: int = 10) -> float | None:

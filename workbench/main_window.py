@@ -219,7 +219,6 @@ class MainWindow(WindowActions, QMainWindow):
                 if not any(lane.active for lane in self.run.lanes):
                     break
                 self.run.step(1)
-                self.worker.extras.record(self.run)
         self.worker.publish()
         self.refresh()
 
@@ -269,7 +268,7 @@ class MainWindow(WindowActions, QMainWindow):
             with QMutexLocker(self.worker.run_lock):
                 shown = [lane_view.lane_images_at(self.run, i, k) for i in range(len(self.run.lanes))]
                 index = self.diagnostics.lane_index()
-                extras = (lane_view.extras_at(self.run, self.worker.extras, index, k)
+                extras = (lane_view.extras_at(self.run, index, k)
                           if 0 <= index < len(self.run.lanes) else {})
             for i, (lane_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
                 self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k))
@@ -289,7 +288,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.status_rate.setText(" | ".join(rates))
         if self.worker.run_lock.tryLock(0):
             try:
-                memory = self.run.memory_bytes() + self.worker.extras.nbytes()
+                memory = self.run.memory_bytes()
             finally:
                 self.worker.run_lock.unlock()
             self.status_memory.setText(f"kept history: {memory / 2**20:.1f} MiB")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import time
 import traceback
-import weakref
-from collections import deque
 
 from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
 
@@ -49,7 +47,6 @@ class RunWorker(QObject):
         self._save_to = None        # folder of a pending background save (autosave)
         self._max_rate = 0.0        # iterations per second, 0 = unlimited
         self._latest = None
-        self.extras = ExtrasHistory()
         self._last_publish = 0.0
         self.publish()
 
@@ -193,7 +190,6 @@ class RunWorker(QObject):
                                 run.done if target is None else self._reached(run, target))
                     if not finished:
                         run.step(1)
-                        self.extras.record(run)
                         finished = (not any(lane.active for lane in run.lanes) if stepping else
                                     run.done if target is None else self._reached(run, target))
             except Exception as exc:  # engine errors are shown, never fatal
@@ -214,41 +210,6 @@ class RunWorker(QObject):
     @staticmethod
     def _reached(run, target: int) -> bool:
         return all(not lane.active or lane.k >= target for lane in run.lanes)
-
-
-class ExtrasHistory:
-    """Intermediate images (``Step.extras``) of the last ``keep`` iterations of each lane.
-
-    The engine keeps only the latest step's extras; the diagnostics view needs them at the
-    scrubbed iteration, so the worker records device clones after every step (no host sync).
-    """
-
-    def __init__(self):
-        self._by_lane: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def record(self, run) -> None:
-        """Store the latest extras of every lane that advanced."""
-        keep = max(int(run.config.run.keep_iterates), 1)
-        for lane in run.lanes:
-            if not lane.extras:
-                continue
-            history = self._by_lane.get(lane)
-            if history is None or history.maxlen != keep:
-                history = self._by_lane[lane] = deque(history or (), maxlen=keep)
-            if history and history[-1][0] == lane.k:
-                continue
-            history.append((lane.k, {name: image.clone() for name, image in lane.extras.items()}))
-
-    def at(self, lane, k: int) -> dict:
-        """Extras of ``lane`` at iteration ``k`` (device tensors), or {} if not kept."""
-        for i, images in reversed(self._by_lane.get(lane, ())):
-            if i == k:
-                return images
-        return {}
-
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for history in self._by_lane.values()
-                   for _, images in history for t in images.values())
 
 
 def start_worker(worker: RunWorker) -> QThread:
