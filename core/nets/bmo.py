@@ -46,6 +46,7 @@ class BMOScalars(nn.Module):
         self.mu_logit = nn.Parameter(torch.logit(torch.tensor(mu)))
         self.s0_logit = nn.Parameter(torch.logit(torch.tensor(s0)))
         self.register_buffer("layers", torch.tensor(int(layers)))
+        self.trained_layers = int(layers)   # Python copy: no host sync in the step loop
 
     @property
     def mu(self) -> Tensor:
@@ -53,7 +54,7 @@ class BMOScalars(nn.Module):
 
     def step(self, k: int) -> Tensor:
         """s_k (k = 1, 2, ...)."""
-        return bmo_step_size(torch.sigmoid(self.s0_logit), k, int(self.layers))
+        return bmo_step_size(torch.sigmoid(self.s0_logit), k, self.trained_layers)
 
 
 class BMOSparse(BMOScalars):

@@ -37,8 +37,9 @@ def fista_net(problem, *, weights="fista_net", net=None):
     """
     if net is None:
         if weights == "none":
-            torch.manual_seed(0)
-            net = FISTANet()
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                net = FISTANet()
         else:
             net = cached_network(FISTANet, weights)
     net = network_on(net, problem.x0)

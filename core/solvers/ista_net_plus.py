@@ -56,8 +56,9 @@ def ista_net_plus(problem, *, weights="auto", net=None):
     """
     if net is None:
         if weights == "none":
-            torch.manual_seed(0)
-            net = ISTANetPlus()
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                net = ISTANetPlus()
         else:
             net = cached_network(ISTANetPlus, auto_weights(problem.operator) if weights == "auto" else weights)
     net = network_on(net, problem.x0)
