@@ -1,9 +1,10 @@
 """Trainers ``lista_m100_t{1,3,7}`` and ``lista_m400_t{1,3,7}`` (core.nets.lista.LISTA).
 
-Data: mean-removed 8×8 patches of the catalogue training images (core.training.denoiser's
+Data: mean-removed 8×8 patches (augmented by negation and transposition, exact symmetries of
+the lasso targets) of the catalogue training images (core.training.denoiser's
 ``TRAIN_IMAGES``), multiplied by one global factor so that the pixel standard deviation is 1.
 Targets: the lasso codes z* of (1) over the overcomplete DCT dictionary (m = 100 or 400 atoms,
-α = 1), computed by FISTA (500 iterations for m = 100, 2000 for m = 400) and cached under
+α = 1), computed by FISTA (500 iterations for m = 100, 1500 for m = 400) and cached under
 ``out/checkpoints``. Validation patches come from the held-out ``camera`` image.
 Loss: prediction error ½·mean‖z* − f_e(x)‖² (Gregor & LeCun's criterion).
 
@@ -21,9 +22,9 @@ from .common import LoopSpec, TrainSettings, random_patches, train_loop
 
 PATCH = 8
 ALPHA = 1.0
-TRAIN_PATCHES = {100: 8000, 400: 3000}
+TRAIN_PATCHES = {100: 8000, 400: 6000}
 VALIDATION_PATCHES = 1000
-TARGET_ITERATIONS = {100: 500, 400: 2000}
+TARGET_ITERATIONS = {100: 500, 400: 1500}
 LAYER_COUNTS = (1, 3, 7)
 
 
@@ -72,9 +73,20 @@ def lista_loop_spec(data: dict, model: LISTA) -> LoopSpec:
     """LoopSpec training ``model`` on ``data`` from :func:`lista_dataset`."""
     train_x, train_z = data["train_x"].float(), data["train_z"].float()
 
+    side = int(round(train_z.shape[1] ** 0.5))
+
     def make_batch(generator, batch_size):
         pick = torch.randint(train_x.shape[0], (batch_size,), generator=generator)
-        return train_x[pick], train_z[pick]
+        x, z = train_x[pick], train_z[pick]
+        sign = torch.randint(0, 2, (batch_size, 1), generator=generator) * 2.0 - 1.0
+        flip = torch.randint(0, 2, (batch_size,), generator=generator).bool()
+        # exact symmetries of the lasso over the separable DCT dictionary: x ↦ −x gives z ↦ −z,
+        # transposing the patch swaps atom (j1, j2) with (j2, j1)
+        x_t = x.reshape(-1, PATCH, PATCH).transpose(1, 2).reshape(x.shape)
+        z_t = z.reshape(-1, side, side).transpose(1, 2).reshape(z.shape)
+        x = torch.where(flip[:, None], x_t, x) * sign
+        z = torch.where(flip[:, None], z_t, z) * sign
+        return x, z
 
     def loss(net, batch):
         x, z = batch
