@@ -6,6 +6,8 @@ Loss: ½·mean‖D(x + σn, σ) − x‖². Validation: PSNR on the held-out ``c
 at σ = 15, 25, 50 /255 with fixed noise.
 
 CPU default (≈15 min on 2 free cores): 24 features, 5 epochs × 200 steps, batch 10.
+The shipped weights were then continued with ``--resume --epochs 12`` (a warm restart of the
+cosine schedule, 1400 more steps); the log next to the weights lists every epoch.
 GPU setting (documented, closer to IRCNN): ``--device cuda`` with 64 features, 50 epochs ×
 1000 steps, batch 64 (edit ``FEATURES``/pass ``steps_per_epoch``/``batch_size`` in settings).
 """
