@@ -177,7 +177,7 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
     total_steps = steps * settings.epochs
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    start_epoch, global_step, wall, history = 0, 0, 0.0, []
+    start_epoch, global_step, wall, history, resumes = 0, 0, 0.0, [], []
     ckpt_path = settings.checkpoint_path
     if settings.resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
@@ -185,6 +185,7 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
         optimizer.load_state_dict(ckpt["optimizer"])
         start_epoch, global_step = int(ckpt["epoch"]), int(ckpt["step"])
         wall, history = float(ckpt["wall"]), list(ckpt["history"])
+        resumes = [*ckpt.get("resumes", []), {"after_epoch": start_epoch, "epochs": settings.epochs}]
     cancelled = False
     for epoch in range(start_epoch, settings.epochs):
         t0 = time.perf_counter()
@@ -227,7 +228,8 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
             tqdm.write(f"{settings.name} epoch {epoch + 1}/{settings.epochs}: loss {record['loss']:.4e}  "
                        + "  ".join(f"val {k} {v:.4f}" for k, v in val.items()) + f"  ({wall:.0f} s)")
         _atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "epoch": epoch + 1, "step": global_step, "wall": wall, "history": history},
+                            "epoch": epoch + 1, "step": global_step, "wall": wall, "history": history,
+                            "resumes": resumes},
                            ckpt_path)
         if settings.on_epoch is not None:
             settings.on_epoch(record)
@@ -236,7 +238,7 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
         "settings": {"epochs": settings.epochs, "device": settings.device, "seed": settings.seed,
                      "steps_per_epoch": steps, "batch_size": batch_size, "lr": spec.lr,
                      "optimizer": "Adam, cosine decay", "threads": settings.threads,
-                     "torch": torch.__version__, "machine": platform.machine()},
+                     "torch": torch.__version__, "machine": platform.machine(), "resumed": resumes},
         "architecture": spec.meta,
         "data": spec.data,
         "history": history,
