@@ -6,7 +6,8 @@ scattered blocks (10 boxes of side 0.1, ρ = 0.3), ×2 box super-resolution (ρ 
 Data: random 48×48 crops of the catalogue training images. Loss: mean ‖z^8 − x*‖².
 Validation: mean PSNR over the four problems on ``camera`` (96 px, fixed masks and noise).
 
-CPU default: projector 5 convs × 16 features, 4 epochs × 100 steps, batch 4 (minutes). The
+CPU default: projector 5 convs × 16 features, 8 epochs × 100 steps, batch 4 (minutes; the shipped
+weights: 4 epochs, resumed with ``--resume --epochs 8``). The
 paper's scale (GPU): ``--device cuda --epochs 100 --steps-per-epoch 500 --batch-size 32`` with
 64×64 crops and a wider projector (``FEATURES``).
 """
@@ -82,7 +83,7 @@ def unrolled_admm_loop_spec(model: UnrolledADMM, images, validation: torch.Tenso
                           "problems": [p[0] for p in PROBLEMS], "validation": "camera (96 px), fixed masks/noise"})
 
 
-@register_trainer("unrolled_admm", default_epochs=4,
+@register_trainer("unrolled_admm", default_epochs=8,
                   doc="differentiable unrolled ADMM, one projector for inpainting/denoising/SR (8 tied iterations)")
 def train_unrolled_admm(settings: TrainSettings) -> dict:
     """Train the unrolled-ADMM projector; write resources/weights/unrolled_admm.pt + .log."""
