@@ -145,18 +145,3 @@ def test_lane_trained_denoises_and_continues_past_trained_layers():
     assert steps[4].k == 5 and "ended" not in steps[4].info
     torch.testing.assert_close(steps[4].info["threshold"], steps[2].info["threshold"])
 
-
-def test_warm_start_grows_a_trained_network_layerwise(tmp_path):
-    from core.nets.weights import save_weights
-    from core.training.unrolled_lista import warm_start
-    d = overcomplete_dct_dictionary(8, 100).float()
-    small = LISTA(d, 1.0, 1)
-    with torch.no_grad():
-        small.thresholds.fill_(0.123)
-        small.encoder.mul_(2.0)
-    save_weights("lista_m100_t1", small, {}, tmp_path)
-    big = LISTA(d, 1.0, 3)
-    assert warm_start(big, 100, tmp_path) == "lista_m100_t1"
-    torch.testing.assert_close(big.encoder, small.encoder)
-    torch.testing.assert_close(big.thresholds, torch.full((3, 100), 0.123))
-    assert warm_start(LISTA(d, 1.0, 1), 100, tmp_path) is None
