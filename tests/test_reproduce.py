@@ -29,6 +29,7 @@ def test_fig2_config_swaps_in_the_learned_denoiser():
     by_label = {lane.label: lane for lane in config.lanes}
     assert by_label["PODM"].denoiser == "dncnn" and by_label["PnP"].denoiser == "dncnn"
     assert by_label["FISTA"].denoiser is None and by_label["PODM"].prior == "lp"
+    assert by_label["PODM"].params["sigma_max"] == 15.0 and by_label["PnP"].params["sigma_max"] == 49.0
     assert config.problem.degradation == "sparse_sr" and config.run.iterations == 7
 
 
