@@ -51,6 +51,11 @@ def reproduce_lista(out_dir: Path, quick: bool) -> list[Path]:
                                           "LISTA T=7": "#9467bd"},
                                  f"m = {atoms}: prediction error vs FISTA iteration", log_y=True))
     png = save_panels(panels, out_dir / "lista.png")
+    worse = [f"m = {a}, T = {t}" for (a, t, e, *_), (a0, _, e0, *_) in zip(rows[1:], rows[:-1])
+             if a == a0 and e > e0]
+    note = ("" if not worse else "\nNot monotone in T for " + ", ".join(worse) + ": the deeper tied network "
+            "overfits the few thousand training patches (training loss far below the validation error, see "
+            "the .log files); more patches (GPU setting) are needed.\n")
     table = markdown_table(["atoms m", "LISTA layers T", "LISTA error", "FISTA iterations to match",
                             "FISTA 1-iteration error", "paper LISTA error"], rows)
     text = (f"# LISTA vs FISTA (Gregor & LeCun 2010, Table 1 / §4){' — quick mode' if quick else ''}\n\n"
@@ -59,7 +64,7 @@ def reproduce_lista(out_dir: Path, quick: bool) -> list[Path]:
             "overcomplete DCT dictionary, computed by long FISTA runs. FISTA starts at z = 0.\n\n" + table +
             "\nPaper: one LISTA layer matches 18 FISTA iterations for m = 100 and 35 for m = 400; its errors "
             "(1.50/0.98/0.52 and 2.45/2.12/1.62, FISTA-1 21/22) are on its own (learned dictionary, "
-            "10×10 patches) scale, so only the iteration counts compare.\n\n![curves](lista.png)\n")
+            "10×10 patches) scale, so only the iteration counts compare.\n" + note + "\n![curves](lista.png)\n")
     return [write_text(out_dir / "lista.md", text), png]
 
 
