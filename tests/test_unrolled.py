@@ -118,7 +118,7 @@ def test_fista_net_initial_scalars_match_paper_schedule():
     net = FISTANet(6, 4)
     expected = [(0.744, 0.127, 0.0), (0.644, 0.079, 0.288), (0.554, 0.049, 0.472)]
     for k, (mu, theta, rho) in enumerate(expected):
-        got = [float(v) for v in net.scalars(k)]
+        got = [float(v.detach()) for v in net.scalars(k)]
         np.testing.assert_allclose(got, [mu, theta, rho], atol=1.5e-3)
 
 
