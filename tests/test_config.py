@@ -99,7 +99,7 @@ def test_default_config_is_the_paper_figure_2_problem():
     assert config.problem.degradation == "sparse_sr" and config.problem.params["scale"] == 2
     assert [(l.label, l.solver, l.prior) for l in config.lanes] == [("FISTA", "fista", "lp"), ("PODM", "podm", "lp")]
     assert all(l.params["p"] == 0.8 for l in config.lanes)
-    assert config.lanes[1].denoiser == "tv" and config.run.iterations == 200
+    assert config.lanes[1].denoiser == "dncnn" and config.run.iterations == 200
 
 
 ERRORS = [
