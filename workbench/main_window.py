@@ -57,6 +57,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.scrub_k: int | None = None      # None: follow the latest iteration
         self._shown_snapshot = None
         self._lane_keys: tuple | None = None
+        self.training_dialog = None          # Run → Train network… (created on first use)
         assign_lane_colors(config)
         self.worker = RunWorker(Run(config))
         self.worker.failed.connect(self.show_error)
@@ -178,6 +179,17 @@ class MainWindow(WindowActions, QMainWindow):
         self._action(run_menu, "Reset", self.reset, "Home")
         self._action(run_menu, "Scrub back", lambda: self.transport.nudge(-1), "Shift+Left")
         self._action(run_menu, "Scrub forward", lambda: self.transport.nudge(1), "Shift+Right")
+        run_menu.addSeparator()
+        self._action(run_menu, "&Train network…", self.open_training_dialog)
+
+    def open_training_dialog(self) -> None:
+        """Show the non-modal "Train network" dialog (one per window, kept between openings)."""
+        from .training_dialog import TrainingDialog
+
+        if self.training_dialog is None:
+            self.training_dialog = TrainingDialog(self)
+        self.training_dialog.show()
+        self.training_dialog.raise_()
 
     # transport --------------------------------------------------------------------------
     def set_playing(self, playing: bool) -> None:
@@ -320,6 +332,8 @@ class MainWindow(WindowActions, QMainWindow):
     def closeEvent(self, event) -> None:
         """Stop the worker cleanly (it finishes its current iteration) before closing."""
         self.timer.stop()
+        if self.training_dialog is not None:
+            self.training_dialog.close()     # cancels a training run and joins its thread
         if self.thread is not None:
             stop_worker(self.worker, self.thread)
             self.thread = None
