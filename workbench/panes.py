@@ -56,7 +56,8 @@ def lane_title(info: LanePaneInfo, what: str) -> str:
         details = what
     if info.status.startswith(("diverged", "error")):
         details += f" <span style='color:#ff5050'>⚠ {info.status}</span>"
-    return f"<span style='color:{info.color}'>■ {info.label}</span> {details}"
+    # two lines, so that titles stay narrower than their pane even with many lanes
+    return f"<span style='color:{info.color}'>■ {info.label}</span><br>{details}"
 
 
 def set_title(plot: pg.PlotItem, html: str, size: str = "9pt") -> None:
@@ -99,6 +100,7 @@ class ImagePanes(QWidget):
     # structure --------------------------------------------------------------------------
     def _add_pane(self, key: str, row: int, col: int, title: str) -> pg.ImageItem:
         plot = self.graphics.addPlot(row=row, col=col)
+        plot.setMinimumSize(24, 24)   # many lanes shrink their panes instead of clipping the grid
         plot.hideAxis("left")
         plot.hideAxis("bottom")
         set_title(plot, title)
