@@ -13,6 +13,18 @@ from typing import Any, Callable, Sequence
 from .params import Param, resolve_params
 
 
+def summary_line(func: Callable, doc: str = "") -> str:
+    """``doc`` if given, else the first line of ``func``'s docstring."""
+    return doc or (func.__doc__ or "").strip().split("\n")[0]
+
+
+def register_once(table: dict, kind: str, name: str, record: Any) -> None:
+    """Put ``record`` into ``table`` under ``name``; a second registration is an error."""
+    if name in table:
+        raise ValueError(f"{kind} '{name}' registered twice")
+    table[name] = record
+
+
 @dataclass(frozen=True)
 class Entry:
     """A registered component.
@@ -56,10 +68,8 @@ class Registry(dict):
         """Decorator registering ``factory`` under ``name``."""
 
         def deco(factory):
-            if name in self:
-                raise ValueError(f"{self.kind} '{name}' registered twice")
-            self[name] = Entry(name, factory, tuple(params), doc or (factory.__doc__ or "").strip().split("\n")[0],
-                               {"kind": self.kind, **extra})
+            register_once(self, self.kind, name, Entry(name, factory, tuple(params), summary_line(factory, doc),
+                                                       {"kind": self.kind, **extra}))
             return factory
 
         return deco

@@ -13,13 +13,14 @@ images, fewer iterations) for smoke tests; the tables say which mode produced th
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from ._discover import import_submodules
+from .registry import register_once, summary_line
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -42,9 +43,7 @@ def register_reproducer(name: str, *, doc: str = ""):
     """Decorator registering a reproduction under ``name``."""
 
     def deco(func):
-        if name in REPRODUCERS:
-            raise ValueError(f"reproducer '{name}' registered twice")
-        REPRODUCERS[name] = Reproducer(name, func, doc or (func.__doc__ or "").strip().split("\n")[0])
+        register_once(REPRODUCERS, "reproducer", name, Reproducer(name, func, summary_line(func, doc)))
         return func
 
     return deco
@@ -58,10 +57,7 @@ def load_reproducers() -> dict[str, Reproducer]:
     global _loaded
     if not _loaded:
         _loaded = True
-        package_dir = Path(__file__).resolve().parent
-        for info in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda i: i.name):
-            if info.name.startswith("reproduce_"):
-                importlib.import_module(f"core.{info.name}")
+        import_submodules("core", [str(Path(__file__).resolve().parent)], prefix="reproduce_")
     return REPRODUCERS
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .._discover import import_submodules as _import_submodules
+from ..registry import register_once, summary_line
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,7 @@ def register_trainer(name: str, *, doc: str = "", default_epochs: int = 10):
     """Decorator registering a trainer under ``name`` (the weights name it writes)."""
 
     def deco(func):
-        if name in TRAINERS:
-            raise ValueError(f"trainer '{name}' registered twice")
-        TRAINERS[name] = Trainer(name, func, doc or (func.__doc__ or "").strip().split("\n")[0],
-                                 int(default_epochs))
+        register_once(TRAINERS, "trainer", name, Trainer(name, func, summary_line(func, doc), int(default_epochs)))
         return func
 
     return deco

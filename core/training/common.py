@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..images import load_image
 from ..nets.weights import WEIGHTS_DIR, save_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -319,3 +320,26 @@ def settings_dict(settings: TrainSettings) -> dict:
     """JSON-friendly view of the settings (callables dropped)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()
             if not callable(v)}
+
+
+# --- data: catalogue images only (never ../shared/data) -----------------------------------------
+#: Training images (scikit-image catalogue); ``camera`` is held out for validation.
+TRAIN_IMAGES = ("astronaut", "coffee", "chelsea", "moon", "brick", "grass", "gravel", "coins",
+                "rocket", "immunohistochemistry", "hubble_deep_field", "page", "text", "clock")
+VALIDATION_IMAGE = "camera"
+
+
+def load_training_images(names=TRAIN_IMAGES, max_side: int = 512) -> list[torch.Tensor]:
+    """Grayscale catalogue images as float32 tensors (H, W), longer side at most ``max_side``."""
+    images = []
+    for name in names:
+        img = load_image(name, grayscale=True)
+        if max(img.shape) > max_side:
+            img = load_image(name, grayscale=True, size=max_side)
+        images.append(torch.as_tensor(img, dtype=torch.float32))
+    return images
+
+
+def load_validation_image(size: int) -> Tensor:
+    """The held-out validation image (grayscale, longer side ``size``) as a float32 tensor (H, W)."""
+    return torch.as_tensor(load_image(VALIDATION_IMAGE, grayscale=True, size=size), dtype=torch.float32)

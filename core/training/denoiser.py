@@ -15,29 +15,15 @@ from __future__ import annotations
 
 import torch
 
-from ..images import load_image
 from ..nets.denoiser import DilatedDenoiser
 from . import register_trainer
-from .common import LoopSpec, TrainSettings, batch_psnr, random_patches, train_loop
+from .common import (TRAIN_IMAGES, VALIDATION_IMAGE, LoopSpec, TrainSettings, batch_psnr,  # noqa: F401
+                     load_training_images, load_validation_image, random_patches, train_loop)
 
-TRAIN_IMAGES = ("astronaut", "coffee", "chelsea", "moon", "brick", "grass", "gravel", "coins",
-                "rocket", "immunohistochemistry", "hubble_deep_field", "page", "text", "clock")
-VALIDATION_IMAGE = "camera"
 VALIDATION_SIGMAS = (15 / 255, 25 / 255, 50 / 255)
 SIGMA_MAX = 50 / 255
 PATCH = 40
 FEATURES = 24
-
-
-def load_training_images(names=TRAIN_IMAGES, max_side: int = 512) -> list[torch.Tensor]:
-    """Grayscale catalogue images as float32 tensors (H, W), longer side at most ``max_side``."""
-    images = []
-    for name in names:
-        img = load_image(name, grayscale=True)
-        if max(img.shape) > max_side:
-            img = load_image(name, grayscale=True, size=max_side)
-        images.append(torch.as_tensor(img, dtype=torch.float32))
-    return images
 
 
 def denoiser_loop_spec(images: list[torch.Tensor], validation: torch.Tensor, model: DilatedDenoiser,
@@ -79,5 +65,5 @@ def train_dncnn(settings: TrainSettings) -> dict:
     torch.manual_seed(settings.seed)
     model = DilatedDenoiser(channels=1, features=FEATURES)
     images = load_training_images()
-    validation = torch.as_tensor(load_image(VALIDATION_IMAGE, grayscale=True, size=256), dtype=torch.float32)
+    validation = load_validation_image(256)
     return train_loop(settings, model, denoiser_loop_spec(images, validation, model))

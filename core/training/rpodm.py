@@ -16,13 +16,12 @@ import math
 
 import torch
 
-from ..images import load_image
 from ..nets.rpodm import RelaxedPODM, kernel_otf
 from ..operators import kernels as kernel_lib
 from ..priors.constraints import L0Box
 from . import register_trainer
 from .common import LoopSpec, TrainSettings, batch_psnr, random_patches, train_loop
-from .denoiser import TRAIN_IMAGES, load_training_images
+from .common import TRAIN_IMAGES, load_training_images, load_validation_image
 
 PATCH = 48
 STAGES = 4
@@ -108,5 +107,5 @@ def train_relaxed_podm(settings: TrainSettings) -> dict:
     torch.manual_seed(settings.seed)
     model = RelaxedPODM(stages=STAGES, features=FEATURES)
     images = load_training_images()
-    validation = torch.as_tensor(load_image("camera", grayscale=True, size=128), dtype=torch.float32)
+    validation = load_validation_image(128)
     return train_loop(settings, model, rpodm_loop_spec(images, validation, model, kernel_bank()))

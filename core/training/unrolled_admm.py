@@ -87,10 +87,9 @@ def unrolled_admm_loop_spec(model: UnrolledADMM, images, validation: torch.Tenso
                   doc="differentiable unrolled ADMM, one projector for inpainting/denoising/SR (8 tied iterations)")
 def train_unrolled_admm(settings: TrainSettings) -> dict:
     """Train the unrolled-ADMM projector; write resources/weights/unrolled_admm.pt + .log."""
-    from ..images import load_image
-    from .denoiser import load_training_images
+    from .common import load_training_images, load_validation_image
 
     torch.manual_seed(settings.seed)
     model = UnrolledADMM(8, FEATURES)
-    validation = torch.as_tensor(load_image("camera", grayscale=True, size=96), dtype=torch.float32)
+    validation = load_validation_image(96)
     return train_loop(settings, model, unrolled_admm_loop_spec(model, load_training_images(), validation))

@@ -61,10 +61,9 @@ def admm_net_loop_spec(model: ADMMNet, images, validation: torch.Tensor) -> Loop
 @register_trainer("admm_net", default_epochs=4, doc="Deep ADMM-Net (5 stages, 8 DCT-initialised filters), CS-MRI")
 def train_admm_net(settings: TrainSettings) -> dict:
     """Train ADMM-Net; write resources/weights/admm_net.pt + .log."""
-    from ..images import load_image
-    from .denoiser import load_training_images
+    from .common import load_training_images, load_validation_image
 
     torch.manual_seed(settings.seed)
     model = ADMMNet()
-    validation = torch.as_tensor(load_image("camera", grayscale=True, size=128), dtype=torch.float32)
+    validation = load_validation_image(128)
     return train_loop(settings, model, admm_net_loop_spec(model, load_training_images(), validation))

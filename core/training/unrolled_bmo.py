@@ -73,8 +73,7 @@ def train_bmo_sparse(settings: TrainSettings) -> dict:
 @register_trainer("bmo_deconv", default_epochs=4, doc="BMO for deconvolution (Gaussian blur, K = 8)")
 def train_bmo_deconv(settings: TrainSettings) -> dict:
     """Train BMO for deblurring; write resources/weights/bmo_deconv.pt + .log."""
-    from ..images import load_image
-    from .denoiser import load_training_images
+    from .common import load_training_images, load_validation_image
 
     torch.manual_seed(settings.seed)
     model = BMODeconv()
@@ -82,7 +81,7 @@ def train_bmo_deconv(settings: TrainSettings) -> dict:
     entry = DEGRADATIONS.get_entry("blur")
     params = entry.resolve(BLUR)
     train_op = entry.factory((1, CROP, CROP), params, torch.Generator().manual_seed(0)).to(dtype=torch.float32)
-    validation = torch.as_tensor(load_image("camera", grayscale=True, size=96), dtype=torch.float32)
+    validation = load_validation_image(96)
     val_op = entry.factory((1, 96, 96), params, torch.Generator().manual_seed(0)).to(dtype=torch.float32)
     val_y = val_op.forward(validation[None]) + NOISE * torch.randn((1, 96, 96), generator=torch.Generator().manual_seed(5))
     lip_train, lip_val = train_op.lipschitz(), val_op.lipschitz()

@@ -71,12 +71,11 @@ def ista_net_loop_spec(model: ISTANetPlus, ratio: float, images, validation: tor
 
 def train_ista_net(settings: TrainSettings, ratio: float) -> dict:
     """Train ISTA-Net⁺ at ``ratio`` %; write weights + log."""
-    from ..images import load_image
-    from .denoiser import load_training_images
+    from .common import load_training_images, load_validation_image
 
     torch.manual_seed(settings.seed)
     model = ISTANetPlus(PHASES, FEATURES)
-    validation = torch.as_tensor(load_image("camera", grayscale=True, size=132), dtype=torch.float32)
+    validation = load_validation_image(132)
     return train_loop(settings, model, ista_net_loop_spec(model, ratio, load_training_images(), validation))
 
 
@@ -95,13 +94,12 @@ for _ratio in RATIOS:
                   doc="FISTA-Net (6 phases, shared 8-feature block), 33x33 block CS at 25 %")
 def train_fista_net(settings: TrainSettings) -> dict:
     """Train FISTA-Net on block CS at 25 % with the ISTA-Net⁺ data pipeline (symmetric loss)."""
-    from ..images import load_image
     from ..nets.fista_net import FISTANet
-    from .denoiser import load_training_images
+    from .common import load_training_images, load_validation_image
 
     torch.manual_seed(settings.seed)
     model = FISTANet(6, FEATURES)
-    validation = torch.as_tensor(load_image("camera", grayscale=True, size=132), dtype=torch.float32)
+    validation = load_validation_image(132)
     spec = ista_net_loop_spec(model, 25, load_training_images(), validation)
     spec.meta = {"class": "FISTANet", "phases": 6, "features": FEATURES, "ratio": 25, "block": BLOCK}
     return train_loop(settings, model, spec)

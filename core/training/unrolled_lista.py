@@ -47,12 +47,11 @@ def lista_dataset(atoms: int, cache_dir=None) -> dict[str, torch.Tensor]:
     cache = None if cache_dir is None else cache_dir / f"lista_data_m{atoms}.pt"
     if cache is not None and cache.exists():
         return torch.load(cache, weights_only=True)
-    from ..images import load_image
-    from .denoiser import load_training_images
+    from .common import load_training_images, load_validation_image
 
     generator = torch.Generator().manual_seed(2010)
     train = centred_patches(load_training_images(), TRAIN_PATCHES[atoms], generator)
-    camera = [torch.as_tensor(load_image("camera", grayscale=True, size=256), dtype=torch.float32)]
+    camera = [load_validation_image(256)]
     val = centred_patches(camera, VALIDATION_PATCHES, generator)
     scale = 1.0 / train.std()
     dictionary = overcomplete_dct_dictionary(PATCH, atoms)
