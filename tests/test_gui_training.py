@@ -91,7 +91,7 @@ def test_cancel_keeps_last_checkpoint_and_resume_continues(qtbot, dialog, tmp_pa
     assert dialog.start()
     qtbot.waitUntil(ckpt_path.exists, timeout=20000)
     dialog.cancel()
-    qtbot.waitUntil(lambda: not dialog.is_running and dialog.last_summary is not None, timeout=20000)
+    qtbot.waitUntil(lambda: dialog.thread is None and dialog.last_summary is not None, timeout=20000)
     assert dialog.thread is None and dialog.start_button.isEnabled()
     assert dialog.last_summary["cancelled"]
     assert not (out / "bmo_sparse.pt").exists()       # no weights from a cancelled run
@@ -120,7 +120,9 @@ def test_bad_input_and_trainer_errors_are_shown_in_the_dialog(qtbot, dialog, tmp
     _fill(dialog, "bmo_sparse", epochs=1, steps=2, batch=2)
     dialog.out_edit.setText(str(blocker))
     assert dialog.start()
-    qtbot.waitUntil(lambda: not dialog.is_running and len(dialog.errors) == 3, timeout=20000)
+    # wait for the dialog to process the end of the run (the thread may end before its done signal)
+    qtbot.waitUntil(lambda: not dialog.is_running and len(dialog.errors) == 3
+                    and dialog.start_button.isEnabled(), timeout=20000)
     assert "Error" in dialog.errors[-1] and dialog.isVisible() and dialog.start_button.isEnabled()
 
 
