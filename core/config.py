@@ -185,14 +185,11 @@ def load_config(path: str | Path) -> Config:
 
 def save_config(config: Config, path: str | Path) -> None:
     """Write ``config.to_dict()`` as TOML (atomically: temp name, then rename)."""
-    import os
-
     import tomli_w
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(tomli_w.dumps(config.to_dict()), encoding="utf-8")
-    os.replace(tmp, path)
+    from .atomic import atomic_write_text
+
+    atomic_write_text(path, tomli_w.dumps(config.to_dict()))
 
 
 def default_config() -> Config:

@@ -256,16 +256,13 @@ def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:
 
     Floats are written with ``repr`` so they read back exactly. Written atomically.
     """
-    import os
+    from .atomic import atomic_open
 
     snapshot = run.snapshot() if isinstance(run, Run) else run
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with atomic_open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for lane in snapshot.lanes:
             for i, k in enumerate(lane.iterations):
                 writer.writerow([lane.label, int(k), *(repr(float(lane.metrics[name][i])) for name in METRIC_NAMES),
                                  lane.status])
-    os.replace(tmp, path)

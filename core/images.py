@@ -16,11 +16,12 @@ import functools
 import io
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_open
 
 MIN_SIDE = 8        # smallest accepted side, pixels
 MAX_SIDE = 8192     # largest side accepted unless ``allow_huge``
@@ -386,15 +387,8 @@ def save_png(path, img) -> None:
     array = to_uint8(img)
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
         raise ValueError(f"img must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(array).save(handle, format="PNG")
-        os.replace(tmp, path)
-    finally:                                   # only left behind when writing failed
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb", make_parents=False) as handle:
+        Image.fromarray(array).save(handle, format="PNG")
 
 
 def thumbnail(name_or_array, size: int = 64) -> np.ndarray:

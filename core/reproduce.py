@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Callable
 
 from ._discover import import_submodules
+from .atomic import atomic_write_text
+from .paths import dataset, results_dir
 from .registry import register_once, summary_line
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,8 @@ def load_reproducers() -> dict[str, Reproducer]:
 
 
 def shared_dataset(name: str) -> Path | None:
-    """``../shared/data/NAME`` when that folder exists (benchmarks fall back to catalogue images)."""
-    path = SHARED_DATA / name
-    return path if path.is_dir() else None
+    """The benchmark data set ``NAME`` (:func:`core.paths.dataset`), or None when absent."""
+    return dataset(name)
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -78,11 +76,7 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` atomically (temp name + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def main(argv=None) -> int:
@@ -90,7 +84,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core reproduce",
                                      description="Regenerate a benchmark table / paper figure under bench/results.")
     parser.add_argument("name", nargs="?", help="what to reproduce (see --list)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder (default bench/results)")
+    parser.add_argument("--out", type=Path, default=results_dir(), help="output folder (default bench/results)")
     parser.add_argument("--quick", action="store_true", help="reduced sizes/iterations (smoke test)")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)

@@ -20,9 +20,10 @@ import numpy as np
 from .config import Config, load_config
 from .engine import Run
 from .plotpng import line_panel, save_panels
-from .reproduce import REPO_ROOT, markdown_table, register_reproducer, shared_dataset, write_text
+from .paths import preset
+from .reproduce import markdown_table, register_reproducer, shared_dataset, write_text
 
-PRESET = REPO_ROOT / "sessions" / "examples" / "podm_vs_fista_sr.toml"
+PRESET = preset("podm_vs_fista_sr")
 LEARNED = "dncnn"
 #: PODM's denoiser schedule (units of 1/255). With the preset's IRCNN-style 49 → 5, PODM tied FISTA
 #: on bird (30.80 vs 30.81 dB); a gentler 15 → 2 keeps x_A closer to x^{l−1} (sweep in the report).

@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import Config
 from .engine import Run
-from .operators.kernels import LEVIN_PATH
+from .paths import levin_kernels_file
 from .reproduce import markdown_table, register_reproducer, shared_dataset, write_text
 
 LANES = [
@@ -47,7 +47,7 @@ def reproduce_relaxed_podm(out_dir: Path, quick: bool) -> list[Path]:
     else:
         images = ["camera", "coins", "moon", "astronaut"][: 1 if quick else 4]
         dataset = "catalogue"
-    if LEVIN_PATH.exists():
+    if levin_kernels_file().exists():
         kernels = [{"kernel": "levin", "levin_index": i} for i in range(1, 9)]
         kernel_label = "Levin et al. 2009 kernels 1–8"
     else:

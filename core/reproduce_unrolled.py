@@ -27,14 +27,14 @@ def reproduce_lista(out_dir: Path, quick: bool) -> list[Path]:
     """Prediction error of trained LISTA (T = 1, 3, 7; m = 100, 400) vs FISTA iterations."""
     from .nets.lista import LISTA, fista_codes
     from .nets.weights import load_state
-    from .training.common import REPO_ROOT
+    from .paths import out_dir
     from .training.unrolled_lista import ALPHA, lista_dataset, prediction_error
 
     torch.set_grad_enabled(False)
     rows, panels = [], []
     iterations = 100 if quick else 400
     for atoms in (100, 400):
-        data = lista_dataset(atoms, REPO_ROOT / "out" / "checkpoints")
+        data = lista_dataset(atoms, out_dir() / "checkpoints")
         x, z_star = data["val_x"], data["val_z"]
         if quick:
             x, z_star = x[:200], z_star[:200]

@@ -13,14 +13,13 @@ has complete companions. Opening a session and running its config reproduces the
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_open, atomic_write_text
 from .config import Config
 from .engine import CSV_COLUMNS, METRIC_NAMES, Run, write_metrics_csv
 
@@ -53,11 +52,11 @@ def save_session(run: Run, folder: str | Path) -> Path:
     for index, lane in enumerate(run.lanes):
         for k in run.kept_iterations(index):
             arrays[f"lane{index}_k{k}"] = run.iterate(index, k)
-    _atomic_write(folder / ITERATES_FILE, lambda handle: np.savez_compressed(handle, **arrays))
+    with atomic_open(folder / ITERATES_FILE, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
     document = {"schema_version": SCHEMA_VERSION, "seed": run.config.problem.seed,
                 "config": run.config.to_dict()}
-    text = tomli_w.dumps(document).encode("utf-8")
-    _atomic_write(folder / SESSION_FILE, lambda handle: handle.write(text))
+    atomic_write_text(folder / SESSION_FILE, tomli_w.dumps(document))
     return folder
 
 
@@ -155,16 +154,3 @@ def read_iterates(path: Path) -> Iterates:
     except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"{path}: corrupt iterates file ({type(exc).__name__}: {exc})") from None
     return {label: dict(sorted(kept.items())) for label, kept in iterates.items()}
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(handle)`` on a temporary file next to ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -9,7 +9,8 @@ import torch
 
 from core.images import load_image
 from core.nets.denoiser import DilatedDenoiser
-from core.nets.weights import (WEIGHTS_DIR, WeightsError, load_state, load_weights, read_manifest, save_weights,
+from core.paths import weights_dir
+from core.nets.weights import (WeightsError, load_state, load_weights, read_manifest, save_weights,
                                sha256_file, update_manifest)
 from core.priors.learned import LearnedDenoiser
 from core.registry import DENOISERS
@@ -35,8 +36,8 @@ def test_network_shapes_and_residual_form():
 
 def test_shipped_weights_load_by_name_on_cpu_with_checksum():
     entry = read_manifest()["dncnn"]
-    assert entry["sha256"] == sha256_file(WEIGHTS_DIR / entry["file"])
-    assert (WEIGHTS_DIR / entry["file"]).stat().st_size < 4_000_000
+    assert entry["sha256"] == sha256_file(weights_dir() / entry["file"])
+    assert (weights_dir() / entry["file"]).stat().st_size < 4_000_000
     net = DilatedDenoiser(features=entry["meta"]["features"])
     meta = load_weights("dncnn", net)
     assert meta["dilations"] == [1, 2, 3, 4, 3, 2, 1]
@@ -70,7 +71,7 @@ def test_colour_and_batches_are_per_channel():
 
 
 def _copy_weights(tmp_path):
-    shutil.copy(WEIGHTS_DIR / "dncnn.pt", tmp_path / "dncnn.pt")
+    shutil.copy(weights_dir() / "dncnn.pt", tmp_path / "dncnn.pt")
     update_manifest("dncnn", read_manifest()["dncnn"], tmp_path)
 
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.nets.weights import WEIGHTS_DIR
+from core.paths import weights_dir
 from core.training import Trainer, load_trainers
 from core.training.common import TrainSettings
 
@@ -149,7 +149,7 @@ class TrainingDialog(QDialog):
         self.thread: QThread | None = None
         self.last_summary: dict | None = None
         self.errors: list[str] = []
-        self._build_widgets(Path(out_dir) if out_dir is not None else WEIGHTS_DIR)
+        self._build_widgets(Path(out_dir) if out_dir is not None else weights_dir())
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)

@@ -19,13 +19,14 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
+from ..atomic import atomic_open, atomic_write_bytes
+from ..paths import weights_dir
+
 MANIFEST_NAME = "manifest.json"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 
@@ -42,7 +43,7 @@ def _check_name(name: str) -> str:
 
 
 def _folder(directory: str | os.PathLike | None) -> Path:
-    return WEIGHTS_DIR if directory is None else Path(directory)
+    return weights_dir() if directory is None else Path(directory)
 
 
 def weights_path(name: str, directory: str | os.PathLike | None = None) -> Path:
@@ -89,21 +90,6 @@ def _manifest_lock(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def update_manifest(name: str, entry: dict | None, directory: str | os.PathLike | None = None) -> dict:
     """Set (or remove, when ``entry`` is None) one manifest entry, safely for concurrent writers.
 
@@ -121,7 +107,7 @@ def update_manifest(name: str, entry: dict | None, directory: str | os.PathLike 
         else:
             manifest[name] = entry
         text = json.dumps(dict(sorted(manifest.items())), indent=2, sort_keys=True) + "\n"
-        _atomic_write_bytes(folder / MANIFEST_NAME, text.encode("utf-8"))
+        atomic_write_bytes(folder / MANIFEST_NAME, text.encode("utf-8"))
     return manifest
 
 
@@ -154,16 +140,8 @@ def save_weights(name: str, module, meta: dict | None = None,
     """
     path = weights_path(name, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state_dict_of(module), tmp)
-        os.chmod(tmp, 0o644)   # mkstemp creates 0600; weights are shared read-only files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as handle:
+        torch.save(state_dict_of(module), handle)
     entry = {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
              "meta": json.loads(json.dumps(meta or {}))}
     update_manifest(name, entry, path.parent)

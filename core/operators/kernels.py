@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..paths import levin_kernels_file
+
 #: Where the Levin et al. (2009) kernels live when the shared data folder is present.
-LEVIN_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "Levin09_kernels" / "Levin09.mat"
 
 #: Variable names looked for first in a MATLAB file holding several arrays.
 _PREFERRED_MAT_NAMES = ("kernel", "kernels", "k", "psf", "h", "blur")
@@ -176,9 +177,9 @@ def levin_kernel(index: int, path: str | Path | None = None) -> np.ndarray:
     index : int
         1-based kernel number.
     path : str or Path, optional
-        The MAT file (default :data:`LEVIN_PATH`, the shared data folder).
+        The MAT file (default :func:`core.paths.levin_kernels_file`, in the benchmark data folder).
     """
-    path = Path(path) if path else LEVIN_PATH
+    path = Path(path) if path else levin_kernels_file()
     if not path.is_file():
         raise ValueError(
             f"Levin kernels file '{path}' not found: put Levin09.mat there or set kernel_path"

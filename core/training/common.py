@@ -8,12 +8,9 @@ scikit-image catalogue images (never the benchmark sets in ../shared/data).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import platform
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,9 +21,9 @@ import torch
 from torch import Tensor
 
 from ..images import load_image
-from ..nets.weights import WEIGHTS_DIR, save_weights
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..atomic import atomic_open, atomic_write_text
+from ..nets.weights import save_weights
+from ..paths import out_dir, weights_dir
 
 
 @dataclass
@@ -75,12 +72,12 @@ class TrainSettings:
 
     @property
     def weights_dir(self) -> Path:
-        return WEIGHTS_DIR if self.out is None else Path(self.out)
+        return weights_dir() if self.out is None else Path(self.out)
 
     @property
     def checkpoint_path(self) -> Path:
         """``out/checkpoints/NAME.ckpt.pt`` (repo ``out/`` for the shipped weights folder)."""
-        base = REPO_ROOT / "out" if self.out is None else Path(self.out)
+        base = out_dir() if self.out is None else Path(self.out)
         return base / "checkpoints" / f"{self.name}.ckpt.pt"
 
     def torch_device(self) -> torch.device:
@@ -123,27 +120,6 @@ class LoopSpec:
     grad_clip: float | None = None
     meta: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
-
-
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def _move(batch, device):
@@ -228,10 +204,10 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
         if settings.progress or settings.on_epoch is None:
             tqdm.write(f"{settings.name} epoch {epoch + 1}/{settings.epochs}: loss {record['loss']:.4e}  "
                        + "  ".join(f"val {k} {v:.4f}" for k, v in val.items()) + f"  ({wall:.0f} s)")
-        _atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "epoch": epoch + 1, "step": global_step, "wall": wall, "history": history,
-                            "resumes": resumes},
-                           ckpt_path)
+        with atomic_open(ckpt_path, "wb") as handle:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "epoch": epoch + 1, "step": global_step, "wall": wall, "history": history,
+                        "resumes": resumes}, handle)
         if settings.on_epoch is not None:
             settings.on_epoch(record)
     summary = {
@@ -271,7 +247,7 @@ def write_log(path: Path, summary: dict) -> None:
     lines.append("")
     lines.append("--- json ---")
     lines.append(json.dumps(summary, indent=1, sort_keys=True))
-    _atomic_write_text(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 # --- data: random patches of catalogue images -------------------------------------------------
