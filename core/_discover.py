@@ -5,9 +5,15 @@ import importlib
 import pkgutil
 
 
-def import_submodules(package_name: str, package_path, prefix: str = "") -> None:
-    """Import ``package_name.<module>`` for each module in ``package_path`` (sorted) whose name
-    starts with ``prefix`` and not with ``_``."""
-    for info in sorted(pkgutil.iter_modules(package_path), key=lambda i: i.name):
-        if info.name.startswith(prefix) and not info.name.startswith("_"):
-            importlib.import_module(f"{package_name}.{info.name}")
+def import_package_tree(package_name: str) -> None:
+    """Import ``package_name`` and, recursively, every module and subpackage below it (sorted),
+    skipping names that start with ``_``."""
+    package = importlib.import_module(package_name)
+    for info in sorted(pkgutil.iter_modules(getattr(package, "__path__", [])), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        name = f"{package_name}.{info.name}"
+        if info.ispkg:
+            import_package_tree(name)
+        else:
+            importlib.import_module(name)

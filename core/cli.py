@@ -15,7 +15,7 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 #: sub-commands implemented elsewhere, loaded only when used: name -> module with main(argv)
-DELEGATED = {"train": "core.training.cli", "reproduce": "core.reproduce"}
+DELEGATED = {"train": "core.learned.training.cli", "reproduce": "core.reproduce"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,10 +7,11 @@ GUI and sessions all accept exactly the same files.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
+
+import tomllib
 
 from .registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
 

@@ -1,12 +1,12 @@
-"""Registries mapping names to degradations, priors, denoisers and solvers.
+"""Registries mapping names to components: degradations, priors, denoisers, solvers, trainers
+and reproductions.
 
 Each entry carries its parameter declarations so the CLI, the GUI and the tests all read
 the same source of truth. Modules register themselves on import; ``load_all()`` imports
-every built-in module once.
+every built-in module once (one flag for all registries).
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -49,6 +49,18 @@ class Entry:
     doc: str
     extra: dict = field(default_factory=dict)
 
+    @property
+    def func(self) -> Callable[..., Any]:
+        """The registered callable (same as ``factory``; trainers and reproductions read better so)."""
+        return self.factory
+
+    def __getattr__(self, name: str):
+        # kind-specific flags read as attributes: entry.needs_prior, trainer.default_epochs
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"{type(self).__name__} '{self.__dict__.get('name')}' has no attribute {name!r}")
+
     def resolve(self, given, *, strict: bool = True) -> dict[str, Any]:
         return resolve_params(self.params, given, f"{self.kind_label} '{self.name}'", strict=strict)
 
@@ -60,9 +72,10 @@ class Entry:
 class Registry(dict):
     """Name → Entry for one kind of component."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, label: str | None = None):
         super().__init__()
         self.kind = kind
+        self.label = label or kind   # how error messages name an entry ("unknown network 'x'")
 
     def register(self, name: str, params: Sequence[Param] = (), doc: str = "", **extra):
         """Decorator registering ``factory`` under ``name``."""
@@ -75,30 +88,43 @@ class Registry(dict):
         return deco
 
     def get_entry(self, name: str) -> Entry:
+        """The entry ``name``, after loading the built-in modules (ValueError listing the others)."""
         load_all()
         if name not in self:
-            raise ValueError(f"unknown {self.kind} '{name}'; available: {sorted(self)}")
+            raise ValueError(f"unknown {self.label} '{name}'; available: {sorted(self)}")
         return self[name]
+
+    def loaded(self) -> "Registry":
+        """This registry after every built-in module has registered itself."""
+        load_all()
+        return self
 
 
 DEGRADATIONS = Registry("degradation")
 PRIORS = Registry("prior")
 DENOISERS = Registry("denoiser")
 SOLVERS = Registry("solver")
+TRAINERS = Registry("trainer", label="network")
+REPRODUCERS = Registry("reproduction")
 
-_BUILTIN_MODULES = (
+#: packages whose modules register built-in components (imported recursively, ``_*`` skipped)
+BUILTIN_PACKAGES = (
     "core.operators",
     "core.priors",
     "core.solvers",
+    "core.learned",
+    "core.reproduce",
 )
 _loaded = False
 
 
 def load_all() -> None:
-    """Import every built-in module so that its components register themselves."""
+    """Import every built-in module once so that its components register themselves."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for mod in _BUILTIN_MODULES:
-        importlib.import_module(mod)
+    from ._discover import import_package_tree
+
+    for package in BUILTIN_PACKAGES:
+        import_package_tree(package)

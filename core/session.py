@@ -13,11 +13,11 @@ has complete companions. Opening a session and running its config reproduces the
 from __future__ import annotations
 
 import csv
-import tomllib
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import tomllib
 
 from .atomic import atomic_open, atomic_write_text
 from .config import Config

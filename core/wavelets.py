@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor
 import torch.nn.functional as F
+from torch import Tensor
 
 # Decomposition low-pass filters (PyWavelets' ``dec_lo``). The Daubechies-4 values
 # (8 taps, 4 vanishing moments) are the published coefficients (Daubechies 1992, Table 6.1,

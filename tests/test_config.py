@@ -1,13 +1,19 @@
 """Config: TOML loading, resolution with registry defaults, round trip and every error message."""
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 import tomli_w
+import tomllib
 
-from core.config import (Config, LaneSpec, default_config, load_config, resolve_lane, save_config,
-                         split_lane_params)
+from core.config import (
+    Config,
+    LaneSpec,
+    default_config,
+    load_config,
+    resolve_lane,
+    save_config,
+    split_lane_params,
+)
 from core.registry import DEGRADATIONS, PRIORS, SOLVERS, load_all
 
 load_all()

@@ -11,12 +11,11 @@ import imageio.v3 as iio
 import numpy as np
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from test_gui_window import lane_steps, wait_idle
 
 from core.images import save_png
 from core.session import read_metrics_csv
 from workbench.forms import ParamForm
-
-from test_gui_window import lane_steps, wait_idle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,6 +140,7 @@ def test_save_then_open_restores_config_and_metrics(main_window, qtbot, tmp_path
 
 def test_autosave_writes_a_session_and_marks_unclean_exits(qtbot, tmp_path):
     from conftest import small_config
+
     from workbench.app import make_app
     from workbench.autosave import MARKER, unclean_autosave
     from workbench.main_window import MainWindow
@@ -200,6 +200,7 @@ def test_screenshot_command_writes_a_non_blank_png_of_the_window(tmp_path):
 
 def test_start_opens_a_session_folder_and_offers_the_autosave_after_a_crash(qtbot, tmp_path):
     from conftest import small_config
+
     from core.engine import Run
     from core.session import save_session
     from workbench.app import load_start_config, start_config
@@ -227,9 +228,9 @@ def test_start_opens_a_session_folder_and_offers_the_autosave_after_a_crash(qtbo
 
 
 def test_run_settings_precision_rebuilds_and_iteration_limit_keeps_history(main_window, qtbot):
-    from workbench.run_panel import available_devices
-
     import torch
+
+    from workbench.run_panel import available_devices
 
     assert available_devices() == (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     main_window.step(2)

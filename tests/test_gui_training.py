@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.nets.weights import load_state
-from core.training import load_trainers
-from core.training.cli import main as train_main
+from core.learned.training import load_trainers
+from core.learned.training.cli import main as train_main
+from core.learned.weights import load_state
 from workbench.training_dialog import TrainingDialog
 
 

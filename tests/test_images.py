@@ -14,8 +14,17 @@ from PIL import Image
 from skimage.color import rgb2ycbcr, ycbcr2rgb
 from skimage.transform import resize
 
-from core.images import (CATALOGUE, ImageError, catalogue_names, load_image, rgb_to_ycbcr, save_png,
-                         thumbnail, to_uint8, ycbcr_to_rgb)
+from core.images import (
+    CATALOGUE,
+    ImageError,
+    catalogue_names,
+    load_image,
+    rgb_to_ycbcr,
+    save_png,
+    thumbnail,
+    to_uint8,
+    ycbcr_to_rgb,
+)
 
 RNG = np.random.default_rng(1234)
 

@@ -8,13 +8,20 @@ import pytest
 import torch
 
 from core.images import load_image
-from core.nets.denoiser import DilatedDenoiser
+from core.learned.dncnn.denoiser import LearnedDenoiser
+from core.learned.dncnn.net import DilatedDenoiser
+from core.learned.dncnn.train import TRAIN_IMAGES
+from core.learned.weights import (
+    WeightsError,
+    load_state,
+    load_weights,
+    read_manifest,
+    save_weights,
+    sha256_file,
+    update_manifest,
+)
 from core.paths import weights_dir
-from core.nets.weights import (WeightsError, load_state, load_weights, read_manifest, save_weights,
-                               sha256_file, update_manifest)
-from core.priors.learned import LearnedDenoiser
 from core.registry import DENOISERS
-from core.training.denoiser import TRAIN_IMAGES
 
 
 def _psnr(a, b):

@@ -6,14 +6,20 @@ import pytest
 import torch
 
 from core.config import ProblemSpec
-from core.nets.lista import (LISTA, assemble_patches, fista_codes, image_patches, lasso_objective,
-                             overcomplete_dct_dictionary)
-from core.nets.weights import load_state, weights_meta
+from core.learned.lista.lane import untrained_lista
+from core.learned.lista.net import (
+    LISTA,
+    assemble_patches,
+    fista_codes,
+    image_patches,
+    lasso_objective,
+    overcomplete_dct_dictionary,
+)
+from core.learned.lista.train import lista_loop_spec, prediction_error
+from core.learned.training.common import TrainSettings, train_loop
+from core.learned.weights import load_state, weights_meta
 from core.problems import build_problem
 from core.registry import DEGRADATIONS, SOLVERS
-from core.solvers.lista import untrained_lista
-from core.training.common import TrainSettings, train_loop
-from core.training.unrolled_lista import lista_loop_spec, prediction_error
 
 
 def make_problem(degradation="denoise", size=48, sigma=0.05, **params):

@@ -9,8 +9,16 @@ import torch
 from skimage.data import astronaut, camera
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from core.metrics import (METRIC_NAMES, MetricContext, compute_metrics, context_for, psnr, rec_error,
-                          rel_change, ssim)
+from core.metrics import (
+    METRIC_NAMES,
+    MetricContext,
+    compute_metrics,
+    context_for,
+    psnr,
+    rec_error,
+    rel_change,
+    ssim,
+)
 from core.operators.base import MatrixOperator
 from core.priors.base import L1Pixel
 from core.problem import Problem

@@ -4,11 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _solver_problems import (
+    FlexibleOracle,
+    GaussianSmoother,
+    L0Box,
+    NoiseDenoiser,
+    PodmOracle,
+    TowardsTarget,
+    blur_matrix,
+    inpaint_matrix,
+    make_problem,
+    random_matrix,
+    run_solver,
+    soft,
+)
 
 from core.priors.base import L1Pixel
-from _solver_problems import (FlexibleOracle, GaussianSmoother, L0Box, NoiseDenoiser, PodmOracle,
-                              TowardsTarget, blur_matrix, inpaint_matrix, make_problem,
-                              random_matrix, run_solver, soft)
 
 
 def problems():

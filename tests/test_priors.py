@@ -9,7 +9,14 @@ import torch
 from core.priors.constraints import Box, L0Box
 from core.priors.denoisers import GaussianDenoiser, TVDenoiser, WaveletDenoiser
 from core.priors.sparse import L1Wavelet, LpGISA, gisa_shrink
-from core.priors.tv import TotalVariation, gradient, gradient_adjoint, tv_dual_value, tv_prox, tv_value
+from core.priors.tv import (
+    TotalVariation,
+    gradient,
+    gradient_adjoint,
+    tv_dual_value,
+    tv_prox,
+    tv_value,
+)
 from core.registry import DENOISERS, PRIORS, load_all
 from core.wavelets import wavedec
 

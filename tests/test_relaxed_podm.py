@@ -4,7 +4,7 @@ import pytest
 import scipy.ndimage as ndi
 import torch
 
-from core.nets.rpodm import RelaxedPODM, dct_filters, kernel_otf
+from core.learned.relaxed_podm.net import RelaxedPODM, dct_filters, kernel_otf
 from core.operators.blur import BlurOperator
 from core.operators.kernels import gaussian_kernel, motion_kernel
 from core.priors.constraints import L0Box
@@ -105,7 +105,7 @@ def test_dct_filters_orthonormal():
 
 def test_shipped_weights_deblur_a_held_out_image():
     from core.images import load_image
-    from core.training.denoiser import TRAIN_IMAGES
+    from core.learned.dncnn.train import TRAIN_IMAGES
     assert "camera" not in TRAIN_IMAGES
     clean = load_image("camera", size=64)
     op = BlurOperator(gaussian_kernel(1.6, 9), (1, 64, 64))

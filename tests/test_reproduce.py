@@ -2,9 +2,15 @@
 import numpy as np
 import pytest
 
-from core.plotpng import line_panel, save_panels
-from core.reproduce import REPRODUCERS, load_reproducers, main, markdown_table, register_reproducer
-from core.reproduce_podm import count_increases, fig2_config
+from core.reproduce import (
+    REPRODUCERS,
+    load_reproducers,
+    main,
+    markdown_table,
+    register_reproducer,
+)
+from core.reproduce.plot import line_panel, save_panels
+from core.reproduce.podm_fig2 import count_increases, fig2_config
 
 
 def test_registry_lists_reproductions_and_rejects_unknown(capsys):

@@ -7,11 +7,18 @@ import numpy as np
 import pytest
 import scipy.optimize
 import torch
+from _solver_problems import (
+    Identity,
+    lasso_objective,
+    lasso_reference,
+    make_problem,
+    random_matrix,
+    run_solver,
+    soft,
+)
 
 from core.priors.base import L1Pixel, Zero
 from core.registry import SOLVERS
-from _solver_problems import (Identity, lasso_objective, lasso_reference, make_problem,
-                              random_matrix, run_solver, soft)
 
 SHAPE = (1, 8, 8)
 

@@ -5,12 +5,17 @@ import pytest
 import torch
 
 from core.images import load_image
-from core.nets.denoiser import DilatedDenoiser
-from core.nets.weights import load_state, read_manifest, sha256_file
-from core.training import TRAINERS, get_trainer, load_trainers, register_trainer
-from core.training.cli import main as train_main
-from core.training.common import TrainSettings, cosine_lr, random_patches, train_loop
-from core.training.denoiser import denoiser_loop_spec
+from core.learned.dncnn.net import DilatedDenoiser
+from core.learned.dncnn.train import denoiser_loop_spec
+from core.learned.training import TRAINERS, get_trainer, load_trainers, register_trainer
+from core.learned.training.cli import main as train_main
+from core.learned.training.common import (
+    TrainSettings,
+    cosine_lr,
+    random_patches,
+    train_loop,
+)
+from core.learned.weights import load_state, read_manifest, sha256_file
 
 
 def _tiny_setup(features=6):

@@ -8,13 +8,13 @@ import torch
 import torch.nn.functional as F
 
 from core.config import ProblemSpec
-from core.nets.fista_net import FISTANet
-from core.nets.ista_net import ISTANetPlus
-from core.nets.weights import load_state
+from core.learned.fista_net.net import FISTANet
+from core.learned.ista_net_plus.net import ISTANetPlus
+from core.learned.training.common import TrainSettings, train_loop
+from core.learned.weights import load_state
 from core.operators.cs import BlockCS, orthonormal_rows
 from core.problems import build_problem
 from core.registry import DEGRADATIONS, SOLVERS
-from core.training.common import TrainSettings, train_loop
 
 
 def make_problem(degradation, size=66, sigma=0.0, image="camera", **params):
@@ -72,7 +72,7 @@ def test_ista_net_plus_phase_is_ista_gradient_step_plus_learned_correction():
 
 
 def test_ista_net_plus_short_training_lowers_loss(tmp_path):
-    from core.training.unrolled_ista_net import ista_net_loop_spec
+    from core.learned.ista_net_plus.train import ista_net_loop_spec
     torch.manual_seed(0)
     model = ISTANetPlus(3, 8)
     images = [torch.rand(40, 40) * 0.2 + torch.linspace(0, 0.8, 40)[None, :]]
@@ -185,7 +185,7 @@ def dense_circular_conv(filt: np.ndarray, n: int) -> np.ndarray:
 
 
 def test_admm_net_layers_match_dense_admm_updates():
-    from core.nets.admm_net import ADMMNet
+    from core.learned.admm_net.net import ADMMNet
     from core.operators.mri import MRIOperator
     n = 8
     gen = torch.Generator().manual_seed(0)
@@ -227,9 +227,9 @@ def test_admm_net_layers_match_dense_admm_updates():
 
 
 def test_admm_net_short_training_lowers_loss(tmp_path):
-    from core.nets.admm_net import ADMMNet
-    from core.training.unrolled_admm_net import admm_net_loop_spec
     from core.images import load_image
+    from core.learned.admm_net.net import ADMMNet
+    from core.learned.admm_net.train import admm_net_loop_spec
     torch.manual_seed(0)
     model = ADMMNet(stages=2)
     images = [torch.as_tensor(load_image("camera", grayscale=True, size=96), dtype=torch.float32)]
@@ -290,9 +290,9 @@ def test_unrolled_admm_z_update_matches_dense_solve_for_sr():
 
 
 def test_unrolled_admm_short_training_lowers_loss_and_weights_load(tmp_path):
-    from core.nets.unrolled_admm import UnrolledADMM
-    from core.training.unrolled_admm import unrolled_admm_loop_spec
     from core.images import load_image
+    from core.learned.unrolled_admm.net import UnrolledADMM
+    from core.learned.unrolled_admm.train import unrolled_admm_loop_spec
     torch.manual_seed(0)
     model = UnrolledADMM(iterations=3, features=8, layers=3)
     images = [torch.as_tensor(load_image("camera", grayscale=True, size=96), dtype=torch.float32)]
@@ -335,9 +335,9 @@ def test_bmo_untrained_first_stage_is_averaged_proximal_gradient_step():
 
 
 def test_bmo_sparse_iterates_keep_converging_past_trained_layers():
-    from core.nets.bmo import BMOSparse
-    from core.nets.lista import fista_codes
-    from core.training.unrolled_bmo import sparse_samples
+    from core.learned.bmo.net import BMOSparse
+    from core.learned.bmo.train import sparse_samples
+    from core.learned.lista.net import fista_codes
     net = BMOSparse.from_state_dict(load_state("bmo_sparse")).double()
     y, _ = sparse_samples(net.matrix.float(), 50, torch.Generator().manual_seed(123))
     y = y.double()
@@ -353,7 +353,7 @@ def test_bmo_sparse_iterates_keep_converging_past_trained_layers():
 
 
 def test_bmo_sparse_short_training_lowers_loss(tmp_path):
-    from core.training.unrolled_bmo import train_bmo_sparse
+    from core.learned.bmo.train import train_bmo_sparse
     settings = TrainSettings(name="bmo_sparse", epochs=2, out=tmp_path, steps_per_epoch=15, batch_size=32,
                              threads=1, progress=False)
     summary = train_bmo_sparse(settings)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.wavelets import WAVELETS, wavedec, waverec, wavelet_filters
+from core.wavelets import WAVELETS, wavedec, wavelet_filters, waverec
 
 
 def _reference_dwt1(x: np.ndarray, wavelet: str) -> np.ndarray:

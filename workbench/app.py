@@ -7,10 +7,9 @@ from pathlib import Path
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
+import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
-
-import pyqtgraph as pg  # noqa: E402
 
 from core.config import Config, default_config, load_config  # noqa: E402
 from core.session import SESSION_FILE  # noqa: E402

@@ -1,6 +1,6 @@
-"""The "Train network" dialog: runs ``core.training`` trainers in a background thread.
+"""The "Train network" dialog: runs ``core.learned.training`` trainers in a background thread.
 
-The dialog builds the same :class:`core.training.common.TrainSettings` as ``python -m core
+The dialog builds the same :class:`core.learned.training.common.TrainSettings` as ``python -m core
 train`` and calls the registered trainer's function (no numerical logic here). A
 :class:`TrainingWorker` (a QObject in a QThread) runs it; the loop's hooks ``on_step`` /
 ``on_epoch`` record the loss per step and the validation figures per epoch under a mutex, and
@@ -16,7 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QMutex, QMutexLocker, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QMutex,
+    QMutexLocker,
+    QObject,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,9 +41,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.learned.training import Trainer, load_trainers
+from core.learned.training.common import TrainSettings
 from core.paths import weights_dir
-from core.training import Trainer, load_trainers
-from core.training.common import TrainSettings
 
 REFRESH_MS = 100
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 import time
 import traceback
 
-from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
+from PySide6.QtCore import (
+    QMutex,
+    QMutexLocker,
+    QObject,
+    QThread,
+    QWaitCondition,
+    Signal,
+    Slot,
+)
 
 
 class RunWorker(QObject):

@@ -9,7 +9,6 @@ Bicubic:  separable resampling A x = R_H x R_Wᵀ with 1-D matrices built from t
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from torch import Tensor

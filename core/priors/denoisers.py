@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor
 import torch.nn.functional as F
+from torch import Tensor
 
 from ..params import Param
 from ..registry import DENOISERS

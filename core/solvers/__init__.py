@@ -1,5 +1,5 @@
 """Solvers: one module per algorithm, each a generator of Steps, registered by name."""
+from .._discover import import_package_tree as _import_package_tree
 from .base import Step  # noqa: F401
-from .._discover import import_submodules as _import_submodules
 
-_import_submodules(__name__, __path__)
+_import_package_tree(__name__)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from ..registry import SOLVERS
-from .base import Step
 from ._common import proximal_gradient_step, step_from_lipschitz
+from .base import Step
 from .ista import STEP_SIZE_PARAM
 
 

@@ -26,9 +26,14 @@ import torch
 
 from ..params import Param
 from ..registry import SOLVERS
+from ._common import (
+    denoise_unknown,
+    proximal_gradient_step,
+    schedule_params,
+    sigma_schedule,
+    step_from_lipschitz,
+)
 from .base import Step
-from ._common import (denoise_unknown, proximal_gradient_step, schedule_params, sigma_schedule,
-                      step_from_lipschitz)
 
 FLEXIBLE_PG_PARAMS = [
     Param("mu", 0.5, low=1e-12, high=1e8, log=True,

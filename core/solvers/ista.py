@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ..params import Param
 from ..registry import SOLVERS
-from .base import Step
 from ._common import proximal_gradient_step, step_from_lipschitz
+from .base import Step
 
 STEP_SIZE_PARAM = Param(
     "step_size", None, low=1e-12, high=1e12, log=True,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ..params import Param
 from ..registry import SOLVERS
-from .base import Step
 from ._common import NOISE_SIGMA_FLOOR, denoise_unknown, schedule_params, sigma_schedule
+from .base import Step
 
 
 @SOLVERS.register(

@@ -39,9 +39,14 @@ import torch
 
 from ..params import Param
 from ..registry import SOLVERS
+from ._common import (
+    denoise_unknown,
+    proximal_gradient_step,
+    schedule_params,
+    sigma_schedule,
+    step_from_lipschitz,
+)
 from .base import Step
-from ._common import (denoise_unknown, proximal_gradient_step, schedule_params, sigma_schedule,
-                      step_from_lipschitz)
 
 PODM_PARAMS = [
     Param("mu", 0.01, low=1e-8, high=1e8, log=True,

@@ -1,0 +1,86 @@
+"""Learned denoiser ``dncnn``: the project-trained dilated CNN (core.learned.dncnn.net) as a Denoiser.
+
+The weights ship in resources/weights/dncnn.pt (trained by ``python -m core train dncnn``) and
+are loaded by name with their SHA-256 checked. The network runs on the input's device and dtype;
+(C, H, W) and (N, C, H, W) inputs are accepted and colour images are denoised channel by
+channel (the network is grayscale). σ is clipped to the trained range [0, 50/255].
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ...params import Param
+from ...priors.base import Denoiser
+from ...registry import DENOISERS
+from ..weights import cached_network, network_on
+from .net import DilatedDenoiser
+
+SIGMA_RANGE = (0.0, 50.0 / 255.0)
+
+
+def _architecture(meta: dict) -> DilatedDenoiser:
+    return DilatedDenoiser(channels=int(meta.get("channels", 1)), features=int(meta.get("features", 32)),
+                           dilations=meta.get("dilations", (1, 2, 3, 4, 3, 2, 1)))
+
+
+def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDenoiser:
+    """The :class:`DilatedDenoiser` built from the manifest's architecture with ``weights`` loaded.
+
+    Raises
+    ------
+    core.learned.weights.WeightsError
+        (a ValueError) for unknown, missing, tampered or mismatched weights.
+    """
+    return cached_network(_architecture, weights, directory)
+
+
+class LearnedDenoiser(Denoiser):
+    """D(x, σ) by the trained network; one copy of it per (device, dtype) in use.
+
+    Parameters
+    ----------
+    weights : str
+        Weights name in resources/weights (default ``"dncnn"``).
+    """
+
+    name = "dncnn"
+
+    def __init__(self, weights: str = "dncnn", directory=None):
+        self.weights = weights
+        self._cpu_net = load_dilated_denoiser(weights, directory)
+        self._copies: dict[tuple, DilatedDenoiser] = {}
+
+    def _net_for(self, device: torch.device, dtype: torch.dtype) -> DilatedDenoiser:
+        key = (str(device), dtype)
+        if key not in self._copies:
+            self._copies[key] = network_on(self._cpu_net, device=device, dtype=dtype)
+        return self._copies[key]
+
+    def __call__(self, x: Tensor, sigma: float | Tensor) -> Tensor:
+        """Denoise ``x`` ((C, H, W) or (N, C, H, W)) at noise level ``sigma`` (scalar or (N,))."""
+        if x.dim() not in (3, 4):
+            raise ValueError(f"denoiser 'dncnn': expected (C, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
+        batched = x if x.dim() == 4 else x[None]
+        n, c, h, w = batched.shape
+        net = self._net_for(x.device, x.dtype)
+        sigma_t = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).clamp(*SIGMA_RANGE)
+        if sigma_t.dim() > 0:
+            sigma_t = sigma_t.reshape(-1).expand(n) if sigma_t.numel() in (1, n) else None
+            if sigma_t is None:
+                raise ValueError(f"denoiser 'dncnn': sigma must be a scalar or have {n} entries")
+            sigma_t = sigma_t.repeat_interleave(c)
+        out = net(batched.reshape(n * c, 1, h, w), sigma_t).reshape(n, c, h, w)
+        return out if x.dim() == 4 else out[0]
+
+
+@DENOISERS.register(
+    "dncnn",
+    params=[Param("denoiser_weights", "dncnn", "str",
+                  help="weights name in resources/weights (trained by `python -m core train dncnn`)")],
+    doc="learned dilated residual CNN denoiser (IRCNN style, noise-level aware, σ ≤ 50/255)",
+    learned=True,
+)
+def dncnn_factory(params) -> LearnedDenoiser:
+    """Build the learned denoiser from resolved params."""
+    return LearnedDenoiser(params.get("denoiser_weights", "dncnn"))

@@ -1,0 +1,61 @@
+"""FISTA-Net lane (Xiang, Dong, Yang, TMI 2021), trained for 33×33 block CS at 25 %.
+
+Stage k is phase k of :class:`core.learned.fista_net.net.FISTANet`:
+
+    r^k = y^k − μ_k Aᵀ(A y^k − b),  x^{k+1} = ReLU(r^k + G(H̃(S_θk(H(D r^k))))),
+    y^{k+1} = x^{k+1} + ρ_k (x^{k+1} − x^k),        y⁰ = x⁰ = Φᵀb.
+
+The block is shared by all phases, so stages beyond the trained K repeat the last phase (its
+μ, θ, ρ) and the lane keeps going. ``weights = "none"``: freshly initialised block (seed 0) with
+the paper's initial scalars.
+"""
+from __future__ import annotations
+
+import torch
+
+from ...params import Param
+from ...registry import SOLVERS
+from ...solvers.base import Step
+from ..weights import cached_network, network_on
+from .net import FISTANet
+
+
+@SOLVERS.register(
+    "fista_net",
+    params=[Param("weights", "fista_net", "str", help="weights name in resources/weights, or 'none'")],
+    doc="FISTA-Net: unrolled FISTA, shared learned proximal block, softplus step/threshold/momentum",
+    needs_prior=False, needs_denoiser=False, learned=True,
+)
+def fista_net(problem, *, weights="fista_net", net=None):
+    """Run FISTA-Net phases as a lane (channels processed as a batch).
+
+    Yields
+    ------
+    Step
+        info: ``step`` (μ_k), ``threshold`` (θ_k), ``momentum`` (ρ_k); extras: ``input`` (r^k),
+        ``output`` (x^{k+1}), ``residual`` (x^{k+1} − r^k).
+    """
+    if net is None:
+        if weights == "none":
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                net = FISTANet()
+        else:
+            net = cached_network(FISTANet, weights)
+    net = network_on(net, problem.x0)
+    operator, b = problem.operator, problem.y
+
+    def gradient(v):
+        return operator.adjoint(operator.forward(v[:, 0]) - b)[:, None]
+
+    x = y = problem.x0[:, None]
+    k = 0
+    while True:
+        with torch.no_grad():
+            out = net.phase(k, y, x, gradient)
+        k += 1
+        yield Step(k, out["x"][:, 0],
+                   info={"step": out["step"], "threshold": out["threshold"], "momentum": out["momentum"]},
+                   extras={"input": out["r"][:, 0], "output": out["x"][:, 0],
+                           "residual": (out["x"] - out["r"])[:, 0]})
+        x, y = out["x"], out["y"]

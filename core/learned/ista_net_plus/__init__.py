@@ -1,0 +1,1 @@
+"""ISTA-Net⁺ (Zhang & Ghanem, CVPR 2018): unrolled ISTA with learned transforms, block CS."""

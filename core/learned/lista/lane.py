@@ -1,0 +1,79 @@
+"""LISTA lane: patchwise learned sparse coding of the initial image (Gregor & LeCun, 2010).
+
+The lane codes every overlapping 8×8 patch p of the image x⁰ (the problem's initial estimate:
+the noisy image for ``denoise``, Aᵀy / zero-filling / upsampling otherwise) with the trained
+encoder, stage k being layer k:
+
+    z^k = S_θk(W_e p̃ + S z^{k−1}),  z⁰ = 0,   p̃ = s·(p − mean p)                    (2)
+    x^k = average over patches of (D z^k / s + mean p)                                 (3)
+
+so the lane shows sparse-coding denoising of x⁰ improving layer by layer. W_e and S are tied,
+so stages beyond the trained T repeat the last layer (θ_T) and the lane keeps going; with
+``weights = "none"`` the parameters are ISTA's (W_e = Dᵀ/L, S = I − DᵀD/L, θ = α/L), i.e.
+plain ISTA on the lasso of every patch.
+"""
+from __future__ import annotations
+
+import torch
+
+from ...params import Param
+from ...registry import SOLVERS
+from ...solvers.base import Step
+from ..weights import cached_network, network_on
+from .net import LISTA, assemble_patches, image_patches
+
+
+def untrained_lista(trained: LISTA, layers: int = 1) -> LISTA:
+    """ISTA-initialised LISTA with ``trained``'s dictionary, α and patch scale."""
+    return LISTA(trained.dictionary, float(trained.alpha), layers, float(trained.patch_scale))
+
+
+@SOLVERS.register(
+    "lista",
+    params=[Param("weights", "lista_m100_t7", "str",
+                  help="weights name in resources/weights (lista_m{100,400}_t{1,3,7}), or 'none' = ISTA"),
+            Param("stride", 4, "int", low=1, high=8, unit="px", help="patch stride (8 = no overlap)")],
+    doc="LISTA: learned ISTA sparse coding of overlapping 8×8 patches (patchwise denoising of x⁰)",
+    needs_prior=False, needs_denoiser=False, learned=True,
+)
+def lista(problem, *, weights="lista_m100_t7", stride=4, net=None):
+    """Run LISTA layers on the patches of the initial image.
+
+    Parameters
+    ----------
+    problem : Problem
+    weights : str
+        Shipped weights name, or ``"none"`` for the untrained (ISTA) parameters of the
+        default dictionary.
+    stride : int
+        Patch stride in pixels.
+    net : LISTA, optional
+        Use this network (tests).
+
+    Yields
+    ------
+    Step
+        info: ``threshold`` (mean θ_k), ``sparsity`` (fraction of non-zero codes);
+        extras: ``input`` (x^{k−1}), ``output`` (x^k), ``residual`` (x^k − x^{k−1}).
+    """
+    if net is None:
+        if weights == "none":
+            net = untrained_lista(cached_network(LISTA, "lista_m100_t7"))
+        else:
+            net = cached_network(LISTA, weights)
+    net = network_on(net, problem.x0)
+    image = problem.to_image(problem.x0)
+    centred, means, layout = image_patches(image, 8, int(stride))
+    scale = net.patch_scale
+    drive = net.drive(centred * scale)
+    z = torch.zeros(centred.shape[0], net.dictionary.shape[1], device=image.device, dtype=image.dtype)
+    previous = image
+    k = 0
+    while True:
+        z = net.layer(z, drive, k)                                            # (2)
+        estimate = assemble_patches(z @ net.dictionary.T / scale + means, layout)   # (3)
+        k += 1
+        yield Step(k, problem.from_image(estimate),
+                   info={"threshold": net.threshold(k - 1).mean(), "sparsity": (z != 0).to(z.dtype).mean()},
+                   extras={"input": previous, "output": estimate, "residual": estimate - previous})
+        previous = estimate

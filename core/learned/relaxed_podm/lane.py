@@ -1,0 +1,117 @@
+"""Relaxed PODM (Liu et al., NeurIPS 2018, §4.2, §5.2): learned non-blind deconvolution.
+
+Stage l:  x_A = A_l(x^{l−1}),
+          x_F = (KᵀK + μ_l Σ_n w_{l,n} F_nᵀF_n)⁻¹ (Kᵀo + μ_l Σ_n w_{l,n} F_nᵀF_n x_A)   (§5.2, FFT)
+          x^l = prox_{γ_l g}(x_F − γ_l Kᵀ(K x_F − o))                                  (7), g = χ_Ω
+with the trained weights ``relaxed_podm`` (``python -m core train relaxed_podm``); see
+:mod:`core.learned.relaxed_podm.net`. The operator must be a circular convolution (``blur``, or ``denoise``
+with K = I): its OTF is read from the response to a unit impulse, and translation invariance is
+checked once before the loop.
+
+Beyond the trained stages (``beyond_trained``): ``"end"`` (default) stops the lane after stage L
+with ``info["ended"] = True`` — the stages are untied, so there is no "next" stage the training
+justified; ``"repeat"`` keeps applying the last trained stage (an exploratory fixed-point view).
+"""
+from __future__ import annotations
+
+import torch
+
+from ...params import Param
+from ...registry import SOLVERS
+from ...solvers.base import Step
+from ..weights import cached_network
+from .net import RelaxedPODM
+
+
+def _architecture(meta: dict) -> RelaxedPODM:
+    return RelaxedPODM(stages=int(meta["stages"]), features=int(meta["features"]),
+                       filter_size=int(meta["filter_size"]), mu0=float(meta["mu0"]))
+
+
+def load_relaxed_podm(weights: str = "relaxed_podm", directory=None) -> RelaxedPODM:
+    """:class:`RelaxedPODM` built from the manifest's architecture with ``weights`` loaded (cached)."""
+    return cached_network(_architecture, weights, directory)
+
+
+def circulant_otf(operator, image_shape) -> torch.Tensor:
+    """rfft2 of the operator's impulse response, after checking it is translation invariant.
+
+    Raises
+    ------
+    ValueError
+        If the operator is not a real circular convolution (e.g. SR, inpainting, CS, MRI).
+    """
+    _, h, w = image_shape
+    probe = operator._device_dtype_like()
+    delta = torch.zeros(1, h, w, **probe)
+    delta[0, 0, 0] = 1.0
+    response = operator.forward(delta)
+    shifted = torch.zeros_like(delta)
+    shifted[0, h // 3, w // 5] = 1.0
+    if (response.shape != delta.shape or response.is_complex()
+            or not torch.allclose(operator.forward(shifted), torch.roll(response, (h // 3, w // 5), (-2, -1)),
+                                  atol=1e-5)):
+        raise ValueError(f"solver 'relaxed_podm' needs a circular convolution (degradation 'blur' or "
+                         f"'denoise'), not '{getattr(operator, 'name', type(operator).__name__)}'")
+    return torch.fft.rfft2(response)
+
+
+@SOLVERS.register(
+    "relaxed_podm",
+    params=[Param("rpodm_weights", "relaxed_podm", "str", help="weights name in resources/weights"),
+            Param("beyond_trained", "end", "choice", choices=("end", "repeat"),
+                  help="after the trained stages: end the lane, or repeat the last stage")],
+    doc="Relaxed PODM: learned CNN propagation + learned FFT fidelity + ℓ0/box prox (deblurring)",
+    needs_prior=True, needs_denoiser=False, learned=True,
+)
+def relaxed_podm(problem, *, prior, rpodm_weights="relaxed_podm", beyond_trained="end", net=None):
+    """Run the trained Relaxed PODM stages as a lane.
+
+    Parameters
+    ----------
+    problem : Problem
+        Deblurring problem (circular convolution); channels are processed independently.
+    prior : Prior
+        g = χ_Ω, normally ``l0_box``.
+    rpodm_weights : str
+        Weights name.
+    beyond_trained : {"end", "repeat"}
+    net : RelaxedPODM, optional
+        Use this network instead of loading weights (tests, training previews).
+
+    Yields
+    ------
+    Step
+        info: ``mu`` (μ_l), ``step`` (γ_l), ``ended``; extras: ``input`` (x^{l−1}), ``output`` (x_A),
+        ``residual`` (x^{l−1} − x_A), ``x_F``.
+    """
+    model = load_relaxed_podm(rpodm_weights) if net is None else net
+    otf = circulant_otf(problem.operator, problem.x0.shape)
+    device, dtype = problem.y.device, problem.y.dtype
+    if net is None:
+        model = _copy_to(model, device, dtype)
+    sigma = torch.tensor(float(problem.noise_sigma), device=device, dtype=dtype)
+    lipschitz = (otf.abs() ** 2).amax()
+    observation = problem.y[:, None]                                  # channels as a batch
+    x = problem.x0[:, None]
+    l = 0
+    while True:
+        stage = min(l, model.stages - 1)
+        with torch.no_grad():
+            out = model.stage(stage, x, otf, observation, sigma, prior, lipschitz)
+        l += 1
+        ended = beyond_trained == "end" and l >= model.stages
+        yield Step(l, out["x"][:, 0],
+                   info={"mu": out["mu"], "step": out["step"], "ended": ended},
+                   extras={"input": x[:, 0], "output": out["x_A"][:, 0],
+                           "residual": (x - out["x_A"])[:, 0], "x_F": out["x_F"][:, 0]})
+        if ended:
+            return
+        x = out["x"]
+
+
+def _copy_to(model: RelaxedPODM, device, dtype) -> RelaxedPODM:
+    """A copy of ``model`` on ``device``/``dtype`` (the cached CPU model stays untouched)."""
+    copy = RelaxedPODM(**model.config())
+    copy.load_state_dict(model.state_dict())
+    return copy.to(device=device, dtype=dtype).eval().requires_grad_(False)

@@ -1,0 +1,1 @@
+"""Differentiable unrolled ADMM with one learned projector (OneNet-style), any linear inverse problem."""
