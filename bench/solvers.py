@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import Config, LaneSpec, resolve_lane, split_lane_params  # noqa: E402
 from core.metrics import compute_metrics, context_for  # noqa: E402
-from core.problems import build_problem  # noqa: E402
+from core.problem import build_problem  # noqa: E402
 from core.registry import DENOISERS, PRIORS, SOLVERS, load_all  # noqa: E402
 
 #: prior / denoiser used with each solver that takes one

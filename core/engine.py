@@ -15,9 +15,11 @@ import numpy as np
 import torch
 
 from .config import Config, LaneSpec, check_unique_labels, resolve_lane
+from .device import resolve_device, resolve_dtype
+from .display import display_image
 from .lane import FINITE_ROW, Lane, ScalarHistory  # noqa: F401  (re-exported)
 from .metrics import METRIC_NAMES, context_for
-from .problems import build_problem, display_image, resolve_device, resolve_dtype
+from .problem import build_problem
 
 CSV_COLUMNS = ("lane", "iteration", *METRIC_NAMES, "status")
 

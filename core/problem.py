@@ -1,13 +1,22 @@
-"""The inverse problem a run solves: operator, observation, ground truth and x⁰."""
+"""The inverse problem a run solves (operator, observation, ground truth, x⁰) and how a config's
+``[problem]`` section builds it: image → operator → noisy y → x⁰."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from .config import ProblemSpec
+from .device import resolve_device, resolve_dtype
+from .display import chroma_display
 from .operators.base import Operator
+from .registry import DEGRADATIONS
+
+#: Seed offset of the noise generator (masks/kernels use ``seed``, noise ``seed + NOISE_SEED_OFFSET``).
+NOISE_SEED_OFFSET = 7919
 
 
 @dataclass
@@ -89,3 +98,104 @@ class Problem:
         self.x_true = move(self.x_true)
         self.display = {k: move(v) for k, v in self.display.items()}
         return self
+
+
+#: Every image is cropped to a multiple of this, so that wavelet priors (up to 3 levels) apply.
+BASE_MULTIPLE = 8
+
+
+def crop_multiple(spec: ProblemSpec) -> int:
+    """Side lengths are cropped to multiples of this.
+
+    The least common multiple of :data:`BASE_MULTIPLE` and what the degradation declares it
+    needs of the image (its registry entry's ``image_multiple(params)``, e.g. the SR scale).
+    """
+    entry = DEGRADATIONS.get_entry(spec.degradation)
+    needs = entry.extra.get("image_multiple")
+    return int(np.lcm(BASE_MULTIPLE, int(needs(spec.params)) if needs is not None else 1))
+
+
+def load_ground_truth(spec: ProblemSpec, rgb: np.ndarray | None = None) -> np.ndarray:
+    """The ground-truth image as float64 (C, H, W) in [0, 1], cropped to :func:`crop_multiple`.
+
+    For colour images with ``color_mode = "rgb"`` C = 3; otherwise C = 1 (grey, or Y of YCbCr
+    for ``color_mode = "y"``; use :func:`load_rgb` for the colour original).
+    """
+    rgb = load_rgb(spec) if rgb is None else rgb
+    if rgb.ndim == 2:
+        return rgb[None]
+    if spec.color_mode == "rgb":
+        return np.moveaxis(rgb, -1, 0)
+    from .images import rgb_to_ycbcr
+
+    return np.asarray(rgb_to_ycbcr(rgb), dtype=np.float64)[..., 0][None]
+
+
+def load_rgb(spec: ProblemSpec) -> np.ndarray:
+    """The image as float64 (H, W) (grey) or (H, W, 3), centre-cropped to :func:`crop_multiple`."""
+    from .images import load_image
+
+    try:
+        return load_image(spec.image, size=spec.size, grayscale=spec.grayscale, multiple_of=crop_multiple(spec))
+    except ValueError as exc:
+        raise ValueError(f"[problem] key 'image' = {spec.image!r}: {exc}") from None
+
+
+def build_problem(spec: ProblemSpec, device: str | torch.device = "cpu",
+                  dtype: str | torch.dtype = "float32") -> Problem:
+    """Build the problem ``y = A x + σ n`` described by ``spec``.
+
+    Parameters
+    ----------
+    spec : ProblemSpec
+        Resolved problem section (``spec.params`` holds every degradation parameter).
+    device : str or torch.device
+        "cpu" or "cuda" (ValueError if CUDA is absent).
+    dtype : str or torch.dtype
+        float32 or float64 for the run; the operator is built in float64 on CPU first.
+
+    Returns
+    -------
+    Problem
+        With ``x_true`` (image, (C, H, W)), ``y``, ``x0 = A.initial_estimate(y)`` and, in
+        colour mode "y", ``display["cbcr"]`` (chroma of the x⁰ estimate of each chroma channel)
+        and ``display["cbcr_true"]`` for showing results in colour.
+    """
+    device = resolve_device(device) if isinstance(device, str) else device
+    dtype = resolve_dtype(dtype) if isinstance(dtype, str) else dtype
+    entry = DEGRADATIONS.get_entry(spec.degradation)
+    rgb = load_rgb(spec)
+    x_true = torch.from_numpy(np.ascontiguousarray(load_ground_truth(spec, rgb)))
+    operator_generator = torch.Generator().manual_seed(int(spec.seed))
+    noise_generator = torch.Generator().manual_seed(int(spec.seed) + NOISE_SEED_OFFSET)
+    try:
+        operator = entry.factory(tuple(x_true.shape), dict(spec.params), operator_generator)
+    except ValueError as exc:
+        raise ValueError(f"[problem.params] of degradation '{spec.degradation}': {exc}") from None
+    x0_unknown = operator.from_image(x_true)
+    y = add_noise(operator.forward(x0_unknown), spec.noise_sigma, noise_generator)
+    x0 = operator.initial_estimate(y)
+    display = {}
+    if x_true.shape[0] == 1 and rgb.ndim == 3:  # colour image solved on its Y channel
+        def degrade(channel: torch.Tensor) -> torch.Tensor:
+            observed = add_noise(operator.forward(operator.from_image(channel)), spec.noise_sigma, noise_generator)
+            return operator.to_image(operator.initial_estimate(observed))
+
+        display = chroma_display(rgb, degrade)
+    problem = Problem(operator=operator, y=y, x0=x0, x_true=x_true, noise_sigma=float(spec.noise_sigma),
+                      spec={"image": spec.image, "degradation": spec.degradation, **spec.params},
+                      display=display)
+    return problem.to(device, dtype)
+
+
+def add_noise(clean: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """``clean + σ n`` with n ~ N(0, 1) (complex data: n = (n_re + i n_im)/√2, so E|n|² = 1)."""
+    if sigma == 0:
+        return clean
+    if clean.is_complex():
+        real = torch.randn(clean.shape, generator=generator, dtype=torch.float64)
+        imag = torch.randn(clean.shape, generator=generator, dtype=torch.float64)
+        noise = torch.complex(real, imag).to(clean.dtype) / np.sqrt(2.0)
+    else:
+        noise = torch.randn(clean.shape, generator=generator, dtype=torch.float64).to(clean.dtype)
+    return clean + sigma * noise

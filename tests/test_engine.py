@@ -312,7 +312,7 @@ def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch)
 
 # --- problem builder ---------------------------------------------------------------------------
 def build(**problem):
-    from core.problems import build_problem
+    from core.problem import build_problem
 
     spec = Config.from_dict({"problem": {"image": "camera", "size": 64, **problem}}).problem
     return build_problem(spec, "cpu", "float64")

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import json, sys
-import core, core.engine, core.cli, core.config, core.session, core.problems
+import core, core.engine, core.cli, core.config, core.session, core.problem
 from core.registry import load_all
 load_all()
 from core.config import default_config

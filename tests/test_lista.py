@@ -18,7 +18,7 @@ from core.learned.lista.net import (
 from core.learned.lista.train import lista_loop_spec, prediction_error
 from core.learned.training.common import TrainSettings, train_loop
 from core.learned.weights import load_state, weights_meta
-from core.problems import build_problem
+from core.problem import build_problem
 from core.registry import DEGRADATIONS, SOLVERS
 
 

@@ -13,7 +13,7 @@ from core.learned.ista_net_plus.net import ISTANetPlus
 from core.learned.training.common import TrainSettings, train_loop
 from core.learned.weights import load_state
 from core.operators.cs import BlockCS, orthonormal_rows
-from core.problems import build_problem
+from core.problem import build_problem
 from core.registry import DEGRADATIONS, SOLVERS
 
 

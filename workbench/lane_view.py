@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.problems import display_image
+from core.display import display_image
 
 from .panes import LanePaneInfo
 

@@ -7,6 +7,8 @@ and (SᵀS + ρI)⁻¹ is the box operator's exact Woodbury solve. ``to_image`` 
 """
 from __future__ import annotations
 
+import math
+
 from torch import Tensor
 
 from .. import wavelets
@@ -91,6 +93,7 @@ class SparseCodingSR(Operator):
               help="orthonormal periodised wavelet W"),
     ],
     doc="Sparse-coding SR: box ×s downsampling of W⁻¹α, unknown = wavelet coefficients α",
+    image_multiple=lambda params: math.lcm(int(params.get("scale", 1)), 2 ** int(params.get("levels", 0))),
 )
 def sparse_sr_factory(image_shape, params, generator) -> SparseCodingSR:
     """Build the sparse-coding SR operator for ``image_shape`` = (C, H, W)."""

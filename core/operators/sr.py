@@ -139,6 +139,7 @@ class BicubicDownsample(_Downsampling):
               help="box: mean of s×s blocks; bicubic: antialiased Keys cubic (a = −0.5), as imresize"),
     ],
     doc="Super-resolution: ×2-4 box-average or antialiased bicubic downsampling",
+    image_multiple=lambda params: int(params.get("scale", 1)),
 )
 def sr_factory(image_shape, params, generator) -> Operator:
     """Build the SR operator for ``image_shape`` = (C, H, W)."""

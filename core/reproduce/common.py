@@ -19,7 +19,7 @@ def benchmark_images(folder: str, count: int, size: int | None, fallback=("camer
 def build(image: str, degradation: str, size: int | None, sigma: float = 0.0, seed: int = 0, **params):
     """A float32 CPU problem for ``image`` (grey)."""
     from ..config import ProblemSpec
-    from ..problems import build_problem
+    from ..problem import build_problem
     from ..registry import DEGRADATIONS
 
     spec = ProblemSpec(image=image, size=size, degradation=degradation, noise_sigma=sigma, seed=seed,
