@@ -20,7 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import Config, LaneSpec, resolve_lane, split_lane_params  # noqa: E402
+from core.config import Config  # noqa: E402
+from core.lane_spec import LaneSpec, resolve_lane, split_lane_params  # noqa: E402
 from core.metrics import compute_metrics, context_for  # noqa: E402
 from core.problem import build_problem  # noqa: E402
 from core.registry import DENOISERS, PRIORS, SOLVERS, load_all  # noqa: E402

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 import tomllib
 
-from .registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
+from .lane_spec import LaneSpec, check_applicable, check_unique_labels, resolve_lane
+from .registry import DEGRADATIONS, load_all
 
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda")
@@ -51,31 +52,6 @@ class ProblemSpec:
     degradation: str = "sr"
     noise_sigma: float = 0.01
     seed: int = 0
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class LaneSpec:
-    """One ``[[lanes]]`` entry: a solver with its prior/denoiser and parameters.
-
-    Attributes
-    ----------
-    solver : str
-    label : str
-        Unique lane name (defaults to the solver name).
-    prior, denoiser : str or None
-        Required when the solver takes one, forbidden otherwise.
-    color : str or None
-        Curve colour such as ``"#1f77b4"``.
-    params : dict
-        Solver, prior and denoiser parameters together (split by :func:`split_lane_params`).
-    """
-
-    solver: str
-    label: str = ""
-    prior: str | None = None
-    denoiser: str | None = None
-    color: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -133,6 +109,8 @@ class Config:
             raise ValueError("[[lanes]] must be an array of tables")
         lanes = [_lane_from_dict(raw, i) for i, raw in enumerate(lanes_raw)]
         check_unique_labels(lanes)
+        for lane in lanes:
+            check_applicable(lane, problem.degradation)
         run = _run_from_dict(data.get("run", {}))
         return cls(problem, lanes, run)
 
@@ -217,87 +195,6 @@ def default_config() -> Config:
 
 #: ℓp weight λ' of the default sparse-coding SR problem (½‖Dα − o‖² + λ'‖α‖_p^p).
 DEFAULT_LP_LAM = 1e-4
-
-
-# --- lane parameters -------------------------------------------------------------------------
-def lane_entries(lane: LaneSpec):
-    """Registry entries ``(solver, prior or None, denoiser or None)`` of a lane."""
-    solver = SOLVERS.get_entry(lane.solver)
-    prior = PRIORS.get_entry(lane.prior) if lane.prior is not None else None
-    denoiser = DENOISERS.get_entry(lane.denoiser) if lane.denoiser is not None else None
-    return solver, prior, denoiser
-
-
-def split_lane_params(lane: LaneSpec) -> tuple[dict, dict, dict]:
-    """Split a lane's flat ``params`` into resolved (solver, prior, denoiser) parameter dicts.
-
-    Each name goes to the component that declares it; defaults fill the rest.
-
-    Raises
-    ------
-    ValueError
-        For a name no component of the lane declares (listing the valid names), or an
-        invalid value.
-    """
-    solver, prior, denoiser = lane_entries(lane)
-    parts = [(solver, {}), (prior, {}), (denoiser, {})]
-    owner_of = {}
-    for entry, bucket in parts:
-        if entry is not None:
-            for p in entry.params:
-                owner_of.setdefault(p.name, bucket)
-    where = f"[lanes.params] of lane '{lane.label or lane.solver}'"
-    unknown = sorted(set(lane.params) - set(owner_of))
-    if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {unknown}; valid: {sorted(owner_of) or 'none'}")
-    for name, value in lane.params.items():
-        owner_of[name][name] = value
-    resolved = []
-    for entry, bucket in parts:
-        if entry is None:
-            resolved.append({})
-            continue
-        try:
-            resolved.append(entry.resolve(bucket))
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-    return resolved[0], resolved[1], resolved[2]
-
-
-def check_unique_labels(lanes) -> None:
-    """Raise ``ValueError`` if two lanes share a label."""
-    seen = set()
-    for lane in lanes:
-        if lane.label in seen:
-            raise ValueError(f"[[lanes]]: duplicate label '{lane.label}' (labels must be unique)")
-        seen.add(lane.label)
-
-
-def resolve_lane(lane: LaneSpec) -> LaneSpec:
-    """Validate a lane (names, prior/denoiser presence, params) and fill parameter defaults."""
-    load_all()
-    label = lane.label or lane.solver
-    where = f"[[lanes]] '{label}'"
-    if lane.solver not in SOLVERS:
-        raise ValueError(f"{where}: key 'solver': unknown solver '{lane.solver}'; available: {sorted(SOLVERS)}")
-    entry = SOLVERS[lane.solver]
-    for key, registry, needed in (("prior", PRIORS, entry.extra.get("needs_prior", False)),
-                                  ("denoiser", DENOISERS, entry.extra.get("needs_denoiser", False))):
-        name = getattr(lane, key)
-        if needed and name is None:
-            raise ValueError(f"{where}: key '{key}' is required by solver '{lane.solver}'; "
-                             f"available: {sorted(registry)}")
-        if not needed and name is not None:
-            raise ValueError(f"{where}: key '{key}': solver '{lane.solver}' takes no {key}")
-        if name is not None and name not in registry:
-            raise ValueError(f"{where}: key '{key}': unknown {key} '{name}'; available: {sorted(registry)}")
-    resolved = LaneSpec(solver=lane.solver, label=label, prior=lane.prior, denoiser=lane.denoiser,
-                        color=lane.color, params=dict(lane.params))
-    merged = {}
-    for part in split_lane_params(resolved):
-        merged.update(part)
-    resolved.params = merged
-    return resolved
 
 
 # --- section parsing -------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import Config, LaneSpec, check_unique_labels, resolve_lane
+from .config import Config
 from .device import resolve_device, resolve_dtype
 from .display import display_image
 from .lane import FINITE_ROW, Lane, ScalarHistory  # noqa: F401  (re-exported)
+from .lane_spec import LaneSpec, check_applicable, check_unique_labels, resolve_lane
 from .metrics import METRIC_NAMES, context_for
 from .problem import build_problem
 
@@ -98,6 +99,7 @@ class Run:
     def add_lane(self, spec: LaneSpec) -> Lane:
         """Validate ``spec`` and append a new lane (starting at iteration 0)."""
         spec = resolve_lane(spec)
+        check_applicable(spec, self.config.problem.degradation)
         check_unique_labels([*self.config.lanes, spec])
         lane = self._make_lane(spec)
         self.lanes.append(lane)
@@ -112,6 +114,7 @@ class Run:
     def replace_lane(self, index: int, spec: LaneSpec) -> Lane:
         """Replace lane ``index`` by ``spec`` and restart that lane only (from x⁰)."""
         spec = resolve_lane(spec)
+        check_applicable(spec, self.config.problem.degradation)
         others = [s for i, s in enumerate(self.config.lanes) if i != index]
         check_unique_labels([*others, spec])
         lane = self._make_lane(spec)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .config import LaneSpec, split_lane_params
+from .lane_spec import LaneSpec, split_lane_params
 from .metrics import METRIC_NAMES, compute_metrics
 from .registry import DENOISERS, PRIORS, SOLVERS
 

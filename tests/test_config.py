@@ -5,15 +5,8 @@ import pytest
 import tomli_w
 import tomllib
 
-from core.config import (
-    Config,
-    LaneSpec,
-    default_config,
-    load_config,
-    resolve_lane,
-    save_config,
-    split_lane_params,
-)
+from core.config import Config, default_config, load_config, save_config
+from core.lane_spec import LaneSpec, resolve_lane, split_lane_params
 from core.registry import DEGRADATIONS, PRIORS, SOLVERS, load_all
 
 load_all()

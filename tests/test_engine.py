@@ -10,8 +10,9 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from core.config import Config, LaneSpec
+from core.config import Config
 from core.engine import CSV_COLUMNS, Run, write_metrics_csv
+from core.lane_spec import LaneSpec
 from core.params import Param
 from core.registry import SOLVERS, load_all
 from core.solvers.base import Step

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from core.config import LaneSpec, resolve_lane, split_lane_params
+from core.lane_spec import LaneSpec, resolve_lane, split_lane_params
 from core.registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
 
 load_all()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.lane_spec import complete_lane
 from core.registry import DENOISERS, PRIORS, SOLVERS, load_all
 
 from .forms import ParamForm
@@ -250,7 +251,7 @@ class LanesPanel(QWidget):
             return
         lane = self._lanes[index]
         lane[kind] = combo.currentData()
-        self._fix_components(lane)
+        complete_lane(lane)
         self._show_lane(index)
         self.lane_changed.emit(index, copy.deepcopy(lane))
 
@@ -258,23 +259,6 @@ class LanesPanel(QWidget):
         """Select solver/prior/denoiser ``name`` for the selected lane (as the combo does)."""
         combo = {"solver": self.solver, "prior": self.prior, "denoiser": self.denoiser}[kind]
         combo.setCurrentIndex(combo.findData(name))
-
-    @staticmethod
-    def _fix_components(lane: dict) -> None:
-        """Give the lane a prior/denoiser exactly when its solver needs one; keep only the
-        parameters its components declare."""
-        entry = SOLVERS[lane["solver"]]
-        for kind, registry, fallback in (("prior", PRIORS, "l1_wavelet"), ("denoiser", DENOISERS, "tv")):
-            if entry.extra.get(f"needs_{kind}", False):
-                if lane.get(kind) not in registry:
-                    lane[kind] = fallback if fallback in registry else sorted(registry)[0]
-            else:
-                lane.pop(kind, None)
-        declared = {p.name for p in entry.params}
-        for kind, registry in (("prior", PRIORS), ("denoiser", DENOISERS)):
-            if lane.get(kind) in registry:
-                declared |= {p.name for p in registry[lane[kind]].params}
-        lane["params"] = {k: v for k, v in lane.get("params", {}).items() if k in declared}
 
     def _on_param(self, name: str, value: Any) -> None:
         index = self.current()
@@ -296,7 +280,7 @@ class LanesPanel(QWidget):
         lane["label"] = unique_label(lane.get("label") or lane["solver"].upper(), taken)
         used = {ln.get("color") for ln in self._lanes}
         lane.setdefault("color", next((c for c in PALETTE if c not in used), PALETTE[len(self._lanes) % 8]))
-        self._fix_components(lane)
+        complete_lane(lane)
         self._lanes.append(lane)
         self.set_lanes(self._lanes, current=len(self._lanes) - 1)
         self.lane_added.emit(copy.deepcopy(lane))

@@ -11,8 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QMutexLocker
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from core.config import Config, LaneSpec, load_config
+from core.config import Config, load_config
 from core.engine import Run
+from core.lane_spec import LaneSpec
 from core.session import SESSION_FILE, open_session, save_session
 
 from . import export

@@ -21,6 +21,7 @@ from .net import ADMMNet
     params=[Param("weights", "admm_net", "str", help="weights name in resources/weights, or 'none' (initial ADMM)")],
     doc="Deep ADMM-Net: learned filters, piecewise-linear shrinkage and penalties (CS-MRI)",
     needs_prior=False, needs_denoiser=False, learned=True,
+    degradations=("mri",),
 )
 def admm_net(problem, *, weights="admm_net", net=None):
     """Run the ADMM-Net stages as a lane.

@@ -24,6 +24,7 @@ from .net import BMODeconv, bmo_update
     params=[Param("weights", "bmo_deconv", "str", help="weights name in resources/weights, or 'none'")],
     doc="BMO: learned correction aggregated with a wavelet-ℓ1 proximal-gradient step (Algorithm 1)",
     needs_prior=False, needs_denoiser=False, learned=True,
+    degradations=("blur",),
 )
 def bmo(problem, *, weights="bmo_deconv", net=None):
     """Run BMO inner steps as a lane (channels as a batch).

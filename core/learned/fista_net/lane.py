@@ -25,6 +25,7 @@ from .net import FISTANet
     params=[Param("weights", "fista_net", "str", help="weights name in resources/weights, or 'none'")],
     doc="FISTA-Net: unrolled FISTA, shared learned proximal block, softplus step/threshold/momentum",
     needs_prior=False, needs_denoiser=False, learned=True,
+    degradations=("cs",),
 )
 def fista_net(problem, *, weights="fista_net", net=None):
     """Run FISTA-Net phases as a lane (channels processed as a batch).

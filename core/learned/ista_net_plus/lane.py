@@ -36,6 +36,7 @@ def auto_weights(operator) -> str:
                   help="weights name (ista_net_plus_r{10,25,50}); 'auto' = nearest ratio; 'none' = untrained")],
     doc="ISTA-Net⁺: 9 learned ISTA phases with learned transforms (block compressive sensing)",
     needs_prior=False, needs_denoiser=False, learned=True,
+    degradations=("cs",),
 )
 def ista_net_plus(problem, *, weights="auto", net=None):
     """Run the ISTA-Net⁺ phases as a lane.

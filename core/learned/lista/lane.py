@@ -35,6 +35,7 @@ def untrained_lista(trained: LISTA, layers: int = 1) -> LISTA:
             Param("stride", 4, "int", low=1, high=8, unit="px", help="patch stride (8 = no overlap)")],
     doc="LISTA: learned ISTA sparse coding of overlapping 8×8 patches (patchwise denoising of x⁰)",
     needs_prior=False, needs_denoiser=False, learned=True,
+    degradations=("denoise",),
 )
 def lista(problem, *, weights="lista_m100_t7", stride=4, net=None):
     """Run LISTA layers on the patches of the initial image.

@@ -63,6 +63,7 @@ def circulant_otf(operator, image_shape) -> torch.Tensor:
                   help="after the trained stages: end the lane, or repeat the last stage")],
     doc="Relaxed PODM: learned CNN propagation + learned FFT fidelity + ℓ0/box prox (deblurring)",
     needs_prior=True, needs_denoiser=False, learned=True,
+    degradations=("blur", "denoise"),
 )
 def relaxed_podm(problem, *, prior, rpodm_weights="relaxed_podm", beyond_trained="end", net=None):
     """Run the trained Relaxed PODM stages as a lane.

@@ -34,6 +34,7 @@ def default_rho(problem) -> float:
                   math="z = (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u))")],
     doc="Differentiable unrolled ADMM: one learned projector for inpainting, denoising and SR",
     needs_prior=False, needs_denoiser=False, learned=True,
+    degradations=("inpaint", "sr", "denoise"),
 )
 def unrolled_admm(problem, *, weights="unrolled_admm", admm_rho=None, net=None):
     """Run unrolled-ADMM iterations as a lane (channels as a batch).
