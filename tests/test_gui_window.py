@@ -215,13 +215,31 @@ def test_run_to_end_stops_at_the_iteration_limit(main_window, qtbot):
     assert lane_steps(main_window) == [6, 6] and main_window.run.done
 
 
-def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(main_window, qtbot):
+def test_a_solver_that_does_not_apply_is_refused_and_the_lanes_go_on(main_window, qtbot):
     main_window.lanes_panel.list.setCurrentRow(0)
-    main_window.lanes_panel.set_component("solver", "admm_net")   # needs the MRI degradation
+    main_window.lanes_panel.set_component("solver", "admm_net")   # declared for the MRI degradation only
+    assert any("admm_net" in message and "mri" in message for message in main_window.errors)
+    assert main_window.run.lanes[0].spec.solver == "fista"       # the lane keeps its solver
+    main_window.step(2)
+    wait_idle(qtbot, main_window)
+    assert [lane.k for lane in main_window.run.lanes] == [2, 2]
+
+
+def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(main_window, qtbot, monkeypatch):
+    from core.registry import SOLVERS, Entry
+
+    def fails(problem):
+        raise ValueError("solver '_test_fails' cannot run on this problem")
+        yield  # a generator, like every solver
+
+    monkeypatch.setitem(SOLVERS, "_test_fails", Entry("_test_fails", fails, (), "fails at its first step",
+                                                     {"kind": "solver", "needs_prior": False,
+                                                      "needs_denoiser": False, "learned": False}))
+    main_window.on_lane_changed(0, {"label": "FISTA", "solver": "_test_fails", "params": {}})
     main_window.step(2)
     wait_idle(qtbot, main_window)
     assert main_window.run.lanes[0].status.startswith("error")
-    assert any("admm_net" in message or "mri" in message for message in main_window.errors)
+    assert any("_test_fails" in message for message in main_window.errors)
     assert "error" in main_window.panes.plots["iterate0"].titleLabel.text
     assert main_window.run.lanes[1].k == 2
 
