@@ -89,8 +89,7 @@ class MetricContext:
         """PSNR = 10 log₁₀(R² / MSE) in dB, with x clipped to [0, R] first (ref is not clipped)."""
         self._check(x)
         ref = self._for(x)["ref"]
-        mse = ((x.clamp(0.0, self.data_range) - ref) ** 2).mean(dim=_image_dims(ref))
-        return 10.0 * torch.log10(self.data_range ** 2 / mse)
+        return psnr(x, ref, self.data_range)
 
     def ssim(self, x: Tensor) -> Tensor:
         """Mean SSIM (skimage defaults, see module notes); x is not clipped."""
@@ -117,21 +116,34 @@ class MetricContext:
         return torch.linalg.vector_norm(x - cached["ref"]) / cached["ref_norm"].clamp_min(torch.finfo(x.dtype).tiny)
 
 
-def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
-    """Peak signal-to-noise ratio in dB; x is clipped to [0, data_range] first.
+def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0, *, image_dims: tuple[int, ...] | None = None,
+         mse_floor: float = 0.0) -> Tensor:
+    """Peak signal-to-noise ratio 10 log₁₀(R² / MSE) in dB; x is clipped to [0, R] first (ref is not).
+
+    The one PSNR of the project: the metrics, the benchmarks and the training validation use it.
 
     Parameters
     ----------
     x, ref : Tensor
-        (H, W) or (..., C, H, W); one value per image (over C, H, W).
+        (H, W) or (..., C, H, W).
     data_range : float
+        R.
+    image_dims : tuple of int, optional
+        The dimensions one image spans (default: (H, W) for 2-D ``ref``, else (C, H, W)); one
+        value per remaining index.
+    mse_floor : float
+        Lower bound of the MSE (0: ``inf`` when x equals ref).
 
     Returns
     -------
     Tensor
-        0-d for one image (``inf`` when x equals ref).
+        0-d for one image.
     """
-    return MetricContext(ref, data_range).psnr(x)
+    dims = _image_dims(ref) if image_dims is None else tuple(image_dims)
+    mse = ((x.clamp(0.0, data_range) - ref) ** 2).mean(dim=dims)
+    if mse_floor > 0:
+        mse = mse.clamp_min(mse_floor)
+    return 10.0 * torch.log10(data_range ** 2 / mse)
 
 
 def ssim(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:

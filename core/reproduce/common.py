@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..metrics import psnr
 from . import shared_dataset
 
 
@@ -29,7 +30,7 @@ def build(image: str, degradation: str, size: int | None, sigma: float = 0.0, se
 
 def image_psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
     """PSNR (data range 1) of x clipped to [0, 1]."""
-    return float(10 * torch.log10(1.0 / ((x.clamp(0, 1) - ref) ** 2).mean()))
+    return float(psnr(x, ref, image_dims=tuple(range(x.dim()))))
 
 
 def run_lane(lane, iterations: int, stop=None):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ...images import load_image
+from ...metrics import psnr as metric_psnr
 from ...registry import DENOISERS
 from ...reproduce import markdown_table, register_reproducer, shared_dataset, write_text
 
@@ -25,8 +26,8 @@ STRENGTH_GRID = (0.35, 0.5, 0.7, 1.0, 1.4)
 
 def psnr(estimate: np.ndarray, clean: np.ndarray) -> float:
     """PSNR in dB, data range 1, estimate clipped to [0, 1]."""
-    mse = float(np.mean((np.clip(estimate, 0, 1) - clean) ** 2))
-    return 10.0 * np.log10(1.0 / max(mse, 1e-12))
+    estimate, clean = torch.from_numpy(np.asarray(estimate, np.float64)), torch.from_numpy(np.asarray(clean, np.float64))
+    return float(metric_psnr(estimate, clean, image_dims=tuple(range(clean.dim())), mse_floor=1e-12))
 
 
 def noisy_copy(clean: np.ndarray, sigma255: int, seed: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ...atomic import atomic_open, atomic_write_text
 from ...images import load_image
+from ...metrics import psnr
 from ...paths import out_dir, weights_dir
 from ..weights import save_weights
 
@@ -288,8 +289,7 @@ def random_patches(images: Sequence[Tensor], count: int, size: int, generator: t
 
 def batch_psnr(estimate: Tensor, reference: Tensor) -> Tensor:
     """Mean over the batch of per-image PSNR (data range 1, estimate clipped to [0, 1])."""
-    mse = ((estimate.clamp(0, 1) - reference) ** 2).flatten(1).mean(dim=1)
-    return (10 * torch.log10(1.0 / mse.clamp_min(1e-12))).mean()
+    return psnr(estimate, reference, image_dims=tuple(range(1, estimate.dim())), mse_floor=1e-12).mean()
 
 
 def settings_dict(settings: TrainSettings) -> dict:
