@@ -1,5 +1,12 @@
 """Shared test fixtures.
 
+Layout: ``tests/core/`` mirrors ``core/`` (``tests/core/learned/`` the learned methods,
+``tests/core/contracts/`` the registry-driven contract tests) and ``tests/workbench/`` mirrors
+``workbench/``. Test folders have no ``__init__.py`` (a ``tests/core`` package would shadow the
+real ``core``), so test file names are unique across folders, and shared helpers
+(``_solver_problems``, this ``conftest``) are imported by bare name from ``tests/``, which is put
+on ``sys.path`` below, after the checkout (so ``import core`` is always the real package).
+
 Qt runs headless (``QT_QPA_PLATFORM=offscreen``) and every test that uses Qt fails when Qt
 logs a warning (pytest-qt's ``qt_log_level_fail`` marker is added to each such test), because
 threading mistakes in Qt usually surface only as logged warnings.
@@ -7,6 +14,15 @@ threading mistakes in Qt usually surface only as logged warnings.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+TESTS_DIR = Path(__file__).resolve().parent
+CHECKOUT = TESTS_DIR.parent
+for _path in (str(TESTS_DIR), str(CHECKOUT)):  # checkout first: tests/core must not shadow core
+    if _path in sys.path:
+        sys.path.remove(_path)
+    sys.path.insert(0, _path)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")

@@ -14,10 +14,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from test_gui_window import lane_steps, wait_idle
 
 from core.images import save_png
+from core.paths import CHECKOUT_DIR
 from core.session import read_metrics_csv
 from workbench.forms import ParamForm
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = CHECKOUT_DIR
 
 
 def write_waves_image(path: Path, size: int = 64) -> Path:

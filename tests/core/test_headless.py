@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from core.paths import CHECKOUT_DIR as ROOT
 
 PROBE = """
 import json, sys

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +12,11 @@ from core.cli import DELEGATED, main, safe_filename
 from core.config import load_config
 from core.engine import CSV_COLUMNS, Run
 from core.images import load_image, to_uint8
+from core.paths import CHECKOUT_DIR, preset, presets_dir
 from core.registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
 
-ROOT = Path(__file__).resolve().parents[1]
-PRESETS = sorted((ROOT / "sessions" / "examples").glob("*.toml"))
+ROOT = CHECKOUT_DIR
+PRESETS = sorted(presets_dir().glob("*.toml"))
 
 CONFIG = """
 [problem]
@@ -129,7 +129,7 @@ def test_every_degradation_has_a_preset():
     load_all()
     covered = {load_config(path).problem.degradation for path in PRESETS}
     assert covered == set(DEGRADATIONS)
-    assert (ROOT / "sessions" / "examples" / "podm_vs_fista_sr.toml") in PRESETS
+    assert preset("podm_vs_fista_sr") in PRESETS
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
