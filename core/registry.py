@@ -7,6 +7,7 @@ every built-in module once (one flag for all registries).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -23,6 +24,23 @@ def register_once(table: dict, kind: str, name: str, record: Any) -> None:
     if name in table:
         raise ValueError(f"{kind} '{name}' registered twice")
     table[name] = record
+
+
+def with_declared_defaults(func: Callable, params: Sequence[Param]) -> Callable:
+    """``func`` with every declared parameter the caller leaves out set to its ``Param`` default.
+
+    A solver's defaults are declared once, in its ``Param`` list; its signature names the
+    parameters without defaults.
+    """
+    defaults = {p.name: p.default for p in params}
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        for name, value in defaults.items():
+            kwargs.setdefault(name, value)
+        return func(*args, **kwargs)
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ class Registry(dict):
         """Decorator registering ``factory`` under ``name``."""
 
         def deco(factory):
+            if self.kind == "solver":
+                factory = with_declared_defaults(factory, params)
             register_once(self, self.kind, name, Entry(name, factory, tuple(params), summary_line(factory, doc),
                                                        {"kind": self.kind, **extra}))
             return factory

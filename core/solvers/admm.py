@@ -23,7 +23,7 @@ from .base import Step
     doc="ADMM (scaled): x = (AᵀA+ρI)⁻¹(Aᵀy+ρ(z−u)), z = prox_{g/ρ}(x+u), u += x − z",
     needs_prior=True, needs_denoiser=False, learned=False,
 )
-def admm(problem, *, prior, rho=1.0):
+def admm(problem, *, prior, rho):
     """Alternating direction method of multipliers with the splitting x = z.
 
     Parameters

@@ -19,7 +19,7 @@ from .ista import STEP_SIZE_PARAM
 @SOLVERS.register("fista", params=[STEP_SIZE_PARAM],
                   doc="FISTA: proximal gradient with Nesterov momentum t_{k+1} = (1+√(1+4t_k²))/2",
                   needs_prior=True, needs_denoiser=False, learned=False)
-def fista(problem, *, prior, step_size=None):
+def fista(problem, *, prior, step_size):
     """Fast iterative shrinkage-thresholding.
 
     Parameters

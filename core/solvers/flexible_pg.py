@@ -55,8 +55,8 @@ FLEXIBLE_PG_PARAMS = [
 @SOLVERS.register("flexible_pg", params=FLEXIBLE_PG_PARAMS,
                   doc="Algorithm 1 (optimization learning): flexible module + error check + PG",
                   needs_prior=True, needs_denoiser=True, learned=False)
-def flexible_pg(problem, *, prior, denoiser, mu=0.5, c=0.2, step_size=None, sigma_max=49.0,
-                sigma_min=5.0, schedule_iters=30, monotone=True):
+def flexible_pg(problem, *, prior, denoiser, mu, c, step_size, sigma_max,
+                sigma_min, schedule_iters, monotone):
     """Error-controlled flexible proximal gradient (Algorithm 1).
 
     Parameters

@@ -20,7 +20,7 @@ STEP_SIZE_PARAM = Param(
 @SOLVERS.register("ista", params=[STEP_SIZE_PARAM],
                   doc="ISTA / proximal gradient: x⁺ = prox_{γg}(x − γ∇f(x))",
                   needs_prior=True, needs_denoiser=False, learned=False)
-def ista(problem, *, prior, step_size=None):
+def ista(problem, *, prior, step_size):
     """Iterative shrinkage-thresholding (proximal gradient).
 
     Parameters

@@ -28,8 +28,8 @@ from .base import Step
     doc="PnP-HQS (IRCNN): z = (AᵀA+ρ_kI)⁻¹(Aᵀy+ρ_k x), x = D(z, σ_k), σ_k decreasing",
     needs_prior=False, needs_denoiser=True, learned=False,
 )
-def pnp_hqs(problem, *, denoiser, sigma_max=49.0, sigma_min=5.0, schedule_iters=30,
-            hqs_lambda=1.0 / 3.0):
+def pnp_hqs(problem, *, denoiser, sigma_max, sigma_min, schedule_iters,
+            hqs_lambda):
     """Half-quadratic splitting with a plug-in denoiser.
 
     Parameters

@@ -71,8 +71,8 @@ PODM_PARAMS = [
 @SOLVERS.register("podm", params=PODM_PARAMS,
                   doc="PODM: denoiser propagation + fidelity + error-checked proximal feedback",
                   needs_prior=True, needs_denoiser=True, learned=False)
-def podm(problem, *, prior, denoiser, mu=0.01, mu_opt=None, c=0.08, step_size=None,
-         sigma_max=49.0, sigma_min=5.0, schedule_iters=30, monotone=True):
+def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size,
+         sigma_max, sigma_min, schedule_iters, monotone):
     """Propagation and optimization based deep model with a plug-in denoiser as A.
 
     Parameters

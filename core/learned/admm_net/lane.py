@@ -23,7 +23,7 @@ from .net import ADMMNet
     needs_prior=False, needs_denoiser=False, learned=True,
     degradations=("mri",),
 )
-def admm_net(problem, *, weights="admm_net", net=None):
+def admm_net(problem, *, weights, net=None):
     """Run the ADMM-Net stages as a lane.
 
     Yields

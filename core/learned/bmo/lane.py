@@ -26,7 +26,7 @@ from .net import BMODeconv, bmo_update
     needs_prior=False, needs_denoiser=False, learned=True,
     degradations=("blur",),
 )
-def bmo(problem, *, weights="bmo_deconv", net=None):
+def bmo(problem, *, weights, net=None):
     """Run BMO inner steps as a lane (channels as a batch).
 
     Yields

@@ -27,7 +27,7 @@ from .net import FISTANet
     needs_prior=False, needs_denoiser=False, learned=True,
     degradations=("cs",),
 )
-def fista_net(problem, *, weights="fista_net", net=None):
+def fista_net(problem, *, weights, net=None):
     """Run FISTA-Net phases as a lane (channels processed as a batch).
 
     Yields

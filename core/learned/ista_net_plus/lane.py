@@ -38,7 +38,7 @@ def auto_weights(operator) -> str:
     needs_prior=False, needs_denoiser=False, learned=True,
     degradations=("cs",),
 )
-def ista_net_plus(problem, *, weights="auto", net=None):
+def ista_net_plus(problem, *, weights, net=None):
     """Run the ISTA-Net⁺ phases as a lane.
 
     Parameters

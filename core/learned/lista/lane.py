@@ -37,7 +37,7 @@ def untrained_lista(trained: LISTA, layers: int = 1) -> LISTA:
     needs_prior=False, needs_denoiser=False, learned=True,
     degradations=("denoise",),
 )
-def lista(problem, *, weights="lista_m100_t7", stride=4, net=None):
+def lista(problem, *, weights, stride, net=None):
     """Run LISTA layers on the patches of the initial image.
 
     Parameters

@@ -65,7 +65,7 @@ def circulant_otf(operator, image_shape) -> torch.Tensor:
     needs_prior=True, needs_denoiser=False, learned=True,
     degradations=("blur", "denoise"),
 )
-def relaxed_podm(problem, *, prior, rpodm_weights="relaxed_podm", beyond_trained="end", net=None):
+def relaxed_podm(problem, *, prior, rpodm_weights, beyond_trained, net=None):
     """Run the trained Relaxed PODM stages as a lane.
 
     Parameters

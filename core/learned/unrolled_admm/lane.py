@@ -36,7 +36,7 @@ def default_rho(problem) -> float:
     needs_prior=False, needs_denoiser=False, learned=True,
     degradations=("inpaint", "sr", "denoise"),
 )
-def unrolled_admm(problem, *, weights="unrolled_admm", admm_rho=None, net=None):
+def unrolled_admm(problem, *, weights, admm_rho, net=None):
     """Run unrolled-ADMM iterations as a lane (channels as a batch).
 
     Yields
