@@ -1,6 +1,6 @@
 """The solver worker: a QObject in a QThread that pulls steps from the engine.
 
-Control (pause / step n / run to convergence / stop / speed cap) goes through flags under a
+Control is one :class:`Control` value (a :class:`Mode` and the data that mode needs) under a
 ``QMutex`` with a ``QWaitCondition`` — queued signals would not reach the busy loop. The worker
 publishes the latest ``RunSnapshot`` (detached numpy copies) at most every ``publish_interval``
 seconds and whenever it pauses; a GUI timer pulls it with ``latest()``. Every access to the
@@ -9,8 +9,10 @@ waits at most one iteration.
 """
 from __future__ import annotations
 
+import enum
 import time
 import traceback
+from dataclasses import dataclass
 
 from PySide6.QtCore import (
     QMutex,
@@ -23,6 +25,45 @@ from PySide6.QtCore import (
 )
 
 
+class Mode(enum.Enum):
+    """What the worker loop is doing."""
+
+    PAUSED = "paused"           # waiting (a pending save still runs)
+    STEPPING = "stepping"       # ``steps_left`` more iterations, then PAUSED; may pass the limit
+    PLAYING = "playing"         # speed-capped, until the iteration limit
+    RUN_TO_END = "run to end"   # full speed until ``target`` (None: the iteration limit)
+    STOPPING = "stopping"       # the loop ends after the current iteration; final
+
+
+@dataclass(frozen=True)
+class Control:
+    """The worker's control state: a mode and the data that mode needs.
+
+    Parameters
+    ----------
+    mode : Mode
+    steps_left : int
+        Iterations still to take (``Mode.STEPPING`` only).
+    target : int, optional
+        Iteration to run to (``Mode.RUN_TO_END`` only; None: the run's iteration limit).
+    """
+
+    mode: Mode = Mode.PAUSED
+    steps_left: int = 0
+    target: int | None = None
+
+    @property
+    def is_playing(self) -> bool:
+        """True while the loop has iterations to take."""
+        return self.mode in (Mode.STEPPING, Mode.PLAYING, Mode.RUN_TO_END)
+
+    def after_step(self) -> Control:
+        """The control once one iteration has been taken (STEPPING counts down to PAUSED)."""
+        if self.mode is not Mode.STEPPING:
+            return self
+        return Control(Mode.STEPPING, self.steps_left - 1) if self.steps_left > 1 else Control()
+
+
 class RunWorker(QObject):
     """Steps a ``core.engine.Run`` in a background thread.
 
@@ -32,7 +73,7 @@ class RunWorker(QObject):
         Summary and traceback of an exception raised by the engine (the worker pauses and
         goes on serving; the application never closes because of it).
     paused_changed(bool)
-        Emitted when the worker pauses or resumes by itself (budget exhausted, run done).
+        Emitted when the worker pauses by itself (run done, engine error).
     """
 
     failed = Signal(str, str)
@@ -47,11 +88,7 @@ class RunWorker(QObject):
         self.run_lock = QMutex()
         self._mutex = QMutex()
         self._wake = QWaitCondition()
-        self._paused = True
-        self._budget = 0            # steps left for "step n" while paused
-        self._target = None         # run to this iteration (None: to run.iterations)
-        self._full_speed = False    # ignore the speed cap ("run to end", replaying a session)
-        self._stop = False
+        self._control = Control()
         self._save_to = None        # folder of a pending background save (autosave)
         self._max_rate = 0.0        # iterations per second, 0 = unlimited
         self._latest = None
@@ -59,40 +96,33 @@ class RunWorker(QObject):
         self.publish()
 
     # control (called from the GUI thread) ----------------------------------------------
+    def _set_control(self, control: Control) -> None:
+        """Switch to ``control`` (caller holds ``_mutex``); STOPPING is final."""
+        if self._control.mode is not Mode.STOPPING:
+            self._control = control
+        self._wake.wakeAll()
+
     def set_paused(self, paused: bool) -> None:
         """Pause (takes effect before the next iteration starts) or resume playing."""
         with QMutexLocker(self._mutex):
-            self._paused = paused
-            self._budget = 0
-            self._target = None
-            self._full_speed = False
-            self._wake.wakeAll()
+            self._set_control(Control(Mode.PAUSED if paused else Mode.PLAYING))
 
     def step(self, n: int = 1) -> None:
-        """Advance ``n`` iterations, then pause."""
+        """Advance ``n`` iterations (added to a pending step request), then pause."""
         with QMutexLocker(self._mutex):
-            self._paused = True
-            self._target = None
-            self._budget += int(n)
-            self._wake.wakeAll()
+            pending = self._control.steps_left if self._control.mode is Mode.STEPPING else 0
+            steps = pending + int(n)
+            self._set_control(Control(Mode.STEPPING, steps) if steps > 0 else Control())
 
     def run_to_convergence(self) -> None:
         """Play at full speed until every lane has stopped or the iteration limit is reached."""
         with QMutexLocker(self._mutex):
-            self._paused = False
-            self._budget = 0
-            self._target = None
-            self._full_speed = True
-            self._wake.wakeAll()
+            self._set_control(Control(Mode.RUN_TO_END))
 
     def run_to(self, target: int) -> None:
         """Play at full speed until every lane has reached iteration ``target`` or stopped."""
         with QMutexLocker(self._mutex):
-            self._paused = False
-            self._budget = 0
-            self._target = int(target)
-            self._full_speed = True
-            self._wake.wakeAll()
+            self._set_control(Control(Mode.RUN_TO_END, target=int(target)))
 
     def set_max_rate(self, rate: float) -> None:
         """Speed cap in iterations per second (0 or less: unlimited)."""
@@ -122,13 +152,18 @@ class RunWorker(QObject):
     def stop(self) -> None:
         """Ask the loop to end (it finishes the current iteration first)."""
         with QMutexLocker(self._mutex):
-            self._stop = True
-            self._wake.wakeAll()
+            self._set_control(Control(Mode.STOPPING))
+
+    @property
+    def mode(self) -> Mode:
+        """The current :class:`Mode`."""
+        with QMutexLocker(self._mutex):
+            return self._control.mode
 
     @property
     def is_playing(self) -> bool:
         with QMutexLocker(self._mutex):
-            return not self._paused or self._budget > 0
+            return self._control.is_playing
 
     def latest(self):
         """The most recently published ``RunSnapshot``."""
@@ -151,62 +186,67 @@ class RunWorker(QObject):
         self.publish()
 
     # loop (worker thread) ---------------------------------------------------------------
-    def _next_action(self) -> str:
-        """Block until there is something to do; return "step", "save" or "stop"."""
+    def _next_action(self) -> tuple[str, Control]:
+        """Block until there is something to do; return "step", "save" or "stop" and the
+        control the iteration runs under (a step request is counted down here)."""
         with QMutexLocker(self._mutex):
-            while not self._stop and self._paused and self._budget <= 0 and self._save_to is None:
+            while self._control.mode is Mode.PAUSED and self._save_to is None:
                 self._wake.wait(self._mutex)
-            if self._stop:
-                return "stop"
+            control = self._control
+            if control.mode is Mode.STOPPING:
+                return "stop", control
             if self._save_to is not None:
-                return "save"
-            if self._budget > 0:
-                self._budget -= 1
-            return "step"
+                return "save", control
+            self._control = control.after_step()
+            return "step", control
 
     def _pause_self(self) -> None:
         with QMutexLocker(self._mutex):
-            self._paused = True
-            self._budget = 0
-            self._target = None
+            self._set_control(Control())
         self.paused_changed.emit(True)
 
     def _throttle(self, started: float) -> None:
         with QMutexLocker(self._mutex):
-            if self._max_rate <= 0 or self._full_speed or self._paused or self._stop:
+            if self._max_rate <= 0 or self._control.mode is not Mode.PLAYING:
                 return
             remaining = 1.0 / self._max_rate - (time.perf_counter() - started)
             if remaining > 0:
                 self._wake.wait(self._mutex, int(remaining * 1000))
 
+    @staticmethod
+    def _finished(run, control: Control) -> bool:
+        """Nothing left to do under ``control`` (stepping may pass the iteration limit)."""
+        if control.mode is Mode.STEPPING:
+            return not any(lane.active for lane in run.lanes)
+        if control.target is None:
+            return run.done
+        return all(not lane.active or lane.k >= control.target for lane in run.lanes)
+
     @Slot()
     def loop(self) -> None:
         """Main loop; runs until ``stop()``."""
-        while (action := self._next_action()) != "stop":
+        while True:
+            action, control = self._next_action()
+            if action == "stop":
+                break
             if action == "save":
                 self._save_pending()
                 continue
             started = time.perf_counter()
-            with QMutexLocker(self._mutex):
-                stepping = self._paused          # a "step n" request steps past the limit
-                target = self._target
             try:
                 with QMutexLocker(self.run_lock):
                     run = self.run
-                    active = any(lane.active for lane in run.lanes)
-                    finished = (not active if stepping else
-                                run.done if target is None else self._reached(run, target))
+                    finished = self._finished(run, control)
                     if not finished:
                         run.step(1)
-                        finished = (not any(lane.active for lane in run.lanes) if stepping else
-                                    run.done if target is None else self._reached(run, target))
+                        finished = self._finished(run, control)
             except Exception as exc:  # engine errors are shown, never fatal
                 self._pause_self()
                 self.publish()
                 self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
                 continue
             with QMutexLocker(self._mutex):
-                idle = self._paused and self._budget <= 0
+                idle = self._control.mode is Mode.PAUSED
                 due = time.perf_counter() - self._last_publish >= self.publish_interval
             if finished:
                 self._pause_self()
@@ -214,10 +254,6 @@ class RunWorker(QObject):
                 self.publish()
             self._throttle(started)
         self.finished.emit()
-
-    @staticmethod
-    def _reached(run, target: int) -> bool:
-        return all(not lane.active or lane.k >= target for lane in run.lanes)
 
 
 def start_worker(worker: RunWorker) -> QThread:
