@@ -79,7 +79,7 @@ class Operator:
     Attributes
     ----------
     name : str
-        Registry name of the degradation.
+        Registry name of the degradation (what a solver may ask to know which model it has).
     image_shape : tuple of int
         Shape (C, H, W) of the unknown.
     """
@@ -126,7 +126,7 @@ class Operator:
         if self._lipschitz is None:
             g = torch.Generator().manual_seed(seed)
             x = torch.randn(self.image_shape, generator=g, dtype=torch.float64)
-            x = x.to(**self._device_dtype_like())
+            x = x.to(**self.tensor_options())
             x = x / x.norm()
             val = 0.0
             for _ in range(n_iter):
@@ -138,8 +138,15 @@ class Operator:
             self._lipschitz = val * 1.0001
         return self._lipschitz
 
-    def _device_dtype_like(self) -> dict:
-        """Device/dtype of the operator's internal tensors (float64 CPU if it has none)."""
+    @property
+    def sampling_ratio(self) -> float | None:
+        """Fraction of measurements per unknown (CS: m/B², MRI: sampled k-space fraction); None
+        when the notion does not apply."""
+        return None
+
+    def tensor_options(self) -> dict:
+        """``{"device": ..., "dtype": ...}`` of the operator's internal tensors (float64 CPU if it
+        has none), for building probe tensors that match it."""
         for value in vars(self).values():
             if isinstance(value, Tensor) and value.is_floating_point():
                 return {"device": value.device, "dtype": value.dtype}

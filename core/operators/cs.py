@@ -111,6 +111,11 @@ class BlockCS(Operator):
         return x[..., : self.image_shape[-2], : self.image_shape[-1]]
 
     # --- the model ----------------------------------------------------------------------
+    @property
+    def sampling_ratio(self) -> float:
+        """m / B²."""
+        return self.phi.shape[0] / self.phi.shape[1]
+
     def forward(self, x: Tensor) -> Tensor:
         """y = Φ x_b per block, shape (..., nH, nW, m)."""
         return self.to_blocks(x) @ self.phi.T

@@ -20,12 +20,20 @@ class MaskOperator(Operator):
     mask : Tensor
         (H, W) of 0/1 values, broadcast over channels and batch dimensions.
     image_shape : tuple of int
+    pattern : {"random", "center", "blocks"}, optional
+        How the missing pixels are laid out (the ``mode`` the mask was drawn with).
+
+    Attributes
+    ----------
+    mask : Tensor
+    pattern : str
     """
 
     name = "inpaint"
 
-    def __init__(self, mask: Tensor, image_shape: tuple[int, ...]):
+    def __init__(self, mask: Tensor, image_shape: tuple[int, ...], pattern: str = "random"):
         super().__init__(image_shape)
+        self.pattern = str(pattern)
         if tuple(mask.shape) != self.image_shape[-2:]:
             raise ValueError(f"inpaint mask shape {tuple(mask.shape)} differs from image {self.image_shape[-2:]}")
         self.mask = mask.to(torch.float64)
@@ -99,4 +107,4 @@ def inpaint_factory(image_shape, params, generator) -> MaskOperator:
         mask = center_mask(shape, params["box_fraction"])
     else:
         mask = blocks_mask(shape, params["n_blocks"], params["block_fraction"], generator)
-    return MaskOperator(mask, image_shape)
+    return MaskOperator(mask, image_shape, params["mode"])

@@ -35,6 +35,9 @@ class MRIOperator(Operator):
     ----------
     mask : Tensor
         The sampling mask (float, unshifted layout); ``torch.fft.fftshift`` centres it.
+    symmetric_mask : Tensor
+        ½(M[k] + M[−k]): the mask as seen by real images (AᵀA x = Re F⁻¹(M ⊙ F x) = F⁻¹(M_sym ⊙ F x)),
+        for learned solvers that work in k-space.
     """
 
     name = "mri"
@@ -46,6 +49,11 @@ class MRIOperator(Operator):
         self.mask = mask.to(torch.float64)
         mirrored = torch.roll(torch.flip(self.mask, dims=(0, 1)), shifts=(1, 1), dims=(0, 1))  # M[−k]
         self.symmetric_mask = 0.5 * (self.mask + mirrored)
+
+    @property
+    def sampling_ratio(self) -> float:
+        """Fraction of k-space sampled."""
+        return float(self.mask.mean())
 
     def forward(self, x: Tensor) -> Tensor:
         """M ⊙ F x (complex)."""

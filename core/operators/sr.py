@@ -74,7 +74,7 @@ class _Downsampling(Operator):
 class BoxDownsample(_Downsampling):
     """Block-average ×s downsampling: (A x)_ij = mean of the s×s block (i, j)."""
 
-    name = "sr_box"
+    name = "sr"
 
     def forward(self, x: Tensor) -> Tensor:
         s = self.scale
@@ -99,7 +99,7 @@ class BoxDownsample(_Downsampling):
 class BicubicDownsample(_Downsampling):
     """Antialiased bicubic ×s downsampling A x = R_H x R_Wᵀ (Keys a = −0.5)."""
 
-    name = "sr_bicubic"
+    name = "sr"
 
     def __init__(self, image_shape: tuple[int, ...], scale: int):
         super().__init__(image_shape, scale)

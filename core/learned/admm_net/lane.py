@@ -32,10 +32,10 @@ def admm_net(problem, *, weights, net=None):
         info: ``rho`` (mean ρ_l), ``eta`` (mean η_l), ``ended``; extras: ``input`` (x^{k−1}),
         ``output`` (x^k), ``residual`` (x^k − x^{k−1}).
     """
-    mask_sym = getattr(problem.operator, "symmetric_mask", None)
-    if mask_sym is None:
+    if problem.operator.name != "mri":
         raise ValueError("solver 'admm_net' needs the 'mri' degradation (a Fourier-sampling operator), "
-                         f"not '{getattr(problem.operator, 'name', type(problem.operator).__name__)}'")
+                         f"not '{problem.operator.name}'")
+    mask_sym = problem.operator.symmetric_mask
     if net is None:
         net = ADMMNet() if weights == "none" else cached_network(ADMMNet, weights)
     net = network_on(net, problem.x0)

@@ -24,9 +24,8 @@ SHIPPED_RATIOS = (10, 25, 50)
 
 
 def auto_weights(operator) -> str:
-    """Shipped ISTA-Net⁺ weights for the operator's sampling ratio (25 % when it has no Φ)."""
-    phi = getattr(operator, "phi", None)
-    ratio = 25.0 if phi is None else 100.0 * phi.shape[0] / phi.shape[1]
+    """Shipped ISTA-Net⁺ weights for the operator's sampling ratio (25 % when it has none)."""
+    ratio = 25.0 if operator.sampling_ratio is None else 100.0 * operator.sampling_ratio
     return f"ista_net_plus_r{min(SHIPPED_RATIOS, key=lambda r: abs(r - ratio))}"
 
 

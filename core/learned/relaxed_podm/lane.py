@@ -42,7 +42,7 @@ def circulant_otf(operator, image_shape) -> torch.Tensor:
         If the operator is not a real circular convolution (e.g. SR, inpainting, CS, MRI).
     """
     _, h, w = image_shape
-    probe = operator._device_dtype_like()
+    probe = operator.tensor_options()
     delta = torch.zeros(1, h, w, **probe)
     delta[0, 0, 0] = 1.0
     response = operator.forward(delta)

@@ -20,9 +20,10 @@ from .net import UnrolledADMM, admm_iteration
 
 def default_rho(problem) -> float:
     """OneNet's penalty for the problem type."""
-    if problem.spec.get("degradation") == "sr":
+    operator = problem.operator
+    if operator.name == "sr":
         return 0.5
-    if problem.spec.get("degradation") == "inpaint" and problem.spec.get("mode") == "center":
+    if operator.name == "inpaint" and operator.pattern == "center":
         return 0.2
     return 0.3
 
