@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .images import rgb_to_ycbcr, ycbcr_to_rgb
+from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 
 
 def chroma_display(rgb: np.ndarray, degrade) -> dict:

@@ -126,7 +126,7 @@ def load_ground_truth(spec: ProblemSpec, rgb: np.ndarray | None = None) -> np.nd
         return rgb[None]
     if spec.color_mode == "rgb":
         return np.moveaxis(rgb, -1, 0)
-    from .images import rgb_to_ycbcr
+    from .colour import rgb_to_ycbcr
 
     return np.asarray(rgb_to_ycbcr(rgb), dtype=np.float64)[..., 0][None]
 
