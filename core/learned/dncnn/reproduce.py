@@ -62,7 +62,6 @@ def test_images(quick: bool) -> tuple[str, list[tuple[str, np.ndarray]]]:
 @register_reproducer("denoiser", doc="learned dncnn vs TV and wavelet denoising PSNR on Set12, σ = 15/25/50")
 def reproduce_denoiser(out_dir: Path, quick: bool) -> list[Path]:
     """Write ``denoiser.md``: per-image and mean PSNR for noisy / TV / wavelet / dncnn."""
-    torch.set_num_threads(2)
     dataset, images = test_images(quick)
     tune = load_image("camera", grayscale=True, size=128 if quick else 256)
     learned = DENOISERS.get_entry("dncnn").factory({"denoiser_weights": "dncnn"})

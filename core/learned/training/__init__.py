@@ -14,15 +14,47 @@ written to the log (the shared loop :func:`core.learned.training.common.train_lo
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+from typing import Iterator
+
+import torch
+
 from ...registry import TRAINERS, Entry, Registry
 
 #: a registered trainer: ``trainer.func(settings) -> summary dict``, ``trainer.default_epochs``
 Trainer = Entry
 
 
+@contextlib.contextmanager
+def isolated_torch_state() -> Iterator[None]:
+    """Run a block with its own torch RNG state and CPU thread count, both restored afterwards,
+    so that a trainer's ``torch.manual_seed`` and ``set_num_threads`` do not leak into the process."""
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    threads = torch.get_num_threads()
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def register_trainer(name: str, *, doc: str = "", default_epochs: int = 10):
-    """Decorator registering a trainer under ``name`` (the weights name it writes)."""
-    return TRAINERS.register(name, doc=doc, default_epochs=int(default_epochs))
+    """Decorator registering a trainer under ``name`` (the weights name it writes).
+
+    The registered callable runs the trainer inside :func:`isolated_torch_state`.
+    """
+
+    def deco(func):
+        @functools.wraps(func)
+        def isolated(settings):
+            with isolated_torch_state():
+                return func(settings)
+
+        TRAINERS.register(name, doc=doc, default_epochs=int(default_epochs))(isolated)
+        return func
+
+    return deco
 
 
 def load_trainers() -> Registry:
