@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=command_run)
     listing = commands.add_parser("list", help="list images, degradations, priors, denoisers and solvers")
+    listing.add_argument("--markdown", action="store_true",
+                         help="print the component tables of docs/components.md (generated from the registry)")
     listing.set_defaults(handler=command_list)
     for name in DELEGATED:
         commands.add_parser(name, help=f"see python -m core {name} --help", add_help=False)
@@ -133,7 +135,12 @@ def safe_filename(label: str) -> str:
 
 def command_list(args) -> int:
     """``list``: every image, degradation, prior, denoiser and solver with its parameters."""
-    print(describe_components())
+    if getattr(args, "markdown", False):
+        from .components_doc import components_markdown
+
+        print(components_markdown(), end="")
+    else:
+        print(describe_components())
     return 0
 
 
