@@ -26,16 +26,20 @@ from .diagnostics import DiagnosticsView
 from .lanes_panel import LanesPanel, assign_lane_colors
 from .panes import ImagePanes
 from .problem_panel import ProblemPanel
+from .run_controls import RunControls
 from .run_panel import RunPanel
 from .transport import TransportBar
-from .window_actions import WindowActions
+from .window_actions import Exporter, RunEditor
 from .worker import RunWorker, start_worker, stop_worker
 
 REFRESH_MS = 33   # ~30 Hz display rate
 
 
-class MainWindow(WindowActions, QMainWindow):
+class MainWindow(QMainWindow):
     """Convergence Workbench main window.
+
+    It lays out the widgets, runs the display timer and composes two controllers:
+    ``editor`` (:class:`RunEditor`: edits, files) and ``exporter`` (:class:`Exporter`).
 
     Parameters
     ----------
@@ -63,12 +67,23 @@ class MainWindow(WindowActions, QMainWindow):
         self.worker.failed.connect(self.show_error)
         self.thread = start_worker(self.worker) if start_thread else None
         self._build_widgets()
-        self._build_menus()
         self.autosaver = None
         if autosave_dir is not None:
             from .autosave import Autosaver
 
             self.autosaver = Autosaver(self.worker, autosave_dir, parent=self)
+        status = self.statusBar().showMessage
+        self.editor = RunEditor(parent=self, worker=self.worker, problem_panel=self.problem_panel,
+                                lanes_panel=self.lanes_panel, run_panel=self.run_panel,
+                                show_error=self.show_error, show_status=status, refresh=self.refresh,
+                                new_run=self.forget_display, autosaver=self.autosaver)
+        self.editor.connect()
+        self.exporter = Exporter(parent=self, worker=self.worker, panes=self.panes, curves=self.curves,
+                                 show_error=self.show_error, show_status=status)
+        self.controls = RunControls(worker=self.worker, transport=self.transport, show_status=status,
+                                    refresh=self.refresh, on_reset=self._follow_latest)
+        self.controls.connect()
+        self._build_menus()
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -84,16 +99,8 @@ class MainWindow(WindowActions, QMainWindow):
     def _build_widgets(self) -> None:
         config = self.run.config.to_dict()
         self.problem_panel = ProblemPanel(config["problem"])
-        self.problem_panel.changed.connect(self.on_problem_changed)
         self.lanes_panel = LanesPanel(config["lanes"])
-        self.lanes_panel.lane_changed.connect(self.on_lane_changed)
-        self.lanes_panel.lane_relabeled.connect(self.on_lane_relabeled)
-        self.lanes_panel.lane_added.connect(self.on_lane_added)
-        self.lanes_panel.lane_removed.connect(self.on_lane_removed)
-        self.lanes_panel.lanes_reordered.connect(self.on_lanes_reordered)
-        self.lanes_panel.invalid.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.run_panel = RunPanel(config["run"])
-        self.run_panel.changed.connect(self.on_run_settings_changed)
         self.run_panel.x_axis_changed.connect(lambda mode: self.curves.set_x_axis(mode))
 
         self.side_tabs = QTabWidget()
@@ -127,11 +134,6 @@ class MainWindow(WindowActions, QMainWindow):
         main.setSizes([390, 1210])
 
         self.transport = TransportBar()
-        self.transport.play_toggled.connect(self.set_playing)
-        self.transport.step_requested.connect(self.step)
-        self.transport.converge_requested.connect(self.run_to_end)
-        self.transport.reset_requested.connect(self.reset)
-        self.transport.speed_changed.connect(self.set_speed)
         self.transport.scrubbed.connect(self.scrub_to)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -159,24 +161,26 @@ class MainWindow(WindowActions, QMainWindow):
         return action
 
     def _build_menus(self) -> None:
+        editor, exporter = self.editor, self.exporter
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open config or session…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&Open config or session…", editor.open_dialog, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &image…", self.problem_panel.open_image_dialog)
-        self._action(file_menu, "&Save session…", self.save_dialog, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "&Save session…", editor.save_dialog, QKeySequence.StandardKey.Save)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         export_menu = self.menuBar().addMenu("&Export")
-        self._action(export_menu, "Image &panes as PNG…", self.export_panes_dialog, "Ctrl+E")
-        self._action(export_menu, "Each &curve as PNG/SVG…", self.export_curves_dialog)
-        self._action(export_menu, "All curves as one &figure (PNG/SVG)…", self.export_curves_figure_dialog)
-        self._action(export_menu, "Metrics as &CSV…", self.export_csv_dialog)
-        self._action(export_menu, "Lane iterates as &GIF/MP4…", self.export_animation_dialog)
+        self._action(export_menu, "Image &panes as PNG…", exporter.export_panes_dialog, "Ctrl+E")
+        self._action(export_menu, "Each &curve as PNG/SVG…", exporter.export_curves_dialog)
+        self._action(export_menu, "All curves as one &figure (PNG/SVG)…", exporter.export_curves_figure_dialog)
+        self._action(export_menu, "Metrics as &CSV…", exporter.export_csv_dialog)
+        self._action(export_menu, "Lane iterates as &GIF/MP4…", exporter.export_animation_dialog)
+        controls = self.controls
         run_menu = self.menuBar().addMenu("&Run")
-        self._action(run_menu, "Play / pause", lambda: self.set_playing(not self.worker.is_playing), "Space")
-        self._action(run_menu, "Step", lambda: self.step(1), "Right")
-        self._action(run_menu, "Step ×10", lambda: self.step(10))
-        self._action(run_menu, "Run to end", self.run_to_end)
-        self._action(run_menu, "Reset", self.reset, "Home")
+        self._action(run_menu, "Play / pause", controls.toggle_playing, "Space")
+        self._action(run_menu, "Step", lambda: controls.step(1), "Right")
+        self._action(run_menu, "Step ×10", lambda: controls.step(10))
+        self._action(run_menu, "Run to end", controls.run_to_end)
+        self._action(run_menu, "Reset", controls.reset, "Home")
         self._action(run_menu, "Scrub back", lambda: self.transport.nudge(-1), "Shift+Left")
         self._action(run_menu, "Scrub forward", lambda: self.transport.nudge(1), "Shift+Right")
         run_menu.addSeparator()
@@ -191,48 +195,26 @@ class MainWindow(WindowActions, QMainWindow):
         self.training_dialog.show()
         self.training_dialog.raise_()
 
-    # transport --------------------------------------------------------------------------
+    # transport (thin delegates to ``controls``) -----------------------------------------
     def set_playing(self, playing: bool) -> None:
-        """Play (speed-capped) or pause; pausing takes effect before the next iteration."""
-        self.worker.set_paused(not playing)
-        self.transport.set_playing(playing)
+        """See :meth:`RunControls.set_playing`."""
+        self.controls.set_playing(playing)
 
-    # The worker lives in its own thread and never returns to an event loop while it runs, so
-    # signals must not be connected to its methods (they would be queued forever): these GUI-side
-    # slots call its mutex-guarded control methods directly.
     def run_to_end(self) -> None:
-        """Play at full speed until every lane converged, diverged or reached the limit."""
-        self.worker.run_to_convergence()
-        self.transport.set_playing(True)
-
-    def set_speed(self, iterations_per_second: float) -> None:
-        """Speed cap while playing (0: unlimited)."""
-        self.worker.set_max_rate(iterations_per_second)
+        """See :meth:`RunControls.run_to_end`."""
+        self.controls.run_to_end()
 
     def step(self, n: int = 1) -> None:
-        """Advance every active lane by ``n`` iterations, then pause."""
-        self.worker.step(n)
-        self.transport.set_playing(False)
+        """See :meth:`RunControls.step`."""
+        self.controls.step(n)
 
     def reset(self) -> None:
-        """Restart every lane from x⁰ (same problem)."""
-        self.worker.set_paused(True)
-        with QMutexLocker(self.worker.run_lock):
-            run = Run(self.run.config.copy(), problem=self.run.problem)
-        self.worker.replace_run(run)
-        self.scrub_k = None
-        self.statusBar().showMessage("reset: every lane restarts from x⁰", 5000)
-        self.refresh()
+        """See :meth:`RunControls.reset`."""
+        self.controls.reset()
 
     def step_synchronously(self, n: int) -> None:
-        """Advance ``n`` iterations in the calling thread (screenshots; no worker thread)."""
-        with QMutexLocker(self.worker.run_lock):
-            for _ in range(int(n)):
-                if not any(lane.active for lane in self.run.lanes):
-                    break
-                self.run.step(1)
-        self.worker.publish()
-        self.refresh()
+        """See :meth:`RunControls.step_synchronously`."""
+        self.controls.step_synchronously(n)
 
     def scrub_to(self, k: int) -> None:
         """Show iteration ``k`` of the kept history in every pane and plot (-1: live)."""
@@ -241,7 +223,56 @@ class MainWindow(WindowActions, QMainWindow):
             self.transport.set_value(self.scrub_k)
         self._show_current(force=True)
 
+    # edits, files and exports (thin delegates to the controllers) -----------------------
+    def apply_config(self, config: Config, replay_to: int | None = None) -> bool:
+        """See :meth:`RunEditor.apply_config`."""
+        return self.editor.apply_config(config, replay_to)
+
+    def on_lane_changed(self, index: int, lane: dict) -> None:
+        """See :meth:`RunEditor.on_lane_changed`."""
+        self.editor.on_lane_changed(index, lane)
+
+    def open_path(self, path: str | Path) -> bool:
+        """See :meth:`RunEditor.open_path`."""
+        return self.editor.open_path(path)
+
+    def open_session(self, folder: str | Path) -> bool:
+        """See :meth:`RunEditor.open_session`."""
+        return self.editor.open_session(folder)
+
+    def save_session_to(self, folder: str | Path) -> Path:
+        """See :meth:`RunEditor.save_session_to`."""
+        return self.editor.save_session_to(folder)
+
+    def export_animation(self, lane_index: int, path: str | Path) -> None:
+        """See :meth:`Exporter.export_animation`."""
+        self.exporter.export_animation(lane_index, path)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        """A dropped image file becomes the problem's image (a .toml or session folder opens)."""
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.editor.open_path(files[0])
+
     # display ----------------------------------------------------------------------------
+    def _follow_latest(self) -> None:
+        self.scrub_k = None
+
+    def forget_display(self) -> None:
+        """A new run replaced the old one: rebuild the lane views and follow the latest iterate."""
+        self.panes.reset_levels()
+        self._lane_keys = None
+        self.scrub_k = None
+
     def refresh(self) -> None:
         """Timer slot: pull the latest snapshot and repaint what changed."""
         self.transport.set_playing(self.worker.is_playing)

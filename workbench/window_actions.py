@@ -1,15 +1,18 @@
-"""Edits, files, drag-and-drop and exports of the main window (a mixin of ``MainWindow``).
+"""Edits, files and exports of the main window, as two controllers the window composes.
 
-Every edit goes through ``core``: the config is validated by ``core.config``, lanes are
-restarted by ``Run.replace_lane``, sessions are written and read by ``core.session``.
+Each controller receives what it uses (the worker, the panels, the views, and callbacks into
+the window for messages and repaints) instead of reading the window's attributes. Every edit
+goes through ``core``: the config is validated by ``core.config``, lanes are restarted by
+``Run.replace_lane``, sessions are written and read by ``core.session``.
 """
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMutexLocker
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from core.config import Config, load_config
 from core.engine import Run
@@ -18,6 +21,9 @@ from core.session import SESSION_FILE, open_session, save_session
 
 from . import export
 from .lanes_panel import assign_lane_colors
+
+StatusFn = Callable[[str, int], None]
+ErrorFn = Callable[[str, str], None]
 
 
 def lane_spec(lane: dict) -> LaneSpec:
@@ -31,18 +37,69 @@ def sessions_dir() -> Path:
     return Path.cwd() / "sessions"
 
 
-class WindowActions:
-    """Slots of ``MainWindow`` that edit the run, open/save files and export."""
+def report(show_error: ErrorFn, exc: Exception, what: str) -> None:
+    """Show ``what: exc`` with the current traceback as details."""
+    show_error(f"{what}: {exc}", traceback.format_exc())
+
+
+class RunEditor:
+    """Edits of the run (problem, run settings, lanes) and opening/saving files.
+
+    Parameters
+    ----------
+    parent : QWidget
+        Parent of the file dialogs.
+    worker : RunWorker
+        Owns the ``Run``; every edit holds its ``run_lock``.
+    problem_panel, lanes_panel, run_panel
+        The editors, re-synced from the config after a rejected edit or a new run.
+    show_error : callable(message, details)
+    show_status : callable(message, timeout_ms)
+    refresh : callable()
+        Repaint from the latest snapshot.
+    new_run : callable()
+        A new ``Run`` replaced the old one (new problem): the views forget their state.
+    autosaver : Autosaver, optional
+        Told about every edit.
+    """
+
+    def __init__(self, *, parent: QWidget, worker, problem_panel, lanes_panel, run_panel,
+                 show_error: ErrorFn, show_status: StatusFn, refresh: Callable[[], None],
+                 new_run: Callable[[], None], autosaver=None):
+        self.parent = parent
+        self.worker = worker
+        self.problem_panel = problem_panel
+        self.lanes_panel = lanes_panel
+        self.run_panel = run_panel
+        self.show_error = show_error
+        self.show_status = show_status
+        self.refresh = refresh
+        self.new_run = new_run
+        self.autosaver = autosaver
+
+    @property
+    def run(self) -> Run:
+        return self.worker.run
+
+    def connect(self) -> None:
+        """Connect the panels' edit signals to this editor."""
+        self.problem_panel.changed.connect(self.on_problem_changed)
+        self.lanes_panel.lane_changed.connect(self.on_lane_changed)
+        self.lanes_panel.lane_relabeled.connect(self.on_lane_relabeled)
+        self.lanes_panel.lane_added.connect(self.on_lane_added)
+        self.lanes_panel.lane_removed.connect(self.on_lane_removed)
+        self.lanes_panel.lanes_reordered.connect(self.on_lanes_reordered)
+        self.lanes_panel.invalid.connect(lambda message: self.show_status(message, 8000))
+        self.run_panel.changed.connect(self.on_run_settings_changed)
 
     # helpers ----------------------------------------------------------------------------
     def _report(self, exc: Exception, what: str) -> None:
-        details = traceback.format_exc()
-        self.show_error(f"{what}: {exc}", details)
+        report(self.show_error, exc, what)
 
     def _changed(self, message: str = "") -> None:
         self.worker.publish()
         if message:
-            self.statusBar().showMessage(message, 6000)
+            self.show_status(message, 6000)
         if self.autosaver is not None:
             self.autosaver.changed()
         self.refresh()
@@ -68,9 +125,7 @@ class WindowActions:
             self._sync_panels()
             return False
         self.worker.replace_run(run)
-        self.panes.reset_levels()
-        self._lane_keys = None
-        self.scrub_k = None
+        self.new_run()
         self._sync_panels()
         if replay_to:
             self.worker.run_to(replay_to)
@@ -89,7 +144,7 @@ class WindowActions:
             self._sync_panels()
             return
         if self.apply_config(config):
-            self.statusBar().showMessage("problem changed: observation updated, every lane restarted", 6000)
+            self.show_status("problem changed: observation updated, every lane restarted", 6000)
 
     def on_run_settings_changed(self, settings: dict) -> None:
         """Iterations/tolerance apply in place; device, precision and kept iterates rebuild."""
@@ -178,54 +233,61 @@ class WindowActions:
         counts = [len(table.get("iteration", ())) for table in metrics.values()]
         ok = self.apply_config(config, replay_to=max(counts, default=0))
         if ok:
-            self.statusBar().showMessage(f"session {folder} opened; replaying {max(counts, default=0)} iterations", 6000)
+            self.show_status(f"session {folder} opened; replaying {max(counts, default=0)} iterations", 6000)
         return ok
 
     def save_session_to(self, folder: str | Path) -> Path:
         """Save the current session into ``folder`` (config, metrics, kept iterates)."""
         with QMutexLocker(self.worker.run_lock):
             path = save_session(self.run, folder)
-        self.statusBar().showMessage(f"session saved to {path}", 6000)
+        self.show_status(f"session saved to {path}", 6000)
         return path
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open config (or a session's session.toml)",
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Open config (or a session's session.toml)",
                                               str(sessions_dir()), "Config or session (*.toml);;All files (*)")
         if path:
             self.open_path(path)
 
     def save_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save session into folder", str(sessions_dir()))
+        folder = QFileDialog.getExistingDirectory(self.parent, "Save session into folder", str(sessions_dir()))
         if folder:
             try:
                 self.save_session_to(folder)
             except (OSError, ValueError) as exc:
                 self._report(exc, "cannot save session")
 
-    # drag and drop ----------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
 
-    def dropEvent(self, event) -> None:
-        """A dropped image file becomes the problem's image (a .toml or session folder opens)."""
-        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        if not files:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.open_path(files[0])
+class Exporter:
+    """Export dialogs and exports: panes, curves, metrics, a lane's kept iterates.
 
-    # exports ----------------------------------------------------------------------------
+    Parameters
+    ----------
+    parent : QWidget
+        Parent of the dialogs.
+    worker : RunWorker
+    panes : ImagePanes
+    curves : CurvesView
+    show_error : callable(message, details)
+    show_status : callable(message, timeout_ms)
+    """
+
+    def __init__(self, *, parent: QWidget, worker, panes, curves, show_error: ErrorFn,
+                 show_status: StatusFn):
+        self.parent = parent
+        self.worker = worker
+        self.panes = panes
+        self.curves = curves
+        self.show_error = show_error
+        self.show_status = show_status
+
     def export_panes_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export image panes", "panes.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export image panes", "panes.png", "PNG (*.png)")
         if path:
             self._export(lambda: export.export_widget_png(self.panes, path))
 
     def export_curves_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves (one file per plot: name_<metric>.ext)",
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export curves (one file per plot: name_<metric>.ext)",
                                               "curves.png", "PNG (*.png);;SVG (*.svg)")
         if path:
             path = Path(path)
@@ -233,37 +295,37 @@ class WindowActions:
                                   for key, plot in self.curves.plots.items()])
 
     def export_curves_figure_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export all curves as one figure", "curves.png",
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export all curves as one figure", "curves.png",
                                               "PNG (*.png);;SVG (*.svg)")
         if path:
             self._export(lambda: export.export_plot(self.curves.graphics.ci, path))
 
     def export_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export metrics", "metrics.csv", "CSV (*.csv)")
         if path:
             self._export(lambda: export.export_metrics_csv(self.worker.latest(), path))
 
     def export_animation_dialog(self) -> None:
-        labels = [lane.label for lane in self.run.lanes]
+        labels = [lane.label for lane in self.worker.run.lanes]
         if not labels:
             return
-        label, ok = QInputDialog.getItem(self, "Export iterates", "lane", labels, 0, False)
+        label, ok = QInputDialog.getItem(self.parent, "Export iterates", "lane", labels, 0, False)
         if not ok:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export kept iterates", f"{label}.gif", "GIF (*.gif);;MP4 (*.mp4)")
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export kept iterates", f"{label}.gif", "GIF (*.gif);;MP4 (*.mp4)")
         if path:
             self.export_animation(labels.index(label), path)
 
     def export_animation(self, lane_index: int, path: str | Path) -> None:
         """Write a lane's kept iterates as GIF/MP4."""
         with QMutexLocker(self.worker.run_lock):
-            frames = export.iterate_frames(self.run, lane_index)
+            frames = export.iterate_frames(self.worker.run, lane_index)
         self._export(lambda: export.export_animation(frames, path))
 
     def _export(self, job) -> None:
         try:
             result = job()
         except (OSError, ValueError) as exc:
-            self._report(exc, "export failed")
+            report(self.show_error, exc, "export failed")
             return
-        self.statusBar().showMessage(f"exported {result}", 6000)
+        self.show_status(f"exported {result}", 6000)
