@@ -8,6 +8,7 @@ synchronises at most once per step (every ``sync_every`` steps) to check all lan
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from .metrics import METRIC_NAMES, context_for
 from .problem import build_problem
 
 CSV_COLUMNS = ("lane", "iteration", *METRIC_NAMES, "status")
+#: ``Run.finished(NO_LIMIT)``: only stopped lanes count (stepping past the iteration limit)
+NO_LIMIT = math.inf
 
 
 @dataclass
@@ -86,10 +89,26 @@ class Run:
     def iterations(self, value: int) -> None:
         self.config.run.iterations = int(value)
 
+    def unfinished_lanes(self, limit: float | None = None) -> list[Lane]:
+        """Lanes still running and below iteration ``limit`` (see :meth:`finished`)."""
+        limit = self.iterations if limit is None else limit
+        return [lane for lane in self.lanes if lane.active and lane.k < limit]
+
+    def finished(self, limit: float | None = None) -> bool:
+        """True when every lane is stopped or has reached iteration ``limit``.
+
+        Parameters
+        ----------
+        limit : int or float, optional
+            Iteration count; None: :attr:`iterations`; :data:`NO_LIMIT`: only stopped lanes
+            count.
+        """
+        return not self.unfinished_lanes(limit)
+
     @property
     def done(self) -> bool:
-        """True when every lane is stopped or has reached :attr:`iterations`."""
-        return all(not lane.active or lane.k >= self.iterations for lane in self.lanes)
+        """``finished()``: every lane is stopped or has reached :attr:`iterations`."""
+        return self.finished()
 
     # --- lanes ---------------------------------------------------------------------------
     def _make_lane(self, spec: LaneSpec) -> Lane:
@@ -131,7 +150,7 @@ class Run:
         to the first non-finite iterate.
         """
         for _ in range(int(n)):
-            active = [lane for lane in self.lanes if lane.active]
+            active = self.unfinished_lanes(NO_LIMIT)
             if not active:
                 break
             self._advance(active)
@@ -147,7 +166,7 @@ class Run:
         """
         target = self.iterations if iterations is None else int(iterations)
         while True:
-            active = [lane for lane in self.lanes if lane.active and lane.k < target]
+            active = self.unfinished_lanes(target)
             if not active:
                 break
             self._advance(active)

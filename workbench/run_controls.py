@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QMutexLocker
 
-from core.engine import Run
+from core.engine import NO_LIMIT, Run
 
 
 class RunControls:
@@ -82,7 +82,7 @@ class RunControls:
         with QMutexLocker(self.worker.run_lock):
             run = self.worker.run
             for _ in range(int(n)):
-                if not any(lane.active for lane in run.lanes):
+                if run.finished(NO_LIMIT):
                     break
                 run.step(1)
         self.worker.publish()

@@ -24,6 +24,8 @@ from PySide6.QtCore import (
     Slot,
 )
 
+from core.engine import NO_LIMIT
+
 
 class Mode(enum.Enum):
     """What the worker loop is doing."""
@@ -56,6 +58,13 @@ class Control:
     def is_playing(self) -> bool:
         """True while the loop has iterations to take."""
         return self.mode in (Mode.STEPPING, Mode.PLAYING, Mode.RUN_TO_END)
+
+    @property
+    def limit(self) -> float | None:
+        """Iteration limit for ``Run.finished`` under this control (None: the run's own)."""
+        if self.mode is Mode.STEPPING:
+            return NO_LIMIT          # a step request may pass the iteration limit
+        return self.target
 
     def after_step(self) -> Control:
         """The control once one iteration has been taken (STEPPING counts down to PAUSED)."""
@@ -213,15 +222,6 @@ class RunWorker(QObject):
             if remaining > 0:
                 self._wake.wait(self._mutex, int(remaining * 1000))
 
-    @staticmethod
-    def _finished(run, control: Control) -> bool:
-        """Nothing left to do under ``control`` (stepping may pass the iteration limit)."""
-        if control.mode is Mode.STEPPING:
-            return not any(lane.active for lane in run.lanes)
-        if control.target is None:
-            return run.done
-        return all(not lane.active or lane.k >= control.target for lane in run.lanes)
-
     @Slot()
     def loop(self) -> None:
         """Main loop; runs until ``stop()``."""
@@ -236,10 +236,10 @@ class RunWorker(QObject):
             try:
                 with QMutexLocker(self.run_lock):
                     run = self.run
-                    finished = self._finished(run, control)
+                    finished = run.finished(control.limit)
                     if not finished:
                         run.step(1)
-                        finished = self._finished(run, control)
+                        finished = run.finished(control.limit)
             except Exception as exc:  # engine errors are shown, never fatal
                 self._pause_self()
                 self.publish()

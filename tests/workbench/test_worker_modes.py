@@ -31,3 +31,22 @@ def test_worker_control_transitions_and_stop_is_final(qapp):
     worker.set_paused(False)
     worker.run_to_convergence()
     assert worker.mode is Mode.STOPPING and not worker.is_playing
+
+
+def test_one_finished_rule_for_the_engine_and_every_mode(qapp):
+    from core.engine import NO_LIMIT
+
+    config = small_config(32)
+    config.run.iterations = 2
+    run = Run(config)
+    run.run()
+    assert [lane.k for lane in run.lanes] == [2, 2]
+    assert run.done and run.finished() and run.finished(2) and not run.finished(3)
+    assert not run.finished(NO_LIMIT) and run.unfinished_lanes(NO_LIMIT) == run.lanes
+    # the worker asks the run with the limit of its mode
+    assert Control(Mode.PLAYING).limit is None
+    assert Control(Mode.RUN_TO_END, target=7).limit == 7
+    assert Control(Mode.STEPPING, 1).limit == NO_LIMIT     # stepping passes the limit
+    run.lanes[0].stop_at(2, "ended at 2")
+    run.step(1)                                           # only the running lane moves
+    assert [lane.k for lane in run.lanes] == [2, 3] and not run.finished(NO_LIMIT)
