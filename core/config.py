@@ -7,9 +7,10 @@ GUI and sessions all accept exactly the same files.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import tomllib
 
@@ -91,7 +92,7 @@ class Config:
     run: RunSpec = field(default_factory=RunSpec)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+    def from_dict(cls, data: Mapping[str, Any]) -> Config:
         """Validate a (TOML-shaped) dict and return the resolved config.
 
         Raises
@@ -128,7 +129,7 @@ class Config:
             "run": _drop_none(_plain(self.run)),
         }
 
-    def copy(self) -> "Config":
+    def copy(self) -> Config:
         """An independent copy (round trip through :meth:`to_dict`)."""
         return Config.from_dict(self.to_dict())
 

@@ -81,7 +81,7 @@ class Problem:
         """L_f = ‖A‖₂²."""
         return self.operator.lipschitz()
 
-    def to(self, device=None, dtype=None) -> "Problem":
+    def to(self, device=None, dtype=None) -> Problem:
         """Move operator and tensors in place; returns self."""
         self.operator.to(device, dtype)
 

@@ -8,8 +8,9 @@ every built-in module once (one flag for all registries).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .params import Param, resolve_params
 
@@ -114,7 +115,7 @@ class Registry(dict):
             raise ValueError(f"unknown {self.label} '{name}'; available: {sorted(self)}")
         return self[name]
 
-    def loaded(self) -> "Registry":
+    def loaded(self) -> Registry:
         """This registry after every built-in module has registered itself."""
         load_all()
         return self

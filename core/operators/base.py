@@ -9,7 +9,7 @@ Conventions
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -152,7 +152,7 @@ class Operator:
                 return {"device": value.device, "dtype": value.dtype}
         return {"device": torch.device("cpu"), "dtype": torch.float64}
 
-    def to(self, device=None, dtype=None) -> "Operator":
+    def to(self, device=None, dtype=None) -> Operator:
         """Move every tensor attribute to ``device``/``dtype`` in place (complex kept complex)."""
         for key, value in list(vars(self).items()):
             if isinstance(value, Tensor):

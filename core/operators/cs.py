@@ -76,7 +76,7 @@ class BlockCS(Operator):
                 mu, vecs = torch.linalg.eigh(gram)
                 self._types.append((rows, cols, vecs, mu.clamp_min(0.0)))
 
-    def to(self, device=None, dtype=None) -> "BlockCS":
+    def to(self, device=None, dtype=None) -> BlockCS:
         """Move Φ and the border-block eigendecompositions."""
         super().to(device, dtype)
         self._types = [

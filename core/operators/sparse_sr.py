@@ -77,7 +77,7 @@ class SparseCodingSR(Operator):
         """α⁰ = W(bicubic upsampling of y)."""
         return self.from_image(bicubic_resize(y, self.image_shape[-2:]))
 
-    def to(self, device=None, dtype=None) -> "SparseCodingSR":
+    def to(self, device=None, dtype=None) -> SparseCodingSR:
         super().to(device, dtype)
         self.downsample.to(device, dtype)
         return self

@@ -5,8 +5,8 @@ Used by the reproductions under bench/results/ for convergence curves.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 

@@ -74,7 +74,7 @@ class ADMMNet(nn.Module):
         self.eta = nn.Parameter(torch.full((stages, filters), eta))       # η_l of every M layer
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "ADMMNet":
+    def from_state_dict(cls, state: dict) -> ADMMNet:
         """Build a network whose sizes match ``state`` and load it."""
         net = cls(state["coeff_d"].shape[0], state["coeff_d"].shape[1])
         net.load_state_dict(state)

@@ -70,7 +70,7 @@ class BMOSparse(BMOScalars):
         self.theta = nn.Parameter(torch.tensor(float(lam) / float(lip)))
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "BMOSparse":
+    def from_state_dict(cls, state: dict) -> BMOSparse:
         net = cls(state["matrix"], float(state["lam"]), int(state["layers"]))
         net.load_state_dict(state)
         return net
@@ -110,7 +110,7 @@ class BMODeconv(BMOScalars):
         self.projector = Projector(features, conv_layers)
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "BMODeconv":
+    def from_state_dict(cls, state: dict) -> BMODeconv:
         convs = {int(k.split(".")[2]) for k in state if k.startswith("projector.convs.")}
         net = cls(int(state["layers"]), float(state["lam"]), state["projector.convs.0.weight"].shape[0], len(convs))
         net.load_state_dict(state)

@@ -8,7 +8,7 @@ output = x − R(x, σ) (residual learning: R estimates the noise). One network 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn

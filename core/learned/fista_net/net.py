@@ -16,7 +16,7 @@ Xavier init). The block (D, H, H̃, G) is shared by all phases.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +51,7 @@ class FISTANet(nn.Module):
         self.tail = _conv(features, 1)                  # G
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "FISTANet":
+    def from_state_dict(cls, state: dict) -> FISTANet:
         """Build a network whose sizes match ``state`` and load it."""
         net = cls(int(state["phase_count"]), state["head.weight"].shape[0])
         net.load_state_dict(state)

@@ -14,7 +14,7 @@ The gradient step is given as a callable ``gradient(x) = Aᵀ(Ax − y)``, so th
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -59,7 +59,7 @@ class ISTANetPlus(nn.Module):
         self.phases = nn.ModuleList(ISTANetPlusPhase(features) for _ in range(phases))
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "ISTANetPlus":
+    def from_state_dict(cls, state: dict) -> ISTANetPlus:
         """Build a network whose sizes match ``state`` and load it."""
         phases = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("phases."))
         net = cls(phases, state["phases.0.head.weight"].shape[0])

@@ -136,7 +136,7 @@ class LISTA(nn.Module):
         self.thresholds = nn.Parameter(torch.full((layers, m), float(alpha) / float(lip)))     # θ_t
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "LISTA":
+    def from_state_dict(cls, state: dict) -> LISTA:
         """Build a LISTA whose shapes match ``state`` and load it."""
         net = cls(state["dictionary"], float(state["alpha"]), state["thresholds"].shape[0],
                   float(state["patch_scale"]))

@@ -63,7 +63,7 @@ class UnrolledADMM(nn.Module):
         self.register_buffer("iterations", torch.tensor(int(iterations)))
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "UnrolledADMM":
+    def from_state_dict(cls, state: dict) -> UnrolledADMM:
         """Build a network whose sizes match ``state`` and load it."""
         convs = sorted({int(k.split(".")[2]) for k in state if k.startswith("projector.convs.")})
         net = cls(int(state["iterations"]), state["projector.convs.0.weight"].shape[0], len(convs))
