@@ -8,6 +8,7 @@ every built-in module once (one flag for all registries).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,21 +28,43 @@ def register_once(table: dict, kind: str, name: str, record: Any) -> None:
     table[name] = record
 
 
-def with_declared_defaults(func: Callable, params: Sequence[Param]) -> Callable:
+def with_declared_defaults(func: Callable, params: Sequence[Param], prefix: str = "") -> Callable:
     """``func`` with every declared parameter the caller leaves out set to its ``Param`` default.
 
-    A solver's defaults are declared once, in its ``Param`` list; its signature names the
-    parameters without defaults.
+    Defaults are declared once, in the ``Param`` list; the function (a solver, or a component
+    class's ``__init__``) names its parameters without defaults. ``prefix`` is stripped from the
+    declared names (denoiser parameters are ``denoiser_*`` in a config, plain in the class).
     """
-    defaults = {p.name: p.default for p in params}
+    signature = inspect.signature(func)
+    defaults = {}
+    for param in params:
+        name = param.name[len(prefix):] if prefix and param.name.startswith(prefix) else param.name
+        if name in signature.parameters:
+            defaults[name] = param.default
 
     @functools.wraps(func)
     def call(*args, **kwargs):
+        given = signature.bind_partial(*args, **kwargs).arguments
         for name, value in defaults.items():
-            kwargs.setdefault(name, value)
+            if name not in given:
+                kwargs[name] = value
         return func(*args, **kwargs)
 
     return call
+
+
+def component_factory(cls: type, params: Sequence[Param], prefix: str = "") -> Callable:
+    """Register a component class directly: its ``__init__`` takes the declared parameters
+    (without ``prefix``) and gets their defaults; the returned ``factory(params)`` builds it."""
+    cls.__init__ = with_declared_defaults(cls.__init__, params, prefix)
+    rename = {p.name: p.name[len(prefix):] if prefix and p.name.startswith(prefix) else p.name for p in params}
+
+    def factory(resolved):
+        return cls(**{rename[name]: value for name, value in resolved.items() if name in rename})
+
+    factory.__doc__ = cls.__doc__
+    factory.__wrapped__ = cls          # for the source file shown in docs/components.md
+    return factory
 
 
 @dataclass(frozen=True)
@@ -97,12 +120,19 @@ class Registry(dict):
         self.label = label or kind   # how error messages name an entry ("unknown network 'x'")
 
     def register(self, name: str, params: Sequence[Param] = (), doc: str = "", **extra):
-        """Decorator registering ``factory`` under ``name``."""
+        """Decorator registering ``factory`` under ``name``.
+
+        ``factory`` may be a component class (a prior or denoiser): its ``__init__`` then takes
+        the declared parameters and gets their defaults from ``params`` (declared once).
+        """
 
         def deco(factory):
-            if self.kind == "solver":
-                factory = with_declared_defaults(factory, params)
-            register_once(self, self.kind, name, Entry(name, factory, tuple(params), summary_line(factory, doc),
+            built = factory
+            if isinstance(factory, type):
+                built = component_factory(factory, params, prefix=PARAM_PREFIX.get(self.kind, ""))
+            elif self.kind == "solver":
+                factory = built = with_declared_defaults(factory, params)
+            register_once(self, self.kind, name, Entry(name, built, tuple(params), summary_line(built, doc),
                                                        {"kind": self.kind, **extra}))
             return factory
 
@@ -120,6 +150,9 @@ class Registry(dict):
         load_all()
         return self
 
+
+#: how a registry's parameter names relate to a component class's ``__init__`` arguments
+PARAM_PREFIX = {"denoiser": "denoiser_"}
 
 DEGRADATIONS = Registry("degradation")
 PRIORS = Registry("prior")

@@ -28,12 +28,14 @@ def box_indicator(x: Tensor, low: float, high: float) -> Tensor:
     return torch.where(inside, x.new_zeros(()), x.new_full((), float("inf")))
 
 
+@PRIORS.register("box", params=_box_params("feasible"),
+                 doc="indicator of [low, high]: prox = clip (projection)")
 class Box(Prior):
     """g(x) = χ_[low,high](x); prox = projection clip(v, low, high) for every step."""
 
     name = "box"
 
-    def __init__(self, low: float = 0.0, high: float = 1.0):
+    def __init__(self, low: float, high: float):
         super().__init__(0.0)
         _check_box(low, high, "prior 'box'")
         self.low, self.high = float(low), float(high)
@@ -45,12 +47,8 @@ class Box(Prior):
         return v.clamp(self.low, self.high)
 
 
-@PRIORS.register("box", params=_box_params("feasible"),
-                 doc="indicator of [low, high]: prox = clip (projection)")
-def _make_box(params) -> Box:
-    return Box(params["low"], params["high"])
-
-
+@PRIORS.register("l0_box", params=[lam_param(0.001, "the ℓ0 count")] + _box_params("ℓ0"),
+                 doc="λ‖x‖₀ + indicator of [low, high]; exact elementwise prox (hard threshold + clip)")
 class L0Box(Prior):
     """g(x) = λ‖x‖₀ + χ_[low,high](x) (non-convex), prox exact and elementwise.
 
@@ -62,7 +60,7 @@ class L0Box(Prior):
     name = "l0_box"
     convex = False
 
-    def __init__(self, lam: float = 0.001, low: float = 0.0, high: float = 1.0):
+    def __init__(self, lam: float, low: float, high: float):
         super().__init__(lam)
         _check_box(low, high, "prior 'l0_box'")
         self.low, self.high = float(low), float(high)
@@ -81,7 +79,3 @@ class L0Box(Prior):
         return torch.where(cost_zero < cost_clip, torch.zeros_like(v), clipped)
 
 
-@PRIORS.register("l0_box", params=[lam_param(0.001, "the ℓ0 count")] + _box_params("ℓ0"),
-                 doc="λ‖x‖₀ + indicator of [low, high]; exact elementwise prox (hard threshold + clip)")
-def _make_l0_box(params) -> L0Box:
-    return L0Box(params["lam"], params["low"], params["high"])

@@ -29,6 +29,13 @@ def _strength_param(default: float, meaning: str, math_: str) -> Param:
     return Param("denoiser_strength", default, low=0.0, high=100.0, log=True, help=meaning, math=math_)
 
 
+@DENOISERS.register(
+    "tv",
+    params=[_strength_param(1.0, "ROF weight per unit noise level", "θ = strength·σ"),
+            Param("denoiser_iters", 50, kind="int", low=1, high=10000,
+                  help="FGP dual iterations per call")],
+    doc="total-variation (ROF) denoiser with weight proportional to σ",
+)
 class TVDenoiser(Denoiser):
     """D(x, σ) = argmin_z θ·TV(z) + ½‖z − x‖² with θ = strength·σ (ROF model).
 
@@ -37,7 +44,7 @@ class TVDenoiser(Denoiser):
 
     name = "tv"
 
-    def __init__(self, strength: float = 1.0, iters: int = 50):
+    def __init__(self, strength: float, iters: int):
         self.strength = float(strength)
         self.iters = int(iters)
 
@@ -45,17 +52,6 @@ class TVDenoiser(Denoiser):
         _check_image(x, self.name)
         theta = self.strength * as_scalar(sigma, x)
         return tv_prox(x, theta, self.iters)[0]
-
-
-@DENOISERS.register(
-    "tv",
-    params=[_strength_param(1.0, "ROF weight per unit noise level", "θ = strength·σ"),
-            Param("denoiser_iters", 50, kind="int", low=1, high=10000,
-                  help="FGP dual iterations per call")],
-    doc="total-variation (ROF) denoiser with weight proportional to σ",
-)
-def _make_tv_denoiser(params) -> TVDenoiser:
-    return TVDenoiser(params["denoiser_strength"], params["denoiser_iters"])
 
 
 def _subband_slices(height: int, width: int, levels: int):
@@ -68,6 +64,14 @@ def _subband_slices(height: int, width: int, levels: int):
         height, width = h2, w2
 
 
+@DENOISERS.register(
+    "wavelet",
+    params=[_strength_param(1.0, "multiplier of the BayesShrink threshold", "T_b = strength·σ²/σ_b"),
+            Param("denoiser_wavelet", "db4", kind="choice", choices=("db4", "haar"),
+                  help="orthonormal periodised wavelet"),
+            Param("denoiser_levels", 3, kind="int", low=1, high=6, help="decomposition levels")],
+    doc="wavelet soft-thresholding denoiser (BayesShrink thresholds per subband)",
+)
 class WaveletDenoiser(Denoiser):
     """Soft thresholding of orthonormal wavelet detail coefficients with BayesShrink thresholds.
 
@@ -79,7 +83,7 @@ class WaveletDenoiser(Denoiser):
 
     name = "wavelet"
 
-    def __init__(self, strength: float = 1.0, wavelet: str = "db4", levels: int = 3):
+    def __init__(self, strength: float, wavelet: str, levels: int):
         self.strength = float(strength)
         self.wavelet = wavelet
         self.levels = int(levels)
@@ -107,17 +111,10 @@ class WaveletDenoiser(Denoiser):
 
 
 @DENOISERS.register(
-    "wavelet",
-    params=[_strength_param(1.0, "multiplier of the BayesShrink threshold", "T_b = strength·σ²/σ_b"),
-            Param("denoiser_wavelet", "db4", kind="choice", choices=("db4", "haar"),
-                  help="orthonormal periodised wavelet"),
-            Param("denoiser_levels", 3, kind="int", low=1, high=6, help="decomposition levels")],
-    doc="wavelet soft-thresholding denoiser (BayesShrink thresholds per subband)",
+    "gaussian",
+    params=[_strength_param(1.0, "blur width per unit noise level", "std = strength·10·σ px")],
+    doc="Gaussian smoothing whose width grows with σ",
 )
-def _make_wavelet_denoiser(params) -> WaveletDenoiser:
-    return WaveletDenoiser(params["denoiser_strength"], params["denoiser_wavelet"], params["denoiser_levels"])
-
-
 class GaussianDenoiser(Denoiser):
     """Gaussian smoothing with standard deviation ``strength·10·σ`` pixels (1 px at σ = 0.1).
 
@@ -128,7 +125,7 @@ class GaussianDenoiser(Denoiser):
 
     name = "gaussian"
 
-    def __init__(self, strength: float = 1.0):
+    def __init__(self, strength: float):
         self.strength = float(strength)
 
     def __call__(self, x: Tensor, sigma) -> Tensor:
@@ -148,10 +145,3 @@ class GaussianDenoiser(Denoiser):
         return images.reshape(x.shape)
 
 
-@DENOISERS.register(
-    "gaussian",
-    params=[_strength_param(1.0, "blur width per unit noise level", "std = strength·10·σ px")],
-    doc="Gaussian smoothing whose width grows with σ",
-)
-def _make_gaussian_denoiser(params) -> GaussianDenoiser:
-    return GaussianDenoiser(params["denoiser_strength"])

@@ -69,6 +69,14 @@ LEVELS_PARAM = Param("levels", 3, kind="int", low=1, high=8,
                      help="wavelet decomposition levels (reduced if the image size does not allow)")
 
 
+@PRIORS.register(
+    "l1_wavelet",
+    params=[lam_param(0.01, "the wavelet ℓ1 norm"),
+            Param("wavelet", "db4", kind="choice", choices=WAVELET_CHOICE,
+                  help="orthonormal periodised wavelet W"),
+            LEVELS_PARAM],
+    doc="λ‖Wx‖₁ on orthonormal wavelet coefficients; prox = Wᵀ S_{λs}(Wv)",
+)
 class L1Wavelet(Prior):
     """g(x) = λ‖W x‖₁ with W an orthonormal wavelet transform.
 
@@ -78,7 +86,7 @@ class L1Wavelet(Prior):
 
     name = "l1_wavelet"
 
-    def __init__(self, lam: float = 0.01, wavelet: str = "db4", levels: int = 3):
+    def __init__(self, lam: float, wavelet: str, levels: int):
         super().__init__(lam)
         self.transform = OrthonormalTransform(wavelet, levels, owner="prior 'l1_wavelet'")
 
@@ -88,18 +96,6 @@ class L1Wavelet(Prior):
     def prox(self, v: Tensor, step) -> Tensor:
         coeffs = self.transform.forward(v)
         return self.transform.adjoint(soft_threshold(coeffs, self.lam * as_scalar(step, v)))
-
-
-@PRIORS.register(
-    "l1_wavelet",
-    params=[lam_param(0.01, "the wavelet ℓ1 norm"),
-            Param("wavelet", "db4", kind="choice", choices=WAVELET_CHOICE,
-                  help="orthonormal periodised wavelet W"),
-            LEVELS_PARAM],
-    doc="λ‖Wx‖₁ on orthonormal wavelet coefficients; prox = Wᵀ S_{λs}(Wv)",
-)
-def _make_l1_wavelet(params) -> L1Wavelet:
-    return L1Wavelet(params["lam"], params["wavelet"], params["levels"])
 
 
 def gisa_threshold(weight: Tensor, p: float) -> Tensor:
@@ -144,6 +140,17 @@ def gisa_shrink(v: Tensor, weight, p: float, iters: int) -> Tensor:
     return torch.where(keep, torch.sign(v) * t, torch.zeros_like(v))
 
 
+@PRIORS.register(
+    "lp",
+    params=[lam_param(0.01, "the ℓp quasi-norm"),
+            Param("p", 0.8, low=0.05, high=1.0, help="exponent p of the ℓp quasi-norm (p < 1: non-convex)",
+                  math="g(x) = λ Σ|(Tx)_i|^p"),
+            Param("gisa_iters", 2, kind="int", low=1, high=100,
+                  help="GISA fixed-point steps J per prox", math="t ← |v| − λ·s·p·t^(p−1)"),
+            Param("transform", "none", kind="choice", choices=("none",) + WAVELET_CHOICE,
+                  help="sparsifying transform T (orthonormal wavelet with 3 levels, or pixels)")],
+    doc="λ Σ|(Tx)_i|^p, 0<p≤1, prox by generalized iterated shrinkage (GISA)",
+)
 class LpGISA(Prior):
     """g(x) = λ Σ_i |(T x)_i|^p, 0 < p ≤ 1, T identity or an orthonormal wavelet transform.
 
@@ -154,8 +161,7 @@ class LpGISA(Prior):
     name = "lp"
     convex = False
 
-    def __init__(self, lam: float = 0.01, p: float = 0.8, gisa_iters: int = 2,
-                 transform: str = "none", levels: int = 3):
+    def __init__(self, lam: float, p: float, gisa_iters: int, transform: str, levels: int = 3):
         super().__init__(lam)
         if not 0.0 < p <= 1.0:
             raise ValueError(f"prior 'lp': parameter 'p' must lie in (0, 1], got {p}")
@@ -173,16 +179,3 @@ class LpGISA(Prior):
         return self.transform.adjoint(shrunk)
 
 
-@PRIORS.register(
-    "lp",
-    params=[lam_param(0.01, "the ℓp quasi-norm"),
-            Param("p", 0.8, low=0.05, high=1.0, help="exponent p of the ℓp quasi-norm (p < 1: non-convex)",
-                  math="g(x) = λ Σ|(Tx)_i|^p"),
-            Param("gisa_iters", 2, kind="int", low=1, high=100,
-                  help="GISA fixed-point steps J per prox", math="t ← |v| − λ·s·p·t^(p−1)"),
-            Param("transform", "none", kind="choice", choices=("none",) + WAVELET_CHOICE,
-                  help="sparsifying transform T (orthonormal wavelet with 3 levels, or pixels)")],
-    doc="λ Σ|(Tx)_i|^p, 0<p≤1, prox by generalized iterated shrinkage (GISA)",
-)
-def _make_lp(params) -> LpGISA:
-    return LpGISA(params["lam"], params["p"], params["gisa_iters"], params["transform"])

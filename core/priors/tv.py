@@ -89,6 +89,13 @@ def tv_dual_value(v: Tensor, theta, p: Tensor) -> Tensor:
     return 0.5 * v.pow(2).sum() - 0.5 * (v - theta * gradient_adjoint(p)).pow(2).sum()
 
 
+@PRIORS.register(
+    "tv",
+    params=[lam_param(0.01, "the total variation"),
+            Param("tv_iters", 20, kind="int", low=1, high=10000,
+                  help="inner FGP dual iterations per prox (warm-started across calls)")],
+    doc="isotropic total variation λ Σ‖∇x‖₂ (Neumann); prox by warm-started FGP on the dual",
+)
 class TotalVariation(Prior):
     """g(x) = λ·TV(x) (isotropic, Neumann). prox by ``tv_iters`` FGP dual iterations.
 
@@ -98,7 +105,7 @@ class TotalVariation(Prior):
 
     name = "tv"
 
-    def __init__(self, lam: float = 0.01, tv_iters: int = 20):
+    def __init__(self, lam: float, tv_iters: int):
         super().__init__(lam)
         self.tv_iters = int(tv_iters)
         self._dual: Tensor | None = None
@@ -120,12 +127,3 @@ class TotalVariation(Prior):
         self._dual = None
 
 
-@PRIORS.register(
-    "tv",
-    params=[lam_param(0.01, "the total variation"),
-            Param("tv_iters", 20, kind="int", low=1, high=10000,
-                  help="inner FGP dual iterations per prox (warm-started across calls)")],
-    doc="isotropic total variation λ Σ‖∇x‖₂ (Neumann); prox by warm-started FGP on the dual",
-)
-def _make_tv(params) -> TotalVariation:
-    return TotalVariation(params["lam"], params["tv_iters"])

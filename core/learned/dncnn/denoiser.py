@@ -35,18 +35,27 @@ def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDeno
     return cached_network(_architecture, weights, directory)
 
 
+@DENOISERS.register(
+    "dncnn",
+    params=[Param("denoiser_weights", "dncnn", "str",
+                  help="weights name in resources/weights (trained by `python -m core train dncnn`)")],
+    doc="learned dilated residual CNN denoiser (IRCNN style, noise-level aware, σ ≤ 50/255)",
+    learned=True,
+)
 class LearnedDenoiser(Denoiser):
     """D(x, σ) by the trained network; one copy of it per (device, dtype) in use.
 
     Parameters
     ----------
     weights : str
-        Weights name in resources/weights (default ``"dncnn"``).
+        Weights name in resources/weights (config key ``denoiser_weights``).
+    directory : path, optional
+        Weights folder (default :func:`core.paths.weights_dir`).
     """
 
     name = "dncnn"
 
-    def __init__(self, weights: str = "dncnn", directory=None):
+    def __init__(self, weights: str, directory=None):
         self.weights = weights
         self._cpu_net = load_dilated_denoiser(weights, directory)
         self._copies: dict[tuple, DilatedDenoiser] = {}
@@ -72,15 +81,3 @@ class LearnedDenoiser(Denoiser):
             sigma_t = sigma_t.repeat_interleave(c)
         out = net(batched.reshape(n * c, 1, h, w), sigma_t).reshape(n, c, h, w)
         return out if x.dim() == 4 else out[0]
-
-
-@DENOISERS.register(
-    "dncnn",
-    params=[Param("denoiser_weights", "dncnn", "str",
-                  help="weights name in resources/weights (trained by `python -m core train dncnn`)")],
-    doc="learned dilated residual CNN denoiser (IRCNN style, noise-level aware, σ ≤ 50/255)",
-    learned=True,
-)
-def dncnn_factory(params) -> LearnedDenoiser:
-    """Build the learned denoiser from resolved params."""
-    return LearnedDenoiser(params.get("denoiser_weights", "dncnn"))
