@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMutexLocker, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -24,6 +24,7 @@ from . import lane_view
 from .curves import CurvesView
 from .diagnostics import DiagnosticsView
 from .lanes_panel import LanesPanel, assign_lane_colors
+from .menus import build_menus
 from .panes import ImagePanes
 from .problem_panel import ProblemPanel
 from .run_controls import RunControls
@@ -33,6 +34,7 @@ from .window_actions import Exporter, RunEditor
 from .worker import RunWorker, start_worker, stop_worker
 
 REFRESH_MS = 33   # ~30 Hz display rate
+CLOSE_GRACE_MS = 200   # a close waits this long for the current iteration, then defers
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
         self._shown_snapshot = None
         self._lane_keys: tuple | None = None
         self.training_dialog = None          # Run → Train network… (created on first use)
+        self._stopping = False               # closing: waiting for the worker's iteration
         assign_lane_colors(config)
         self.worker = RunWorker(Run(config))
         self.worker.failed.connect(self.show_error)
@@ -83,7 +86,7 @@ class MainWindow(QMainWindow):
         self.controls = RunControls(worker=self.worker, transport=self.transport, show_status=status,
                                     refresh=self.refresh, on_reset=self._follow_latest)
         self.controls.connect()
-        self._build_menus()
+        build_menus(self, editor=self.editor, exporter=self.exporter, controls=self.controls)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -147,44 +150,6 @@ class MainWindow(QMainWindow):
         self.status_memory = QLabel()
         for label in (self.status_device, self.status_rate, self.status_memory):
             self.statusBar().addPermanentWidget(label)
-
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.triggered.connect(slot)
-        if menu is not None:
-            menu.addAction(action)
-        else:
-            self.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        editor, exporter = self.editor, self.exporter
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open config or session…", editor.open_dialog, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "Open &image…", self.problem_panel.open_image_dialog)
-        self._action(file_menu, "&Save session…", editor.save_dialog, QKeySequence.StandardKey.Save)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        export_menu = self.menuBar().addMenu("&Export")
-        self._action(export_menu, "Image &panes as PNG…", exporter.export_panes_dialog, "Ctrl+E")
-        self._action(export_menu, "Each &curve as PNG/SVG…", exporter.export_curves_dialog)
-        self._action(export_menu, "All curves as one &figure (PNG/SVG)…", exporter.export_curves_figure_dialog)
-        self._action(export_menu, "Metrics as &CSV…", exporter.export_csv_dialog)
-        self._action(export_menu, "Lane iterates as &GIF/MP4…", exporter.export_animation_dialog)
-        controls = self.controls
-        run_menu = self.menuBar().addMenu("&Run")
-        self._action(run_menu, "Play / pause", controls.toggle_playing, "Space")
-        self._action(run_menu, "Step", lambda: controls.step(1), "Right")
-        self._action(run_menu, "Step ×10", lambda: controls.step(10))
-        self._action(run_menu, "Run to end", controls.run_to_end)
-        self._action(run_menu, "Reset", controls.reset, "Home")
-        self._action(run_menu, "Scrub back", lambda: self.transport.nudge(-1), "Shift+Left")
-        self._action(run_menu, "Scrub forward", lambda: self.transport.nudge(1), "Shift+Right")
-        run_menu.addSeparator()
-        self._action(run_menu, "&Train network…", self.open_training_dialog)
 
     def open_training_dialog(self) -> None:
         """Show the non-modal "Train network" dialog (one per window, kept between openings)."""
@@ -361,15 +326,43 @@ class MainWindow(QMainWindow):
 
     # shutdown ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        """Stop the worker cleanly (it finishes its current iteration) before closing."""
-        self.timer.stop()
+        """Close without ever destroying a running worker thread.
+
+        The worker is asked to stop (it finishes its current iteration). When its thread has
+        not ended within ``CLOSE_GRACE_MS``, this close is ignored, the status bar says that the
+        window is stopping, and the window closes again once the thread has finished.
+        """
+        if self.thread is not None:
+            self.worker.stop()               # the training dialog joins meanwhile
         if self.training_dialog is not None:
             self.training_dialog.close()     # cancels a training run and joins its thread
         if self.thread is not None:
-            stop_worker(self.worker, self.thread)
+            if not stop_worker(self.worker, self.thread, CLOSE_GRACE_MS):
+                event.ignore()
+                self._close_when_stopped()
+                return
             self.thread = None
+        self.timer.stop()
         if self.autosaver is not None:
             self.autosaver.close()
         for box in list(self._error_boxes):
             box.close()
         super().closeEvent(event)
+
+    @property
+    def stopping(self) -> bool:
+        """True between a close request and the end of the worker's current iteration."""
+        return self._stopping
+
+    def _close_when_stopped(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        self.timer.stop()
+        self.statusBar().showMessage("stopping: the window closes when the current iteration has finished…")
+        # edits would wait for the run lock held by the running iteration
+        self.centralWidget().setEnabled(False)
+        self.menuBar().setEnabled(False)
+        for action in self.findChildren(QAction):
+            action.setEnabled(False)
+        self.thread.finished.connect(self.close)   # queued: runs in the GUI thread
