@@ -21,10 +21,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import Config  # noqa: E402
-from core.lane_spec import LaneSpec, resolve_lane, split_lane_params  # noqa: E402
+from core.lane import build_solver  # noqa: E402
+from core.lane_spec import LaneSpec, resolve_lane  # noqa: E402
 from core.metrics import compute_metrics, context_for  # noqa: E402
 from core.problem import build_problem  # noqa: E402
-from core.registry import DENOISERS, PRIORS, SOLVERS, load_all  # noqa: E402
+from core.registry import SOLVERS, load_all  # noqa: E402
 
 #: prior / denoiser used with each solver that takes one
 PRIOR, DENOISER = "l1_wavelet", "tv"
@@ -37,14 +38,8 @@ def make_steps(problem, solver: str):
     lane = resolve_lane(LaneSpec(solver=solver,
                                  prior=PRIOR if entry.extra.get("needs_prior") else None,
                                  denoiser=DENOISER if entry.extra.get("needs_denoiser") else None))
-    solver_params, prior_params, denoiser_params = split_lane_params(lane)
-    prior = PRIORS.get_entry(lane.prior).factory(prior_params) if lane.prior else None
-    kwargs = dict(solver_params)
-    if entry.extra.get("needs_prior"):
-        kwargs["prior"] = prior
-    if entry.extra.get("needs_denoiser"):
-        kwargs["denoiser"] = DENOISERS.get_entry(lane.denoiser).factory(denoiser_params)
-    return entry.factory(problem, **kwargs), prior
+    steps, prior, _ = build_solver(lane, problem)
+    return steps, prior
 
 
 def time_solver(problem, solver: str, iterations: int, warmup: int = 2) -> tuple[float, float]:

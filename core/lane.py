@@ -92,6 +92,39 @@ class KeptStep:
         return sum(t.numel() * t.element_size() for t in (self.x, *self.extras.values()))
 
 
+def build_solver(spec: LaneSpec, problem):
+    """The solver generator of a resolved lane, with its prior and denoiser.
+
+    The one place a lane's components are built (the engine's lanes, benchmarks and
+    reproductions all call it): prior and denoiser come from their registries with the lane's
+    parameters and are moved to the problem's device and dtype.
+
+    Parameters
+    ----------
+    spec : LaneSpec
+        A lane resolved by :func:`core.lane_spec.resolve_lane`.
+    problem : Problem
+
+    Returns
+    -------
+    tuple
+        ``(steps, prior, denoiser)``: the Step generator and the components (None where the
+        solver takes none).
+    """
+    device, dtype = problem.x0.device, _real_dtype(problem.x0)
+    solver_params, prior_params, denoiser_params = split_lane_params(spec)
+    entry = SOLVERS.get_entry(spec.solver)
+    prior = _to(PRIORS.get_entry(spec.prior).factory(prior_params), device, dtype) if spec.prior else None
+    denoiser = (_to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype)
+                if spec.denoiser else None)
+    kwargs = dict(solver_params)
+    if entry.extra.get("needs_prior", False):
+        kwargs["prior"] = prior
+    if entry.extra.get("needs_denoiser", False):
+        kwargs["denoiser"] = denoiser
+    return entry.factory(problem, **kwargs), prior, denoiser
+
+
 class Lane:
     """One solver with its prior/denoiser, iterate, history and status.
 
@@ -114,21 +147,11 @@ class Lane:
         self.status = "ready"
         self.k = 0
         self.problem = problem
-        device, dtype = problem.x0.device, _real_dtype(problem.x0)
+        device = problem.x0.device
         self._rng_devices = [device.index or 0] if device.type == "cuda" else []
-        solver_params, prior_params, denoiser_params = split_lane_params(spec)
-        entry = SOLVERS.get_entry(spec.solver)
         with torch.random.fork_rng(devices=self._rng_devices):
             torch.manual_seed(seed)  # the lane's own random stream, independent of the other lanes
-            self.prior = _to(PRIORS.get_entry(spec.prior).factory(prior_params), device, dtype) if spec.prior else None
-            self.denoiser = (_to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype)
-                             if spec.denoiser else None)
-            kwargs = dict(solver_params)
-            if entry.extra.get("needs_prior", False):
-                kwargs["prior"] = self.prior
-            if entry.extra.get("needs_denoiser", False):
-                kwargs["denoiser"] = self.denoiser
-            self._steps = entry.factory(problem, **kwargs)
+            self._steps, self.prior, self.denoiser = build_solver(spec, problem)
             self._rng_state = _rng_state(self._rng_devices)
         self.x = problem.x0
         self.x0 = problem.x0

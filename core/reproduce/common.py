@@ -43,11 +43,9 @@ def run_lane(lane, iterations: int, stop=None):
 
 
 def solver(name: str, problem, prior_name: str | None = None, prior_params: dict | None = None, **params):
-    """A solver generator with an optional registered prior."""
-    from ..registry import PRIORS, SOLVERS
+    """A solver generator with an optional registered prior, built as the engine builds a lane."""
+    from ..lane import build_solver
+    from ..lane_spec import LaneSpec, resolve_lane
 
-    kwargs = dict(params)
-    if prior_name is not None:
-        entry = PRIORS.get_entry(prior_name)
-        kwargs["prior"] = entry.factory(entry.resolve(prior_params or {}))
-    return SOLVERS.get_entry(name).factory(problem, **kwargs)
+    spec = resolve_lane(LaneSpec(solver=name, prior=prior_name, params={**(prior_params or {}), **params}))
+    return build_solver(spec, problem)[0]
