@@ -5,10 +5,10 @@
 * ``iterates.npz``: kept iterates as display images, ``lane<i>_k<k>`` plus ``lane_labels``;
   read with ``allow_pickle=False``.
 
-Every file is written to a temporary name in the folder and renamed into place
-(``os.replace``); ``session.toml`` is written last, so a folder with a readable session.toml
-has complete companions. Opening a session and running its config reproduces the metrics
-(the run is seeded).
+A save writes the three files into a staging folder beside the session and swaps it in
+(:func:`core.atomic.atomic_folder`), so the folder is always one whole save; ``session.toml``
+also records the SHA-256 of the other two (``[files]``), checked on open. Opening a session and
+running its config reproduces the metrics (the run is seeded).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tomllib
 
-from .atomic import atomic_open, atomic_write_text
+from .atomic import atomic_folder, recover_folder, sha256_file
 from .config import Config
 from .engine import CSV_COLUMNS, METRIC_NAMES, Run, write_metrics_csv
 
@@ -27,6 +27,7 @@ SCHEMA_VERSION = 1
 SESSION_FILE = "session.toml"
 METRICS_FILE = "metrics.csv"
 ITERATES_FILE = "iterates.npz"
+SESSION_FILES = (SESSION_FILE, METRICS_FILE, ITERATES_FILE)
 
 #: metrics table: lane label -> column -> array ("iteration" int, metrics float, "status" str)
 MetricsTable = dict[str, dict[str, np.ndarray]]
@@ -37,6 +38,11 @@ Iterates = dict[str, dict[int, np.ndarray]]
 def save_session(run: Run, folder: str | Path) -> Path:
     """Write ``run`` (config, metrics, kept iterates) into ``folder`` (created if needed).
 
+    The three files are written as one unit (:func:`core.atomic.atomic_folder`): after a crash,
+    a full disk or any error the folder holds either the previous session or this one, whole.
+    ``session.toml`` records the SHA-256 of its two companions, so a folder whose files come
+    from different saves is refused on open.
+
     Returns
     -------
     Path
@@ -45,18 +51,19 @@ def save_session(run: Run, folder: str | Path) -> Path:
     import tomli_w
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     snapshot = run.snapshot()
-    write_metrics_csv(snapshot, folder / METRICS_FILE)
     arrays = {"lane_labels": np.array([lane.label for lane in run.lanes], dtype=str)}
-    for index, lane in enumerate(run.lanes):
+    for index in range(len(run.lanes)):
         for k in run.kept_iterations(index):
             arrays[f"lane{index}_k{k}"] = run.iterate(index, k)
-    with atomic_open(folder / ITERATES_FILE, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-    document = {"schema_version": SCHEMA_VERSION, "seed": run.config.problem.seed,
-                "config": run.config.to_dict()}
-    atomic_write_text(folder / SESSION_FILE, tomli_w.dumps(document))
+    with atomic_folder(folder, SESSION_FILES) as staging:
+        write_metrics_csv(snapshot, staging / METRICS_FILE)
+        with open(staging / ITERATES_FILE, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        document = {"schema_version": SCHEMA_VERSION, "seed": run.config.problem.seed,
+                    "files": {name: sha256_file(staging / name) for name in (METRICS_FILE, ITERATES_FILE)},
+                    "config": run.config.to_dict()}
+        (staging / SESSION_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")
     return folder
 
 
@@ -77,24 +84,48 @@ def open_session(folder: str | Path) -> tuple[Config, MetricsTable, Iterates]:
         Naming the file and the problem (missing, corrupt, foreign schema version, invalid config).
     """
     folder = Path(folder)
+    recover_folder(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder}: not a session folder (does not exist or is not a directory)")
     config = read_session_config(folder / SESSION_FILE)
     metrics = read_metrics_csv(folder / METRICS_FILE)
     iterates = read_iterates(folder / ITERATES_FILE)
+    check_companions(folder)
     return config, metrics, iterates
 
 
-def read_session_config(path: Path) -> Config:
-    """The config stored in a ``session.toml`` (checks the schema version)."""
+def check_companions(folder: Path) -> None:
+    """Raise ``ValueError`` when metrics.csv or iterates.npz are not the files session.toml was saved
+    with (a folder mixing two saves, or a file changed since); sessions without digests pass."""
+    document = _read_session_document(folder / SESSION_FILE)
+    digests = document.get("files", {})
+    if not isinstance(digests, dict):
+        raise ValueError(f"{folder / SESSION_FILE}: key 'files' must be a table of SHA-256 digests")
+    for name, digest in digests.items():
+        if name not in (METRICS_FILE, ITERATES_FILE):
+            raise ValueError(f"{folder / SESSION_FILE}: key 'files' names an unknown file {name!r}")
+        path = folder / name
+        if not path.is_file():
+            raise ValueError(f"{path}: missing {name.split('.')[0]} file")
+        if sha256_file(path) != digest:
+            raise ValueError(f"{path}: does not belong to {folder / SESSION_FILE} (SHA-256 differs): the folder "
+                             "mixes files of two saves or the file was changed; the session cannot be trusted")
+
+
+def _read_session_document(path: Path) -> dict:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: missing session file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read session file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: corrupt session file (TOML syntax error: {exc})") from None
+
+
+def read_session_config(path: Path) -> Config:
+    """The config stored in a ``session.toml`` (checks the schema version)."""
+    document = _read_session_document(path)
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ValueError(f"{path}: unsupported schema_version {version!r} (this version reads {SCHEMA_VERSION})")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -26,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_open, atomic_write_bytes
+from ..atomic import atomic_open, atomic_write_bytes, sha256_file  # noqa: F401  (sha256_file: part of this API)
 from ..paths import weights_dir
 
 MANIFEST_NAME = "manifest.json"
@@ -51,15 +50,6 @@ def _folder(directory: str | os.PathLike | None) -> Path:
 def weights_path(name: str, directory: str | os.PathLike | None = None) -> Path:
     """Path of the weights file ``NAME.pt`` in ``directory`` (default resources/weights)."""
     return _folder(directory) / f"{_check_name(name)}.pt"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(directory: str | os.PathLike | None = None) -> dict[str, Any]:
