@@ -45,6 +45,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.qt_log_ignore(*BENIGN_QT_MESSAGES))
 
 
+@pytest.fixture
+def scratch_registries():
+    """Every registry of :mod:`core.registry` (loaded), restored to its exact contents after the
+    test: use it in every test that registers (or removes) a component, so nothing leaks into
+    the other tests. Yields ``{attribute name: Registry}``."""
+    from _registries import scratch
+
+    with scratch() as registries:
+        yield registries
+
+
 def small_config(size: int = 64):
     """The default problem (FISTA + PODM, sparse-coding SR ×2) at ``size`` px for fast GUI tests."""
     from core.config import default_config

@@ -20,47 +20,57 @@ from core.solvers.base import Step
 load_all()
 
 
-# --- test-only solvers (unique names, registered once) ---------------------------------------
-if "_test_raises" not in SOLVERS:
-    @SOLVERS.register("_test_raises", params=[Param("fail_at", 3, kind="int", low=1)],
-                      doc="test: gradient descent that raises at iteration fail_at",
-                      needs_prior=False, needs_denoiser=False, learned=False)
-    def _test_raises(problem, *, fail_at=3):
-        x = problem.x0
-        for k in range(1, 10**9):
-            if k == fail_at:
-                raise RuntimeError("boom")
-            x = x - 0.5 / problem.lipschitz() * problem.grad_fidelity(x)
-            yield Step(k, x)
+# --- test-only solvers (registered per test by the fake_solvers fixture) ------------------------
+def _test_raises(problem, *, fail_at=3):
+    x = problem.x0
+    for k in range(1, 10**9):
+        if k == fail_at:
+            raise RuntimeError("boom")
+        x = x - 0.5 / problem.lipschitz() * problem.grad_fidelity(x)
+        yield Step(k, x)
 
-    @SOLVERS.register("_test_stages", params=[Param("stages", 4, kind="int", low=1)],
-                      doc="test: a fixed number of stages, the last one flagged ended",
-                      needs_prior=False, needs_denoiser=False, learned=False)
-    def _test_stages(problem, *, stages=4):
-        x = problem.x0
-        for k in range(1, stages + 1):
-            x = x - 1.0 / problem.lipschitz() * problem.grad_fidelity(x)
-            yield Step(k, x, info={"ended": k == stages, "gain": torch.tensor(float(k))})
 
-    @SOLVERS.register("_test_random", params=[], doc="test: x⁰ plus fresh uniform noise at every step",
-                      needs_prior=False, needs_denoiser=False, learned=False)
-    def _test_random(problem):
-        offset = torch.rand(())  # drawn when the generator starts
-        for k in range(1, 10**9):
-            yield Step(k, problem.x0 + 0.01 * torch.rand(problem.x0.shape) + 0 * offset)
+def _test_stages(problem, *, stages=4):
+    x = problem.x0
+    for k in range(1, stages + 1):
+        x = x - 1.0 / problem.lipschitz() * problem.grad_fidelity(x)
+        yield Step(k, x, info={"ended": k == stages, "gain": torch.tensor(float(k))})
 
-    @SOLVERS.register("_test_extras", params=[Param("blow_up_at", 0, kind="int", low=0)],
-                      doc="test: gradient descent yielding extras {'probe': k·x^k} in one reused buffer; "
-                          "only iteration blow_up_at is NaN",
-                      needs_prior=False, needs_denoiser=False, learned=False)
-    def _test_extras(problem, *, blow_up_at=0):
-        x = problem.x0
-        probe = torch.empty_like(problem.to_image(x))  # overwritten in place: the engine must clone
-        for k in range(1, 10**9):
-            x = x - 1.0 / problem.lipschitz() * problem.grad_fidelity(x)
-            shown = x * math.nan if k == blow_up_at else x
-            probe.copy_(problem.to_image(shown) * k)
-            yield Step(k, shown, extras={"probe": probe})
+
+def _test_random(problem):
+    offset = torch.rand(())  # drawn when the generator starts
+    for k in range(1, 10**9):
+        yield Step(k, problem.x0 + 0.01 * torch.rand(problem.x0.shape) + 0 * offset)
+
+
+def _test_extras(problem, *, blow_up_at=0):
+    x = problem.x0
+    probe = torch.empty_like(problem.to_image(x))  # overwritten in place: the engine must clone
+    for k in range(1, 10**9):
+        x = x - 1.0 / problem.lipschitz() * problem.grad_fidelity(x)
+        shown = x * math.nan if k == blow_up_at else x
+        probe.copy_(problem.to_image(shown) * k)
+        yield Step(k, shown, extras={"probe": probe})
+
+
+FAKE_SOLVERS = [
+    (_test_raises, [Param("fail_at", 3, kind="int", low=1)],
+     "test: gradient descent that raises at iteration fail_at"),
+    (_test_stages, [Param("stages", 4, kind="int", low=1)],
+     "test: a fixed number of stages, the last one flagged ended"),
+    (_test_random, [], "test: x⁰ plus fresh uniform noise at every step"),
+    (_test_extras, [Param("blow_up_at", 0, kind="int", low=0)],
+     "test: gradient descent yielding extras {'probe': k·x^k} in one reused buffer; "
+     "only iteration blow_up_at is NaN"),
+]
+
+
+@pytest.fixture
+def fake_solvers(scratch_registries):
+    """The test-only solvers above, registered for one test (gone afterwards)."""
+    for func, params, doc in FAKE_SOLVERS:
+        SOLVERS.register(func.__name__, params=params, doc=doc,
+                         needs_prior=False, needs_denoiser=False, learned=False)(func)
 
 
 def make_config(lanes, iterations=20, **run):
@@ -148,7 +158,7 @@ def test_tolerance_stops_lane_at_first_small_relative_change():
     assert lane.k < 200
 
 
-def test_ended_and_error_lanes_stop_while_others_continue():
+def test_ended_and_error_lanes_stop_while_others_continue(fake_solvers):
     run = Run(make_config([FISTA, {"label": "stages", "solver": "_test_stages"},
                            {"label": "raises", "solver": "_test_raises"}], iterations=8))
     run.run()
@@ -173,7 +183,7 @@ def test_history_keeps_last_k_iterates_plus_x0():
     assert big_run.memory_bytes() - small == 5 * per_image
 
 
-def test_extras_are_kept_with_the_last_k_iterates():
+def test_extras_are_kept_with_the_last_k_iterates(fake_solvers):
     keep, steps = 3, 7
     run = Run(make_config([{"label": "probe", "solver": "_test_extras"}], keep_iterates=keep))
     run.step(steps)
@@ -191,7 +201,7 @@ def test_extras_are_kept_with_the_last_k_iterates():
     assert run.memory_bytes() == lane.history.nbytes() + (1 + 2 * keep) * per_image
 
 
-def test_divergence_cut_back_also_drops_later_extras():
+def test_divergence_cut_back_also_drops_later_extras(fake_solvers):
     run = Run(make_config([{"label": "probe", "solver": "_test_extras", "params": {"blow_up_at": 3}}],
                           keep_iterates=10, sync_every=50))
     run.step(5)
@@ -240,7 +250,7 @@ def test_replace_lane_restarts_only_that_lane_and_matches_a_fresh_run():
         run.add_lane(LaneSpec(solver="ista", label="x", prior="l1", params={"rho": 1.0}))
 
 
-def test_metrics_csv_columns_rows_and_values(tmp_path):
+def test_metrics_csv_columns_rows_and_values(tmp_path, fake_solvers):
     run = Run(make_config([FISTA, {"label": "stages", "solver": "_test_stages"}]))
     run.step(6)
     write_metrics_csv(run, tmp_path / "m.csv")
@@ -277,7 +287,7 @@ def test_cuda_requested_without_cuda_is_a_clear_error():
         Run(make_config([FISTA], device="cuda"))
 
 
-def test_each_lane_has_its_own_random_stream():
+def test_each_lane_has_its_own_random_stream(fake_solvers):
     alone = Run(make_config([{"label": "r", "solver": "_test_random"}]))
     alone.step(5)
     crowded = Run(make_config([{"label": "other", "solver": "_test_random"}]))

@@ -13,11 +13,13 @@ from core.reproduce.plot import line_panel, save_panels
 from core.reproduce.podm_fig2 import count_increases, fig2_config
 
 
-def test_registry_lists_reproductions_and_rejects_unknown(capsys):
+def test_registry_lists_reproductions_and_rejects_unknown(capsys, scratch_registries):
     load_reproducers()
     assert {"denoiser", "podm_fig2", "relaxed_podm"} <= set(REPRODUCERS)
+    original = REPRODUCERS["denoiser"]
     with pytest.raises(ValueError, match="registered twice"):
         register_reproducer("denoiser")(lambda out, quick: [])
+    assert REPRODUCERS["denoiser"] is original  # the refused registration replaced nothing
     assert main(["--list"]) == 0
     assert "podm_fig2" in capsys.readouterr().out
     assert main(["nope"]) == 2

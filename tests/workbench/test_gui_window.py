@@ -225,16 +225,15 @@ def test_a_solver_that_does_not_apply_is_refused_and_the_lanes_go_on(main_window
     assert [lane.k for lane in main_window.run.lanes] == [2, 2]
 
 
-def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(main_window, qtbot, monkeypatch):
-    from core.registry import SOLVERS, Entry
+def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(scratch_registries, main_window, qtbot):
+    from core.registry import SOLVERS
 
     def fails(problem):
         raise ValueError("solver '_test_fails' cannot run on this problem")
         yield  # a generator, like every solver
 
-    monkeypatch.setitem(SOLVERS, "_test_fails", Entry("_test_fails", fails, (), "fails at its first step",
-                                                     {"kind": "solver", "needs_prior": False,
-                                                      "needs_denoiser": False, "learned": False}))
+    SOLVERS.register("_test_fails", doc="fails at its first step",
+                     needs_prior=False, needs_denoiser=False, learned=False)(fails)
     main_window.on_lane_changed(0, {"label": "FISTA", "solver": "_test_fails", "params": {}})
     main_window.step(2)
     wait_idle(qtbot, main_window)

@@ -32,11 +32,13 @@ def _settings(tmp_path, epochs, **kw):
     return TrainSettings(name="tiny", epochs=epochs, out=tmp_path, progress=False, threads=1, **kw)
 
 
-def test_registry_holds_the_networks_and_rejects_duplicates():
+def test_registry_holds_the_networks_and_rejects_duplicates(scratch_registries):
     load_trainers()
     assert {"dncnn", "relaxed_podm"} <= set(TRAINERS)
+    original = TRAINERS["dncnn"]
     with pytest.raises(ValueError, match="registered twice"):
         register_trainer("dncnn")(lambda s: {})
+    assert TRAINERS["dncnn"] is original  # the refused registration replaced nothing
     with pytest.raises(ValueError, match="unknown network 'nope'"):
         get_trainer("nope")
 
