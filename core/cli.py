@@ -10,9 +10,12 @@ import argparse
 import importlib
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 EXIT_USAGE = 2
+#: ``run`` finished but at least one lane stopped with an error
+EXIT_LANE_FAILED = 3
 
 #: sub-commands implemented elsewhere, loaded only when used: name -> module with main(argv)
 DELEGATED = {"train": "core.learned.training.cli", "reproduce": "core.reproduce"}
@@ -91,16 +94,22 @@ def apply_overrides(config, args) -> None:
 
 
 def command_run(args) -> int:
-    """``run``: execute the config, write DIR/config.toml, DIR/metrics.csv, DIR/final_<lane>.png."""
+    """``run``: execute the config, write DIR/config.toml, DIR/metrics.csv, DIR/final_<lane>.png.
+
+    Exit status: 0 when every lane ran, :data:`EXIT_LANE_FAILED` when a lane stopped with an
+    error (the others' results are still written), :data:`EXIT_USAGE` for bad input or an output
+    folder that cannot be written.
+    """
     from .config import load_config, save_config
     from .engine import Run, write_metrics_csv
     from .images import save_png
 
     config = load_config(args.config)
     apply_overrides(config, args)
+    if not config.lanes:
+        raise ValueError(f"{args.config}: no [[lanes]] to run (a config needs at least one lane)")
+    out = prepare_output_folder(Path(args.out))
     run = Run(config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -116,21 +125,61 @@ def command_run(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    save_config(run.config, out / "config.toml")
-    write_metrics_csv(run, out / "metrics.csv")
     snapshot = run.snapshot()
-    for lane in snapshot.lanes:
-        if lane.image is not None:
-            save_png(out / f"final_{safe_filename(lane.label)}.png", lane.image)
+    names = final_image_names([lane.label for lane in snapshot.lanes])
+    try:
+        save_config(run.config, out / "config.toml")
+        write_metrics_csv(run, out / "metrics.csv")
+        for lane, name in zip(snapshot.lanes, names):
+            if lane.image is not None:
+                save_png(out / name, lane.image)
+    except OSError as exc:
+        raise ValueError(f"{out}: cannot write the results ({exc.strerror or exc}"
+                         f"{': ' + exc.filename if exc.filename else ''})") from None
+    failed = []
+    for lane, name in zip(snapshot.lanes, names):
         print(f"{lane.label}: {lane.status}, k = {lane.k}, "
-              f"PSNR = {lane.metrics['psnr'][-1] if lane.k else float('nan'):.2f} dB", file=sys.stderr)
-    return 0
+              f"PSNR = {lane.metrics['psnr'][-1] if lane.k else float('nan'):.2f} dB -> {name}", file=sys.stderr)
+        if lane.status.startswith("error"):
+            failed.append(lane)
+    for lane in failed:
+        print(f"error: lane '{lane.label}' failed: {lane.status[len('error: '):]}", file=sys.stderr)
+    return EXIT_LANE_FAILED if failed else 0
 
 
-def safe_filename(label: str) -> str:
-    """A lane label reduced to ``[A-Za-z0-9._-]`` (others become ``_``), never empty."""
+def prepare_output_folder(out: Path) -> Path:
+    """Create ``out`` and check that files can be written there, before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
+
+
+def safe_filename(label: str, limit: int = 80) -> str:
+    """A lane label reduced to ``[A-Za-z0-9._-]`` (others become ``_``), never empty, at most
+    ``limit`` characters."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", label).strip("._") or "lane"
-    return name
+    return name[:limit]
+
+
+def final_image_names(labels: list[str]) -> list[str]:
+    """``final_<label>.png`` for each lane, made unique (labels that sanitise to the same name get
+    ``_2``, ``_3``, ... in lane order)."""
+    names, taken = [], set()
+    for label in labels:
+        stem = f"final_{safe_filename(label)}"
+        name, count = f"{stem}.png", 1
+        while name.lower() in taken:
+            count += 1
+            name = f"{stem}_{count}.png"
+        taken.add(name.lower())
+        names.append(name)
+    return names
 
 
 def command_list(args) -> int:

@@ -7,6 +7,9 @@ GUI and sessions all accept exactly the same files.
 """
 from __future__ import annotations
 
+import math
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,6 +23,11 @@ from .registry import DEGRADATIONS, load_all
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda")
 COLOR_MODES = ("y", "rgb")
+COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+#: largest image side a config may ask for (the image loader's own limit)
+MAX_SIZE = 8192
+#: largest config file read (a config is a few kB; anything bigger is not one)
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass
@@ -145,14 +153,7 @@ def load_config(path: str | Path) -> Config:
         Message starts with the file name, then the section, key and reason.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: TOML syntax error: {exc}") from None
+    data = read_toml(path, "config")
     try:
         config = Config.from_dict(data)
     except ValueError as exc:
@@ -161,6 +162,36 @@ def load_config(path: str | Path) -> Config:
     if not image.is_absolute() and (path.parent / image).is_file():
         config.problem.image = str((path.parent / image).resolve())
     return config
+
+
+def read_toml(path: Path, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> dict:
+    """Parse a TOML file with every failure as one ``ValueError`` naming the file and the reason:
+    missing, not a regular file (a folder, a FIFO), too large, not UTF-8 (a BOM is accepted),
+    a syntax error, or nested too deeply."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read {what} file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path}: not a regular file, so not a {what} file")
+    if info.st_size > max_bytes:
+        raise ValueError(f"{path}: {info.st_size} bytes is too large for a {what} file (limit {max_bytes})")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+        text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read {what} file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: {what} file is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        if what == "config":
+            raise ValueError(f"{path}: TOML syntax error: {exc}") from None
+        raise ValueError(f"{path}: corrupt {what} file (TOML syntax error: {exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: {what} file is nested too deeply to be a {what}") from None
 
 
 def save_config(config: Config, path: str | Path) -> None:
@@ -205,12 +236,12 @@ def _problem_from_dict(raw) -> ProblemSpec:
     _check_keys(raw, {f.name for f in fields(ProblemSpec)}, section)
     spec = ProblemSpec(
         image=_typed(raw, "image", str, section, ProblemSpec.image),
-        size=_typed(raw, "size", int, section, ProblemSpec.size, low=1, optional=True),
+        size=_typed(raw, "size", int, section, ProblemSpec.size, low=8, high=MAX_SIZE, optional=True),
         grayscale=_typed(raw, "grayscale", bool, section, ProblemSpec.grayscale),
         color_mode=_choice(raw, "color_mode", COLOR_MODES, section, ProblemSpec.color_mode),
         degradation=_typed(raw, "degradation", str, section, ProblemSpec.degradation),
-        noise_sigma=_typed(raw, "noise_sigma", float, section, ProblemSpec.noise_sigma, low=0.0),
-        seed=_typed(raw, "seed", int, section, ProblemSpec.seed, low=0),
+        noise_sigma=_typed(raw, "noise_sigma", float, section, ProblemSpec.noise_sigma, low=0.0, high=1.0),
+        seed=_typed(raw, "seed", int, section, ProblemSpec.seed, low=0, high=2**63 - 1),
     )
     if spec.degradation not in DEGRADATIONS:
         raise ValueError(f"{section} key 'degradation': unknown degradation '{spec.degradation}'; "
@@ -234,7 +265,7 @@ def _lane_from_dict(raw, index: int) -> LaneSpec:
         label=_typed(raw, "label", str, section, ""),
         prior=_typed(raw, "prior", str, section, None, optional=True),
         denoiser=_typed(raw, "denoiser", str, section, None, optional=True),
-        color=_typed(raw, "color", str, section, None, optional=True),
+        color=_color(raw, section),
         params=dict(_table(raw.get("params", {}), f"{section} [lanes.params]")),
     )
     return resolve_lane(lane)
@@ -246,7 +277,7 @@ def _run_from_dict(raw) -> RunSpec:
     _check_keys(raw, {f.name for f in fields(RunSpec)}, section)
     return RunSpec(
         iterations=_typed(raw, "iterations", int, section, RunSpec.iterations, low=0),
-        tolerance=_typed(raw, "tolerance", float, section, RunSpec.tolerance, low=0.0),
+        tolerance=_typed(raw, "tolerance", float, section, RunSpec.tolerance, low=0.0, high=1.0),
         keep_iterates=_typed(raw, "keep_iterates", int, section, RunSpec.keep_iterates, low=0),
         device=_choice(raw, "device", DEVICES, section, RunSpec.device),
         dtype=_choice(raw, "dtype", DTYPES, section, RunSpec.dtype),
@@ -266,7 +297,7 @@ def _check_keys(raw: Mapping, allowed: set, section: str) -> None:
         raise ValueError(f"{section}: unknown key(s) {unknown}; valid keys: {sorted(allowed)}")
 
 
-def _typed(raw: Mapping, key: str, kind: type, section: str, default, *, low=None, optional=False):
+def _typed(raw: Mapping, key: str, kind: type, section: str, default, *, low=None, high=None, optional=False):
     if key not in raw:
         return default
     if raw[key] is None:
@@ -280,8 +311,19 @@ def _typed(raw: Mapping, key: str, kind: type, section: str, default, *, low=Non
         value, ok = float(value), True
     if not ok:
         raise ValueError(f"{section} key '{key}' must be {names[kind]}, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f"{section} key '{key}' must be finite, got {value!r}")
     if low is not None and value < low:
         raise ValueError(f"{section} key '{key}' = {value!r} is below its minimum {low}")
+    if high is not None and value > high:
+        raise ValueError(f"{section} key '{key}' = {value!r} is above its maximum {high}")
+    return value
+
+
+def _color(raw: Mapping, section: str) -> str | None:
+    value = _typed(raw, "color", str, section, None, optional=True)
+    if value is not None and not COLOR_RE.match(value):
+        raise ValueError(f"{section} key 'color' must be a hex colour such as \"#1f77b4\", got {value!r}")
     return value
 
 

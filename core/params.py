@@ -6,6 +6,8 @@ from them, so adding a solver needs no GUI edit.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +50,12 @@ class Param:
     log: bool = False
 
     def validate(self, value: Any, owner: str = "") -> Any:
-        """Return ``value`` coerced to this parameter's kind, or raise ``ValueError``.
+        """Return ``value`` as this parameter's kind, or raise ``ValueError`` naming it.
 
-        ``None`` is accepted only when the default is ``None`` (automatic value).
+        Types are strict (a config says ``lam = 0.1``, not ``"0.1"``; ``true``, not ``"yes"``);
+        numbers must be finite and within [low, high]; an integer parameter accepts an integral
+        float. ``None`` is accepted only when the default is ``None`` (automatic value). Text
+        from an edit field goes through :meth:`parse` first.
         """
         where = f"{owner}: " if owner else ""
         if value is None:
@@ -60,36 +65,59 @@ class Param:
         if self.kind == "bool":
             if isinstance(value, bool):
                 return value
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-                return value.lower() in ("true", "1", "yes")
-            if isinstance(value, (int, float)) and value in (0, 1):
-                return bool(value)
             raise ValueError(f"{where}parameter '{self.name}' must be true or false, got {value!r}")
         if self.kind == "choice":
-            if str(value) not in self.choices:
+            if not isinstance(value, str) or value not in self.choices:
                 raise ValueError(
                     f"{where}parameter '{self.name}' must be one of {list(self.choices)}, got {value!r}"
                 )
-            return str(value)
+            return value
         if self.kind == "str":
-            return str(value)
+            if not isinstance(value, str):
+                raise ValueError(f"{where}parameter '{self.name}' must be a string, got {value!r}")
+            return value
+        wanted = "an integer" if self.kind == "int" else "a number"
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{where}parameter '{self.name}' must be {wanted}, got {value!r}")
         try:
-            if isinstance(value, bool):
-                raise TypeError
-            num = int(value) if self.kind == "int" else float(value)
-            if self.kind == "int" and float(value) != num:
-                raise TypeError
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{where}parameter '{self.name}' must be {'an integer' if self.kind == 'int' else 'a number'}, got {value!r}"
-            ) from None
-        if num != num or num in (float("inf"), float("-inf")):
+            finite = math.isfinite(value)
+        except OverflowError:          # an int too large for a float
+            finite = False
+        if not finite:
             raise ValueError(f"{where}parameter '{self.name}' must be finite, got {value!r}")
+        if self.kind == "int":
+            if float(value) != int(value):
+                raise ValueError(f"{where}parameter '{self.name}' must be {wanted}, got {value!r}")
+            num = int(value)
+        else:
+            num = float(value)
         if self.low is not None and num < self.low:
             raise ValueError(f"{where}parameter '{self.name}' = {num} is below its minimum {self.low}")
         if self.high is not None and num > self.high:
             raise ValueError(f"{where}parameter '{self.name}' = {num} is above its maximum {self.high}")
         return num
+
+    def parse(self, text: str | None, owner: str = "") -> Any:
+        """The value an edit field or a command line gives as text (``None``/empty: automatic),
+        validated as :meth:`validate` does."""
+        where = f"{owner}: " if owner else ""
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return self.validate(None, owner)
+        if not isinstance(text, str):
+            return self.validate(text, owner)
+        text = text.strip()
+        if self.kind == "bool":
+            if text.lower() not in ("true", "false"):
+                raise ValueError(f"{where}parameter '{self.name}' must be true or false, got {text!r}")
+            return text.lower() == "true"
+        if self.kind in ("int", "float"):
+            try:
+                value = int(text) if self.kind == "int" and text.lstrip("+-").isdigit() else float(text)
+            except ValueError:
+                wanted = "an integer" if self.kind == "int" else "a number"
+                raise ValueError(f"{where}parameter '{self.name}' must be {wanted}, got {text!r}") from None
+            return self.validate(value, owner)
+        return self.validate(text, owner)
 
     def describe(self) -> str:
         """One line for ``python -m core list``."""

@@ -17,10 +17,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import tomllib
 
 from .atomic import atomic_folder, recover_folder, sha256_file
-from .config import Config
+from .config import Config, read_toml
 from .engine import CSV_COLUMNS, METRIC_NAMES, Run, write_metrics_csv
 
 SCHEMA_VERSION = 1
@@ -113,14 +112,9 @@ def check_companions(folder: Path) -> None:
 
 
 def _read_session_document(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing session file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read session file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: corrupt session file (TOML syntax error: {exc})") from None
+    if not path.exists() and not path.is_symlink():
+        raise ValueError(f"{path}: missing session file")
+    return read_toml(path, "session")
 
 
 def read_session_config(path: Path) -> Config:

@@ -6,7 +6,8 @@ prior, denoiser or degradation needs no GUI edit.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -118,17 +119,26 @@ class ParamForm(QWidget):
 
     def _commit_text(self, name: str, edit: QLineEdit) -> None:
         text = edit.text().strip()
-        self._commit(name, None if text == "" else text, edit)
+        param = self.params[name]
+        try:
+            value = param.parse(text, self.owner)
+        except ValueError as exc:
+            self._show_invalid(param, edit, exc)
+            return
+        self._commit(name, value, edit)
+
+    def _show_invalid(self, param, edit: QLineEdit | None, exc: ValueError) -> None:
+        if edit is not None:
+            edit.setStyleSheet(_ERROR_STYLE)
+            edit.setToolTip(param_tooltip(param) + f"<br><font color='red'>{exc}</font>")
+        self.invalid.emit(str(exc))
 
     def _commit(self, name: str, raw: Any, edit: QLineEdit | None = None) -> None:
         param = self.params[name]
         try:
             value = param.validate(raw, self.owner)
         except ValueError as exc:
-            if edit is not None:
-                edit.setStyleSheet(_ERROR_STYLE)
-                edit.setToolTip(param_tooltip(param) + f"<br><font color='red'>{exc}</font>")
-            self.invalid.emit(str(exc))
+            self._show_invalid(param, edit, exc)
             return
         if edit is not None:
             edit.setStyleSheet("")

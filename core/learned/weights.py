@@ -63,7 +63,28 @@ def read_manifest(directory: str | os.PathLike | None = None) -> dict[str, Any]:
         raise WeightsError(f"{path}: manifest is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise WeightsError(f"{path}: manifest must be a JSON object")
+    for name, entry in data.items():
+        _check_entry(path, name, entry)
     return data
+
+
+def _check_entry(path: Path, name: str, entry) -> None:
+    """Raise ``WeightsError`` naming the manifest key unless ``entry`` is a well-formed record
+    whose file lies inside the weights folder."""
+    where = f"{path}: entry '{name}'"
+    if not isinstance(entry, dict):
+        raise WeightsError(f"{where} must be an object, got {type(entry).__name__}")
+    file = entry.get("file", f"{name}.pt")
+    if (not isinstance(file, str) or not file or Path(file).name != file or file in (".", "..")
+            or file.startswith(".") or "\\" in file):
+        raise WeightsError(f"{where}: key 'file' must be a plain file name inside the weights folder, got {file!r}")
+    if not isinstance(entry.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
+        raise WeightsError(f"{where}: key 'sha256' must be 64 lowercase hex digits")
+    if "bytes" in entry and (not isinstance(entry["bytes"], int) or isinstance(entry["bytes"], bool)
+                             or entry["bytes"] < 0):
+        raise WeightsError(f"{where}: key 'bytes' must be a non-negative integer")
+    if not isinstance(entry.get("meta", {}), dict):
+        raise WeightsError(f"{where}: key 'meta' must be an object")
 
 
 @contextlib.contextmanager
@@ -166,8 +187,13 @@ def load_state(name: str, directory: str | os.PathLike | None = None,
                            f"available: {sorted(manifest)} (train them with `python -m core train {name}`)")
     entry = manifest[name]
     path = folder / entry.get("file", f"{name}.pt")
-    if not path.exists():
-        raise WeightsError(f"weights file {path} is missing")
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} is missing" if not path.exists() else
+                           f"weights file {path} is not a regular file")
+    expected = entry.get("bytes")
+    if expected is not None and path.stat().st_size != expected:
+        raise WeightsError(f"weights file {path}: {path.stat().st_size} bytes, the manifest says {expected}; "
+                           "the file was modified or truncated")
     digest = sha256_file(path)
     if digest != entry.get("sha256"):
         raise WeightsError(f"weights file {path}: SHA-256 {digest[:12]}… does not match the manifest "
@@ -195,6 +221,15 @@ def load_weights(name: str, module: torch.nn.Module, directory: str | os.PathLik
     except RuntimeError as exc:
         raise WeightsError(f"weights '{name}' do not fit {type(module).__name__}: {exc}") from None
     return weights_meta(name, directory)
+
+
+def meta_int(meta: dict, key: str, default, low: int, high: int, name: str) -> int:
+    """An integer architecture size from a manifest ``meta``, checked against [low, high] before
+    anything is allocated (a tampered manifest must not ask for terabytes)."""
+    value = meta.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise WeightsError(f"weights '{name}': manifest meta '{key}' = {value!r} must be an integer in [{low}, {high}]")
+    return value
 
 
 # --- the one cache of loaded networks -------------------------------------------------------------

@@ -13,15 +13,20 @@ from torch import Tensor
 from ...params import Param
 from ...priors.base import Denoiser
 from ...registry import DENOISERS
-from ..weights import cached_network, network_on
+from ..weights import WeightsError, cached_network, meta_int, network_on
 from .net import DilatedDenoiser
 
 SIGMA_RANGE = (0.0, 50.0 / 255.0)
 
 
 def _architecture(meta: dict) -> DilatedDenoiser:
-    return DilatedDenoiser(channels=int(meta.get("channels", 1)), features=int(meta.get("features", 32)),
-                           dilations=meta.get("dilations", (1, 2, 3, 4, 3, 2, 1)))
+    name = meta.get("name", "dncnn")
+    dilations = meta.get("dilations", [1, 2, 3, 4, 3, 2, 1])
+    if (not isinstance(dilations, (list, tuple)) or not 1 <= len(dilations) <= 32
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 64 for d in dilations)):
+        raise WeightsError(f"weights '{name}': manifest meta 'dilations' must be 1-32 integers in [1, 64]")
+    return DilatedDenoiser(channels=meta_int(meta, "channels", 1, 1, 4, name),
+                           features=meta_int(meta, "features", 32, 1, 1024, name), dilations=tuple(dilations))
 
 
 def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDenoiser:

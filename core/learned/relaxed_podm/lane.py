@@ -19,13 +19,18 @@ import torch
 from ...params import Param
 from ...registry import SOLVERS
 from ...solvers.base import Step
-from ..weights import cached_network
+from ..weights import WeightsError, cached_network, meta_int
 from .net import RelaxedPODM
 
 
 def _architecture(meta: dict) -> RelaxedPODM:
-    return RelaxedPODM(stages=int(meta["stages"]), features=int(meta["features"]),
-                       filter_size=int(meta["filter_size"]), mu0=float(meta["mu0"]))
+    name = "relaxed_podm"
+    mu0 = meta.get("mu0")
+    if isinstance(mu0, bool) or not isinstance(mu0, (int, float)) or not 0 < mu0 < 1e6:
+        raise WeightsError(f"weights '{name}': manifest meta 'mu0' = {mu0!r} must be a number in (0, 1e6)")
+    return RelaxedPODM(stages=meta_int(meta, "stages", None, 1, 100, name),
+                       features=meta_int(meta, "features", None, 1, 512, name),
+                       filter_size=meta_int(meta, "filter_size", None, 1, 31, name), mu0=float(mu0))
 
 
 def load_relaxed_podm(weights: str = "relaxed_podm", directory=None) -> RelaxedPODM:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +71,21 @@ class TrainSettings:
     should_stop: Callable[[], bool] | None = None
     on_epoch: Callable[[dict], None] | None = None
     on_step: Callable[[int, int, float], None] | None = None
+
+    def check_output(self) -> None:
+        """Raise ``ValueError`` when ``out`` is not a folder that can be written, before training."""
+        if self.out is None:
+            return
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out}: exists and is not a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ValueError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
     @property
     def weights_dir(self) -> Path:
@@ -146,6 +162,7 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
     from tqdm import tqdm
 
     device = settings.torch_device()
+    settings.check_output()
     if settings.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {settings.epochs}")
     if device.type == "cpu":
@@ -158,12 +175,17 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
     start_epoch, global_step, wall, history, resumes = 0, 0, 0.0, [], []
     ckpt_path = settings.checkpoint_path
     if settings.resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        start_epoch, global_step = int(ckpt["epoch"]), int(ckpt["step"])
-        wall, history = float(ckpt["wall"]), list(ckpt["history"])
-        resumes = [*ckpt.get("resumes", []), {"after_epoch": start_epoch, "epochs": settings.epochs}]
+        try:
+            ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            start_epoch, global_step = int(ckpt["epoch"]), int(ckpt["step"])
+            wall, history = float(ckpt["wall"]), list(ckpt["history"])
+            resumes = [*ckpt.get("resumes", []), {"after_epoch": start_epoch, "epochs": settings.epochs}]
+        except Exception as exc:  # unpickling refused, truncated file, wrong keys or shapes
+            raise ValueError(f"--resume: checkpoint {ckpt_path} cannot be used ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); delete it to start "
+                             "afresh") from None
     cancelled = False
     for epoch in range(start_epoch, settings.epochs):
         t0 = time.perf_counter()
