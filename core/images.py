@@ -26,6 +26,8 @@ from .colour import rgb_to_ycbcr, ycbcr_to_rgb  # noqa: F401  (part of this modu
 
 MIN_SIDE = 8        # smallest accepted side, pixels
 MAX_SIDE = 8192     # largest side accepted unless ``allow_huge``
+MAX_PIXELS = 50_000_000       # largest image (H·W) accepted unless ``allow_huge`` (a 4.8 GB float64 RGB stack)
+MAX_FILE_BYTES = 512 << 20    # largest image file read unless ``allow_huge`` (checked before reading)
 
 # Images that ship inside the scikit-image wheel (no download), checked for skimage 0.26.
 CATALOGUE: dict[str, str] = {
@@ -136,6 +138,10 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
     if not path.is_file():
         raise ImageError(f"{label}: " + ("is a directory, not an image file" if path.is_dir() else "file not found"))
     try:
+        file_bytes = path.stat().st_size
+        if file_bytes > MAX_FILE_BYTES and not allow_huge:
+            raise ImageError(f"{label}: file is {file_bytes >> 20} MiB, larger than {MAX_FILE_BYTES >> 20} MiB "
+                             "(pass allow_huge=True to load it anyway)")
         data = path.read_bytes()
     except OSError as exc:
         raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from exc
@@ -165,6 +171,9 @@ def _check_side_lengths(shape: tuple[int, int], label: str, allow_huge: bool) ->
         raise ImageError(f"{label}: image is {h}×{w} pixels; at least {MIN_SIDE}×{MIN_SIDE} are needed")
     if max(h, w) > MAX_SIDE and not allow_huge:
         raise ImageError(f"{label}: image is {h}×{w} pixels, larger than {MAX_SIDE} on a side "
+                         "(pass allow_huge=True to load it anyway)")
+    if h * w > MAX_PIXELS and not allow_huge:
+        raise ImageError(f"{label}: image is {h}×{w} = {h * w} pixels, more than {MAX_PIXELS} "
                          "(pass allow_huge=True to load it anyway)")
 
 
@@ -240,10 +249,11 @@ def _decode_png16(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
         raise ImageError(f"{label}: interlaced 16-bit colour PNGs are not supported; save it without interlacing")
     channels = {2: 3, 4: 2, 6: 4}[colour_type]
     bpp, stride = 2 * channels, 2 * channels * width
-    raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
+    needed = height * (stride + 1)          # never inflate more than the declared image holds
+    raw = np.frombuffer(zlib.decompressobj().decompress(b"".join(idat), needed), np.uint8)
     if raw.size < height * (stride + 1):
         raise ImageError(f"{label}: truncated PNG (image data ends early)")
-    rows = raw[:height * (stride + 1)].reshape(height, stride + 1)
+    rows = raw[:needed].reshape(height, stride + 1)
     out = np.empty((height, stride), np.uint8)
     previous = np.zeros(stride, np.uint8)
     for r in range(height):

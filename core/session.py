@@ -13,6 +13,8 @@ running its config reproduces the metrics (the run is seeded).
 from __future__ import annotations
 
 import csv
+import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -87,8 +89,12 @@ def open_session(folder: str | Path) -> tuple[Config, MetricsTable, Iterates]:
     if not folder.is_dir():
         raise ValueError(f"{folder}: not a session folder (does not exist or is not a directory)")
     config = read_session_config(folder / SESSION_FILE)
+    labels = [lane.label for lane in config.lanes]
     metrics = read_metrics_csv(folder / METRICS_FILE)
-    iterates = read_iterates(folder / ITERATES_FILE)
+    foreign = sorted(set(metrics) - set(labels))
+    if foreign:
+        raise ValueError(f"{folder / METRICS_FILE}: corrupt metrics file (lanes {foreign} are not in the session)")
+    iterates = read_iterates(folder / ITERATES_FILE, labels)
     check_companions(folder)
     return config, metrics, iterates
 
@@ -159,23 +165,60 @@ def read_metrics_csv(path: Path) -> MetricsTable:
         except ValueError as exc:
             raise ValueError(f"{path}: corrupt metrics file (lane '{label}': {exc})") from None
         entry["status"] = np.array(columns[-1], dtype=str)
+        iterations = entry["iteration"]
+        if iterations.size and (iterations[0] != 1 or np.any(np.diff(iterations) != 1)):
+            raise ValueError(f"{path}: corrupt metrics file (lane '{label}': iterations must run 1, 2, 3, ... "
+                             "without gaps; the file is truncated or edited)")
         table[label] = entry
     return table
 
 
-def read_iterates(path: Path) -> Iterates:
-    """Kept iterates from ``iterates.npz`` (no pickle)."""
+#: largest kept iterate accepted when opening a session (display image elements)
+MAX_ITERATE_ELEMENTS = 8192 * 8192 * 3
+
+
+def _npz_array_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype an ``.npy`` member declares, read from its header without loading it."""
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    return tuple(shape), dtype
+
+
+def read_iterates(path: Path, labels: list[str] | None = None) -> Iterates:
+    """Kept iterates from ``iterates.npz`` (no pickle), each array's declared shape and type
+    checked before it is read; ``labels`` (the config's lanes) must be the file's lanes."""
+    if not path.is_file():
+        raise ValueError(f"{path}: missing iterates file")
+    key_re = re.compile(r"^lane(\d+)_k(\d+)$")
     try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                shape, dtype = _npz_array_header(archive, member)
+                if member == "lane_labels.npy":
+                    if len(shape) != 1 or dtype.kind != "U" or shape[0] > 10_000:
+                        raise ValueError("lane_labels must be a short 1-D array of strings")
+                    continue
+                if not key_re.match(member.removesuffix(".npy")):
+                    raise ValueError(f"unexpected array {member!r}")
+                if (len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3)
+                        or dtype not in (np.float32, np.float64) or math.prod(shape) > MAX_ITERATE_ELEMENTS):
+                    raise ValueError(f"array {member!r} of shape {shape} and type {dtype} is not a display image")
         with np.load(path, allow_pickle=False) as data:
-            labels = [str(label) for label in data["lane_labels"]]
-            iterates: Iterates = {label: {} for label in labels}
+            file_labels = [str(label) for label in data["lane_labels"]]
+            if labels is not None and file_labels != list(labels):
+                raise ValueError(f"its lanes {file_labels} are not the session's lanes {list(labels)}")
+            iterates: Iterates = {label: {} for label in file_labels}
             for key in data.files:
                 if key == "lane_labels":
                     continue
-                lane_part, k_part = key.split("_k")
-                iterates[labels[int(lane_part[len("lane"):])]][int(k_part)] = data[key]
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing iterates file") from None
+                lane_index, k = (int(g) for g in key_re.match(key).groups())
+                if lane_index >= len(file_labels):
+                    raise ValueError(f"array {key!r} names lane {lane_index}, but there are {len(file_labels)}")
+                iterates[file_labels[lane_index]][k] = data[key]
     except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"{path}: corrupt iterates file ({type(exc).__name__}: {exc})") from None
     return {label: dict(sorted(kept.items())) for label, kept in iterates.items()}

@@ -6,6 +6,7 @@ import math
 import os
 import shutil
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,7 +60,8 @@ def test_text_from_an_edit_field_is_parsed_then_validated():
     assert Param("x", 0.5).parse(" 1e-2 ") == 0.01
     assert Param("b", True, "bool").parse("false") is False
     assert Param("x", None).parse("") is None
-    for param, text in ((Param("n", 3, "int", 1, 10), "inf"), (Param("x", 0.5), "nan"), (Param("b", True, "bool"), "yes")):
+    cases = ((Param("n", 3, "int", 1, 10), "inf"), (Param("x", 0.5), "nan"), (Param("b", True, "bool"), "yes"))
+    for param, text in cases:
         with pytest.raises(ValueError, match=f"'{param.name}'"):
             param.parse(text)
 
@@ -207,3 +209,83 @@ def test_weights_that_are_a_folder_or_have_a_huge_architecture_are_refused(weigh
     (weights_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(WeightsError, match="meta 'features' = 200000 must be an integer in"):
         load_dilated_denoiser("dncnn", weights_copy)
+
+
+@pytest.fixture(scope="module")
+def saved_session(tmp_path_factory):
+    from core.engine import Run
+    from core.session import save_session
+
+    run = Run(Config.from_dict(GOOD))
+    run.run()
+    return save_session(run, tmp_path_factory.mktemp("s") / "session")
+
+
+def damaged_copy(saved_session, tmp_path, damage):
+    folder = tmp_path / "copy"
+    shutil.copytree(saved_session, folder)
+    damage(folder)
+    return folder
+
+
+def rewrite_npz(folder, **arrays):
+    with np.load(folder / "iterates.npz") as data:
+        kept = {key: data[key] for key in data.files}
+    kept.update(arrays)
+    np.savez(folder / "iterates.npz", **kept)
+
+
+def npz_declaring(folder, shape):
+    """An iterates.npz whose one array header declares ``shape`` (a few bytes of data: a zip bomb)."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(folder / "iterates.npz", "w") as archive:
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.array(["FISTA"]))
+        archive.writestr("lane_labels.npy", buffer.getvalue())
+        archive.writestr("lane0_k1.npy", header.getvalue() + b"\0" * 64)
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda f: npz_declaring(f, (200000, 200000)), "is not a display image"),
+    (lambda f: rewrite_npz(f, lane7_k1=np.zeros((32, 32), np.float32)), "names lane 7"),
+    (lambda f: rewrite_npz(f, **{"lane-1_k1": np.zeros((32, 32), np.float32)}), "unexpected array"),
+    (lambda f: rewrite_npz(f, lane0_k1=np.zeros((32, 32, 5), np.float32)), "is not a display image"),
+    (lambda f: rewrite_npz(f, lane_labels=np.array(["someone else"])), "are not the session's lanes"),
+    (lambda f: (f / "metrics.csv").write_text((f / "metrics.csv").read_text().replace("FISTA,", "GHOST,")),
+     "are not in the session"),
+    (lambda f: (f / "metrics.csv").write_text("\n".join((f / "metrics.csv").read_text().splitlines()[:1]
+                                                        + (f / "metrics.csv").read_text().splitlines()[2:]) + "\n"),
+     "iterations must run 1, 2, 3"),
+])
+def test_session_files_are_validated_before_use(saved_session, tmp_path, damage, fragment):
+    from core.session import open_session
+
+    folder = damaged_copy(saved_session, tmp_path, damage)
+    with pytest.raises(ValueError) as info:
+        open_session(folder)
+    assert fragment in str(info.value)
+
+
+def test_image_files_are_checked_before_they_are_inflated(tmp_path, monkeypatch):
+    import struct
+    import zlib
+
+    import core.images as images
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    side = 8000     # 8000² 16-bit RGBA: 512 MB of samples from a ~1 MB file
+    ihdr = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
+    data = zlib.compress(b"\0" * (side * (8 * side + 1)), 9)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    with pytest.raises(images.ImageError, match=r"bomb\.png.*8000×8000 = 64000000 pixels, more than"):
+        images.load_image(bomb)
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(images.ImageError, match="MiB, larger than"):
+        images.load_image(bomb)
