@@ -145,8 +145,12 @@ class Operator:
         return None
 
     def tensor_options(self) -> dict:
-        """``{"device": ..., "dtype": ...}`` of the operator's internal tensors (float64 CPU if it
-        has none), for building probe tensors that match it."""
+        """``{"device": ..., "dtype": ...}`` the operator works in, for building probe tensors that
+        match it: where :meth:`to` last put it, else its internal tensors' (float64 CPU if it
+        has none)."""
+        placement = vars(self).get("_placement")
+        if placement is not None:
+            return dict(placement)
         for value in vars(self).values():
             if isinstance(value, Tensor) and value.is_floating_point():
                 return {"device": value.device, "dtype": value.dtype}
@@ -154,6 +158,9 @@ class Operator:
 
     def to(self, device=None, dtype=None) -> Operator:
         """Move every tensor attribute to ``device``/``dtype`` in place (complex kept complex)."""
+        current = self.tensor_options()
+        self._placement = {"device": current["device"] if device is None else torch.device(device),
+                           "dtype": current["dtype"] if dtype is None else dtype}
         for key, value in list(vars(self).items()):
             if isinstance(value, Tensor):
                 if value.is_complex() and dtype is not None:

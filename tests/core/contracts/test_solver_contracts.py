@@ -49,13 +49,7 @@ def solver_cases() -> list[tuple[str, str]]:
 
 #: (solver, degradation) cases that fail because of a known bug in core (strict: fixing the bug
 #: turns the xfail into a failure, so the entry is removed with the fix)
-KNOWN_BUGS = {
-    ("relaxed_podm", "denoise"): (
-        "core bug: the 'denoise' operator (core/operators/denoise.py Identity) holds no tensor, so "
-        "Operator.tensor_options() reports float64/CPU even after Problem.to(float32); "
-        "relaxed_podm's circulant_otf builds its probe from it, the OTF is complex128 and stage 2 "
-        "feeds float64 into the float32 CNN (RuntimeError; float64 runs work)"),
-}
+KNOWN_BUGS: dict = {}
 
 
 def case_params() -> list:
