@@ -26,7 +26,7 @@ def fista_iterations_to_reach(curve: np.ndarray, level: float) -> str:
 @torch.no_grad()
 def reproduce_lista(out_dir: Path, quick: bool) -> list[Path]:
     """Prediction error of trained LISTA (T = 1, 3, 7; m = 100, 400) vs FISTA iterations."""
-    from ...paths import out_dir
+    from ...paths import out_dir as scratch_dir
     from ..weights import load_state
     from .net import LISTA, fista_codes
     from .train import ALPHA, lista_dataset, prediction_error
@@ -34,7 +34,7 @@ def reproduce_lista(out_dir: Path, quick: bool) -> list[Path]:
     rows, panels = [], []
     iterations = 100 if quick else 400
     for atoms in (100, 400):
-        data = lista_dataset(atoms, out_dir() / "checkpoints")
+        data = lista_dataset(atoms, scratch_dir() / "checkpoints")
         x, z_star = data["val_x"], data["val_z"]
         if quick:
             x, z_star = x[:200], z_star[:200]
