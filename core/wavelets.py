@@ -1,4 +1,4 @@
-"""Orthonormal periodised multi-level 2-D discrete wavelet transform (Haar, Daubechies-4).
+"""Orthonormal periodised multi-level 2-D discrete wavelet transform (Haar, Daubechies, Symlets, Coiflets).
 
 The transform W follows PyWavelets' ``mode='periodization'`` conventions: one analysis step
 along an axis of length N (even) gives, with decomposition filters h (low) and g (high) of
@@ -19,30 +19,17 @@ differentiable.
 """
 from __future__ import annotations
 
-import math
+import functools
 
+import pywt
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# Decomposition low-pass filters (PyWavelets' ``dec_lo``). The Daubechies-4 values
-# (8 taps, 4 vanishing moments) are the published coefficients (Daubechies 1992, Table 6.1,
-# normalised to Σh = √2); the high-pass filter is g[k] = (−1)^(k+1) h[F−1−k].
-_S = 1.0 / math.sqrt(2.0)
-_DEC_LO = {
-    "haar": (_S, _S),
-    "db4": (
-        -1.059740178506903210488320852402722918109996490637641983484974e-02,
-        3.288301166688519973540751354924438866454194113754971259727278e-02,
-        3.084138183556076362721936253495905017031482172003403341821219e-02,
-        -1.870348117190930840795706727890814195845441743745800912057770e-01,
-        -2.798376941685985421141374718007538541198732022449175284003358e-02,
-        6.308807679298589078817163383006152202032229226771951174057473e-01,
-        7.148465705529156470899219552739926037076084010993081758450110e-01,
-        2.303778133088965008632911830440708500016152482483092977910968e-01,
-    ),
-}
-WAVELETS = tuple(_DEC_LO)
+#: The orthonormal wavelets available (PyWavelets' orthogonal families): haar, db1-db38,
+#: sym2-sym20, coif1-coif17. Their filters come from PyWavelets (``pywt.Wavelet(name).dec_lo``).
+WAVELETS = tuple(name for family in ("haar", "db", "sym", "coif") for name in pywt.wavelist(family)
+                 if pywt.Wavelet(name).orthogonal)
 
 
 def wavelet_filters(wavelet: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -50,16 +37,27 @@ def wavelet_filters(wavelet: str) -> tuple[tuple[float, ...], tuple[float, ...]]
 
     Parameters
     ----------
-    wavelet : {"haar", "db4"}
+    wavelet : str
+        One of :data:`WAVELETS`.
 
     Returns
     -------
     (h, g) : tuple of tuple of float
         g[k] = (−1)^(k+1) · h[F−1−k] (quadrature mirror filter).
     """
-    if wavelet not in _DEC_LO:
-        raise ValueError(f"parameter 'wavelet' must be one of {list(WAVELETS)}, got {wavelet!r}")
-    lo = _DEC_LO[wavelet]
+    return _filters(_checked_name(wavelet))
+
+
+def _checked_name(wavelet: str) -> str:
+    if wavelet not in WAVELETS:
+        families = "haar, db1-db38, sym2-sym20, coif1-coif17"
+        raise ValueError(f"parameter 'wavelet' must be an orthonormal wavelet ({families}), got {wavelet!r}")
+    return wavelet
+
+
+@functools.lru_cache(maxsize=None)
+def _filters(wavelet: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    lo = tuple(float(v) for v in pywt.Wavelet(wavelet).dec_lo)
     n = len(lo)
     hi = tuple((-1.0) ** (k + 1) * lo[n - 1 - k] for k in range(n))
     return lo, hi
@@ -118,8 +116,7 @@ def max_levels(height: int, width: int) -> int:
 
 
 def _check(x: Tensor, wavelet: str, levels: int, name: str) -> None:
-    if wavelet not in _DEC_LO:
-        raise ValueError(f"parameter 'wavelet' must be one of {list(WAVELETS)}, got {wavelet!r}")
+    _checked_name(wavelet)
     if isinstance(levels, bool) or int(levels) != levels or levels < 0:
         raise ValueError(f"parameter 'levels' must be a non-negative integer, got {levels!r}")
     if x.dim() < 2:
@@ -139,7 +136,8 @@ def wavedec(x: Tensor, wavelet: str = "haar", levels: int = 3) -> Tensor:
     ----------
     x : Tensor, shape (..., H, W)
         Real floating tensor; H and W divisible by ``2**levels``.
-    wavelet : {"haar", "db4"}
+    wavelet : str
+        One of :data:`WAVELETS`.
     levels : int
         Number of decomposition levels (0 returns ``x``).
 
@@ -169,7 +167,8 @@ def waverec(c: Tensor, wavelet: str = "haar", levels: int = 3) -> Tensor:
     ----------
     c : Tensor, shape (..., H, W)
         Packed coefficients as produced by :func:`wavedec`.
-    wavelet : {"haar", "db4"}
+    wavelet : str
+        One of :data:`WAVELETS`.
     levels : int
 
     Returns

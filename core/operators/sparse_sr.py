@@ -40,7 +40,8 @@ class SparseCodingSR(Operator):
         self.downsample = BoxDownsample(self.image_shape, scale)
         height, width = self.image_shape[-2:]
         if wavelet not in wavelets.WAVELETS:
-            raise ValueError(f"sparse_sr: parameter 'wavelet' must be one of {list(wavelets.WAVELETS)}, got {wavelet!r}")
+            raise ValueError(f"sparse_sr: parameter 'wavelet' must be an orthonormal wavelet "
+                             f"(haar, db1-db38, sym2-sym20, coif1-coif17), got {wavelet!r}")
         if height % 2**levels or width % 2**levels:
             raise ValueError(
                 f"sparse_sr: image size {height}×{width} is not a multiple of 2**levels = {2**levels} "

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..params import Param
 from ..registry import DENOISERS
-from ..wavelets import max_levels, wavedec, waverec
+from ..wavelets import WAVELETS, max_levels, wavedec, waverec
 from .base import Denoiser, soft_threshold
 from .sparse import as_scalar
 from .tv import tv_prox
@@ -67,7 +67,7 @@ def _subband_slices(height: int, width: int, levels: int):
 @DENOISERS.register(
     "wavelet",
     params=[_strength_param(1.0, "multiplier of the BayesShrink threshold", "T_b = strength·σ²/σ_b"),
-            Param("denoiser_wavelet", "db4", kind="choice", choices=("db4", "haar"),
+            Param("denoiser_wavelet", "db4", kind="choice", choices=WAVELETS,
                   help="orthonormal periodised wavelet"),
             Param("denoiser_levels", 3, kind="int", low=1, high=6, help="decomposition levels")],
     doc="wavelet soft-thresholding denoiser (BayesShrink thresholds per subband)",

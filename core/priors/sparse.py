@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..params import Param
 from ..registry import PRIORS
-from ..wavelets import max_levels, wavedec, waverec
+from ..wavelets import WAVELETS, max_levels, wavedec, waverec
 from .base import L1Pixel, Prior, Zero, soft_threshold
 
 
@@ -64,7 +64,7 @@ PRIORS.register("none", doc="no regulariser (g ≡ 0): plain least squares")(lam
 PRIORS.register("l1", params=[lam_param(0.01, "the pixel ℓ1 norm")],
                 doc="λ‖x‖₁ on pixels; prox = soft threshold")(lambda params: L1Pixel(params["lam"]))
 
-WAVELET_CHOICE = ("haar", "db4")
+WAVELET_CHOICE = WAVELETS
 LEVELS_PARAM = Param("levels", 3, kind="int", low=1, high=8,
                      help="wavelet decomposition levels (reduced if the image size does not allow)")
 
