@@ -24,7 +24,7 @@ from torch import Tensor
 from ...atomic import atomic_open, atomic_write_text
 from ...images import load_image
 from ...metrics import psnr
-from ...paths import out_dir, weights_dir
+from ...paths import in_checkout, out_dir, user_data_dir, weights_dir
 from ..weights import save_weights
 
 
@@ -89,7 +89,10 @@ class TrainSettings:
 
     @property
     def weights_dir(self) -> Path:
-        return weights_dir() if self.out is None else Path(self.out)
+        """``out``, else the shipped weights folder in a checkout, else the user's data folder."""
+        if self.out is not None:
+            return Path(self.out)
+        return weights_dir() if in_checkout() else user_data_dir() / "weights"
 
     @property
     def checkpoint_path(self) -> Path:
