@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
+	@if [ "$$QT_QPA_PLATFORM" != "offscreen" ]; then $(BIN)/python -m workbench.system_deps --install; fi
 	$(BIN)/python -m workbench
 
 demo: $(STAMP)
