@@ -3,7 +3,7 @@
 Curves are created once per lane and updated with ``setData`` on the full history arrays of
 the latest snapshot (so they receive every iteration even though the window repaints at
 display rate). Log plots get values clamped to a floor (zeros would become gaps). A vertical
-cursor marks the scrubbed iteration; clicking a plot scrubs there.
+cursor marks the scrubbed iteration; a left click on a plot scrubs there.
 """
 from __future__ import annotations
 
@@ -75,7 +75,6 @@ class CurvesView(QWidget):
         self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
         self.bound_curves: dict[int, pg.PlotDataItem] = {}
         self.markers: dict[tuple[int, str], pg.ScatterPlotItem] = {}   # (lane, "accepted"/"fallback")
-        self.legend: pg.LegendItem | None = None
         self._lanes: list[tuple[str, str]] = []
         self._last_snapshot = None
         for i, spec in enumerate(METRIC_PLOTS):
@@ -91,7 +90,9 @@ class CurvesView(QWidget):
             plot.addItem(cursor, ignoreBounds=True)
             self.plots[spec.key] = plot
             self.cursors[spec.key] = cursor
-        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        self.graphics.scene().sigMouseClicked.connect(self._on_scene_click)
+        self.legend: pg.LegendItem = self.plots["psnr"].addLegend(
+            offset=(-5, 5), labelTextSize="9pt", labelTextColor="#202020", brush=pg.mkBrush(255, 255, 255, 200))
         marker_legend = self.plots["opt_error"].addLegend(offset=(-5, 5), labelTextSize="8pt",
                                                           labelTextColor="#202020",
                                                           brush=pg.mkBrush(255, 255, 255, 200))
@@ -101,15 +102,16 @@ class CurvesView(QWidget):
     # structure --------------------------------------------------------------------------
     def set_lanes(self, lanes: list[tuple[str, str]]) -> None:
         """(label, colour) per lane; rebuilds the curve items (not called per frame)."""
-        for item in list(self.curves.values()) + list(self.bound_curves.values()) + list(self.markers.values()):
-            item.getViewBox() and item.getViewBox().removeItem(item)
+        for (key, _), item in self.curves.items():
+            self.plots[key].removeItem(item)
+        for item in list(self.bound_curves.values()) + list(self.markers.values()):
+            self.plots["opt_error"].removeItem(item)
         self.curves.clear()
         self.bound_curves.clear()
         self.markers.clear()
-        if self.legend is not None:
-            self.legend.scene() and self.legend.scene().removeItem(self.legend)
-        self.legend = self.plots["psnr"].addLegend(offset=(-5, 5), labelTextSize="9pt", labelTextColor="#202020",
-                                                  brush=pg.mkBrush(255, 255, 255, 200))
+        # one legend for the widget's life: PlotItem.addLegend returns the existing one, so a
+        # legend taken off the scene never came back
+        self.legend.clear()
         self._lanes = list(lanes)
         for index, (label, color) in enumerate(lanes):
             pen = pg.mkPen(color, width=2)
@@ -122,6 +124,16 @@ class CurvesView(QWidget):
                 markers = pg.ScatterPlotItem(size=7, **style)
                 self.plots["opt_error"].addItem(markers)
                 self.markers[(index, kind)] = markers
+
+    def reset_view(self) -> None:
+        """Forget the previous run: empty every curve and let every axis follow the new data."""
+        for item in [*self.curves.values(), *self.bound_curves.values(), *self.markers.values()]:
+            item.setData([], [])
+        self._last_snapshot = None
+        for plot in self.plots.values():
+            # an auto-ranged view without data keeps its last range: start from the fresh one
+            plot.getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            plot.enableAutoRange()
 
     def set_x_axis(self, mode: str) -> None:
         """``"iteration"`` or ``"seconds"``."""
@@ -159,9 +171,8 @@ class CurvesView(QWidget):
         bound = lane.metrics.get("opt_bound")
         error = lane.metrics.get("opt_error")
         accepted = lane.metrics.get("accepted")
-        if bound is not None and len(bound):
-            n = min(len(x), len(bound))
-            self.bound_curves[index].setData(x[:n], curve_values(bound[:n], True))
+        n = 0 if bound is None else min(len(x), len(bound))
+        self.bound_curves[index].setData(x[:n], curve_values(bound[:n], True) if n else [])
         if error is None or accepted is None or not len(error):
             for kind in MARKER_STYLES:
                 self.markers[(index, kind)].setData([], [])
@@ -203,7 +214,13 @@ class CurvesView(QWidget):
         return 0 if x is None else len(x)
 
     # interaction ------------------------------------------------------------------------
+    def _on_scene_click(self, event) -> None:
+        # only a left click scrubs; the right button opens the plot's context menu
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._on_click(event)
+
     def _on_click(self, event) -> None:
+        """Scrub to the iteration under the click (any object with ``scenePos()``)."""
         snapshot = self._last_snapshot
         if snapshot is None or not snapshot.lanes:
             return

@@ -17,12 +17,18 @@ def metric_at(lane_snapshot, name: str, k: int) -> float | None:
     return float(values[k - 1])
 
 
-def pane_info(lane_snapshot, k: int | None = None) -> LanePaneInfo:
-    """Title data of a lane's panes at iteration ``k`` (default: its latest)."""
+def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) -> LanePaneInfo:
+    """Title data of a lane's panes at iteration ``k`` (default: its latest).
+
+    ``kept_k`` is the kept iteration actually displayed when iteration ``k`` is not kept; the
+    PSNR/SSIM in the title are then those of ``kept_k``.
+    """
     k = lane_snapshot.k if k is None else k
+    kept_k = None if kept_k == k else kept_k
+    shown = k if kept_k is None else kept_k
     return LanePaneInfo(label=lane_snapshot.label, color=lane_snapshot.color or "#888888",
-                        status=lane_snapshot.status, k=k,
-                        psnr=metric_at(lane_snapshot, "psnr", k), ssim=metric_at(lane_snapshot, "ssim", k))
+                        status=lane_snapshot.status, k=k, kept_k=kept_k,
+                        psnr=metric_at(lane_snapshot, "psnr", shown), ssim=metric_at(lane_snapshot, "ssim", shown))
 
 
 def kept_range(snapshot, keep_iterates: int) -> tuple[int, int]:
@@ -32,27 +38,34 @@ def kept_range(snapshot, keep_iterates: int) -> tuple[int, int]:
     return first, last
 
 
-def lane_images_at(run, lane_index: int, k: int) -> tuple[int, np.ndarray | None, np.ndarray | None]:
-    """Kept iterate and error image of a lane at iteration ``k`` (clamped to the lane's latest).
+def nearest_kept(run, lane_index: int, k: int) -> int:
+    """The kept iteration of a lane nearest to ``k`` (the earlier one on a tie; x⁰ is always kept)."""
+    return min(run.kept_iterations(lane_index), key=lambda kept: (abs(kept - k), kept))
+
+
+def lane_images_at(run, lane_index: int, k: int) -> tuple[int, int, np.ndarray | None, np.ndarray | None]:
+    """Iterate and error image of a lane at iteration ``k`` (clamped to the lane's latest), or
+    at the nearest kept iteration when ``k`` is not kept.
 
     Returns
     -------
     k : int
-        The iteration actually shown.
+        The iteration asked for, clamped to the lane's latest.
+    kept_k : int
+        The iteration whose iterate is shown (``k`` when it is kept).
     image, error_map : ndarray or None
-        Display images as in ``RunSnapshot`` (None when that iterate is not kept).
+        Display images as in ``RunSnapshot`` (error map None without a ground truth).
     """
     lane = run.lanes[lane_index]
     k = min(k, lane.k)
-    x = lane.iterate_tensor(k)
-    if x is None:
-        return k, None, None
+    kept_k = k if lane.iterate_tensor(k) is not None else nearest_kept(run, lane_index, k)
+    x = lane.iterate_tensor(kept_k)
     problem = run.problem
     image = problem.to_image(x)
     error = None
     if problem.x_true is not None:
         error = display_image(problem, image - problem.x_true, chroma="")
-    return k, display_image(problem, image), error
+    return k, kept_k, display_image(problem, image), error
 
 
 def extras_at(run, lane_index: int, k: int) -> dict[str, np.ndarray]:

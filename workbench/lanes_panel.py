@@ -105,7 +105,8 @@ class LanesPanel(QWidget):
             button.setText(text)
             button.setToolTip(tip)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            button.clicked.connect(slot)
+            # clicked(bool) would pass its checked state as the slot's first argument
+            button.clicked.connect(lambda _checked=False, slot=slot: slot())
             buttons.addWidget(button)
             self.buttons[key] = button
         layout.addLayout(buttons)

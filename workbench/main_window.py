@@ -83,8 +83,9 @@ class MainWindow(QMainWindow):
         self.editor.connect()
         self.exporter = Exporter(parent=self, worker=self.worker, panes=self.panes, curves=self.curves,
                                  show_error=self.show_error, show_status=status)
-        self.controls = RunControls(worker=self.worker, transport=self.transport, show_status=status,
-                                    refresh=self.refresh, on_reset=self._follow_latest)
+        self.controls = RunControls(parent=self, worker=self.worker, transport=self.transport,
+                                    run_panel=self.run_panel, show_status=status, refresh=self.refresh,
+                                    on_reset=self.forget_display)
         self.controls.connect()
         build_menus(self, editor=self.editor, exporter=self.exporter, controls=self.controls)
         self.timer = QTimer(self)
@@ -229,12 +230,11 @@ class MainWindow(QMainWindow):
         self.editor.open_path(files[0])
 
     # display ----------------------------------------------------------------------------
-    def _follow_latest(self) -> None:
-        self.scrub_k = None
-
     def forget_display(self) -> None:
-        """A new run replaced the old one: rebuild the lane views and follow the latest iterate."""
+        """A new run replaced the old one (new problem or reset): rebuild the lane views, reset
+        the curves' axes and follow the latest iterate."""
         self.panes.reset_levels()
+        self.curves.reset_view()
         self._lane_keys = None
         self.scrub_k = None
 
@@ -278,8 +278,8 @@ class MainWindow(QMainWindow):
                 index = self.diagnostics.lane_index()
                 extras = (lane_view.extras_at(self.run, index, k)
                           if 0 <= index < len(self.run.lanes) else {})
-            for i, (lane_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
-                self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k))
+            for i, (lane_k, kept_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
+                self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k, kept_k))
             if 0 <= index < len(snapshot.lanes):
                 self.diagnostics.show_lane(snapshot.lanes[index], min(k, snapshot.lanes[index].k), extras)
         else:

@@ -42,18 +42,22 @@ class LanePaneInfo:
     k: int = 0
     psnr: float | None = None
     ssim: float | None = None
+    kept_k: int | None = None   # iterate shown instead of iteration k (not kept); None: k's own
 
 
 def lane_title(info: LanePaneInfo, what: str) -> str:
-    """HTML title of a lane pane: colour swatch, label, iteration, PSNR/SSIM, divergence."""
+    """HTML title of a lane pane: colour swatch, label, iteration (and the kept iteration shown
+    when iteration k is not kept), PSNR/SSIM of the shown iterate, divergence."""
     details = f"k={info.k}"
+    if info.kept_k is not None:
+        details += f" (nearest kept: {info.kept_k})"
     if what == "iterate":
         if info.psnr is not None and np.isfinite(info.psnr):
             details += f" · {info.psnr:.2f} dB"
         if info.ssim is not None and np.isfinite(info.ssim):
             details += f" · SSIM {info.ssim:.3f}"
     else:
-        details = what
+        details = what if info.kept_k is None else f"{what} (k={info.kept_k})"
     if info.status.startswith(("diverged", "error")):
         details += f" <span style='color:#ff5050'>⚠ {info.status}</span>"
     # two lines, so that titles stay narrower than their pane even with many lanes

@@ -84,6 +84,10 @@ class RunPanel(QWidget):
         finally:
             self._updating = False
 
+    def set_iterations(self, iterations: int) -> None:
+        """Set the iteration limit as the user would (emits ``changed``)."""
+        self.iterations.setValue(int(iterations))
+
     def run_settings(self) -> dict[str, Any]:
         return dict(self._run)
 

@@ -3,12 +3,14 @@ iteration scrubber over the kept history."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QSlider,
     QSpinBox,
+    QStyle,
     QToolButton,
     QWidget,
 )
@@ -37,16 +39,21 @@ class TransportBar(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        self.play = self._button("▶ Play", "play / pause (Space)", checkable=True)
+        icon = self.style().standardIcon
+        self.icons = {"play": icon(QStyle.StandardPixmap.SP_MediaPlay),
+                      "pause": icon(QStyle.StandardPixmap.SP_MediaPause)}
+        self.play = self._button("Play", "play / pause (Space)", self.icons["play"], checkable=True)
         self.play.toggled.connect(self._on_play)
-        self.step = self._button("Step", "one iteration (→)")
+        self.step = self._button("Step", "one iteration (→)", icon(QStyle.StandardPixmap.SP_ArrowForward))
         self.step.clicked.connect(lambda: self.step_requested.emit(1))
-        self.step10 = self._button("Step ×10", "ten iterations")
+        self.step10 = self._button("Step ×10", "ten iterations", icon(QStyle.StandardPixmap.SP_MediaSeekForward))
         self.step10.clicked.connect(lambda: self.step_requested.emit(10))
         self.converge = self._button("Run to end", "run at full speed until every lane has converged, "
-                                                   "diverged or reached the iteration limit")
+                                                   "diverged or reached the iteration limit",
+                                     icon(QStyle.StandardPixmap.SP_MediaSkipForward))
         self.converge.clicked.connect(self.converge_requested)
-        self.reset = self._button("Reset", "restart every lane from x⁰ (Home)")
+        self.reset = self._button("Reset", "restart every lane from x⁰ (Home)",
+                                  icon(QStyle.StandardPixmap.SP_MediaSkipBackward))
         self.reset.clicked.connect(self.reset_requested)
         for button in (self.play, self.step, self.step10, self.converge, self.reset):
             layout.addWidget(button)
@@ -76,17 +83,20 @@ class TransportBar(QWidget):
         layout.addWidget(self.position)
         self._updating = False
 
-    def _button(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
+    def _button(self, text: str, tip: str, icon: QIcon, checkable: bool = False) -> QToolButton:
+        # Qt's standard icons: glyphs such as ⏸ need an emoji font and may draw as a box
         button = QToolButton()
         button.setText(text)
+        button.setIcon(icon)
         button.setToolTip(tip)
         button.setCheckable(checkable)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # Space/→ stay window shortcuts
         return button
 
     def _on_play(self, playing: bool) -> None:
-        self.play.setText("⏸ Pause" if playing else "▶ Play")
+        self.play.setText("Pause" if playing else "Play")
+        self.play.setIcon(self.icons["pause" if playing else "play"])
         if not self._updating:
             self.play_toggled.emit(playing)
 

@@ -203,7 +203,8 @@ class RunEditor:
         with QMutexLocker(self.worker.run_lock):
             label = self.run.lanes[index].label
             self.run.remove_lane(index)
-        self._changed(f"lane '{label}' removed")
+            left = len(self.run.lanes)
+        self._changed(f"lane '{label}' removed" + ("" if left else "; no lanes left: Add adds a FISTA lane"))
 
     def on_lanes_reordered(self, order: list) -> None:
         """Reorder lanes keeping their histories."""
@@ -312,7 +313,8 @@ class Exporter:
         label, ok = QInputDialog.getItem(self.parent, "Export iterates", "lane", labels, 0, False)
         if not ok:
             return
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export kept iterates", f"{label}.gif", "GIF (*.gif);;MP4 (*.mp4)")
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export kept iterates", f"{label}.gif",
+                                              "GIF (*.gif);;MP4 (*.mp4)")
         if path:
             self.export_animation(labels.index(label), path)
 

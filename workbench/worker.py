@@ -84,11 +84,16 @@ class RunWorker(QObject):
         goes on serving; the application never closes because of it).
     paused_changed(bool)
         Emitted when the worker pauses by itself (run done, engine error).
+    nothing_to_run(str)
+        A play / run-to-end / step request found nothing to do and paused: ``"limit"`` (every
+        running lane is at the iteration limit), ``"stopped"`` (every lane has stopped) or
+        ``"no lanes"``.
     """
 
     failed = Signal(str, str)
     saved = Signal(str)
     paused_changed = Signal(bool)
+    nothing_to_run = Signal(str)
     finished = Signal()
 
     def __init__(self, run, publish_interval: float = 1 / 30):
@@ -238,6 +243,7 @@ class RunWorker(QObject):
                 with QMutexLocker(self.run_lock):
                     run = self.run
                     finished = run.finished(control.limit)
+                    idle_reason = self._idle_reason(run, control) if finished else None
                     if not finished:
                         run.step(1)
                         finished = run.finished(control.limit)
@@ -253,8 +259,19 @@ class RunWorker(QObject):
                 self._pause_self()
             if finished or idle or due:
                 self.publish()
+            if idle_reason is not None:
+                self.nothing_to_run.emit(idle_reason)
             self._throttle(started)
         self.finished.emit()
+
+    @staticmethod
+    def _idle_reason(run, control: Control) -> str | None:
+        """Why a request finds nothing to run (None for replays to a target iteration)."""
+        if control.target is not None:
+            return None
+        if not run.lanes:
+            return "no lanes"
+        return "stopped" if run.finished(NO_LIMIT) else "limit"
 
 
 def start_worker(worker: RunWorker) -> QThread:
