@@ -40,8 +40,9 @@ CLOSE_GRACE_MS = 200   # a close waits this long for the current iteration, then
 class MainWindow(QMainWindow):
     """Convergence Workbench main window.
 
-    It lays out the widgets, runs the display timer and composes two controllers:
-    ``editor`` (:class:`RunEditor`: edits, files) and ``exporter`` (:class:`Exporter`).
+    It lays out the widgets, runs the display timer and composes three controllers, each given
+    what it uses: ``editor`` (:class:`RunEditor`: edits, files), ``exporter``
+    (:class:`Exporter`) and ``controls`` (:class:`RunControls`: the transport bar).
 
     Parameters
     ----------
