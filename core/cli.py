@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        from .plugins import load_plugin_file
+
+        for plugin in getattr(args, "plugin", []):
+            load_plugin_file(plugin)
         return args.handler(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -57,10 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", choices=("float32", "float64"), help="override [run] dtype")
     run.add_argument("--size", type=int, help="override [problem] size (longer side, px)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                     help="load a plugin file first (repeatable); see docs/example_plugin.py")
     run.set_defaults(handler=command_run)
     listing = commands.add_parser("list", help="list images, degradations, priors, denoisers and solvers")
     listing.add_argument("--markdown", action="store_true",
                          help="print the component tables of docs/components.md (generated from the registry)")
+    listing.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                         help="load a plugin file first (repeatable)")
     listing.set_defaults(handler=command_list)
     for name in DELEGATED:
         commands.add_parser(name, help=f"see python -m core {name} --help", add_help=False)
@@ -199,10 +207,13 @@ def command_list(args) -> int:
 def describe_components() -> str:
     """The text printed by ``python -m core list``."""
     from .images import catalogue_names
+    from .plugins import PLUGIN_ERRORS
     from .registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS, load_all
 
     load_all()
     lines = ["images:", *(f"  {name}" for name in catalogue_names())]
+    if PLUGIN_ERRORS:
+        lines += ["plugins that failed to load:", *(f"  {message}" for message in PLUGIN_ERRORS.values())]
     for title, registry in (("degradations", DEGRADATIONS), ("priors", PRIORS),
                             ("denoisers", DENOISERS), ("solvers", SOLVERS)):
         lines.append(f"{title}:")

@@ -9,7 +9,7 @@ import inspect
 from pathlib import Path
 
 from .paths import CHECKOUT_DIR
-from .registry import DEGRADATIONS, DENOISERS, PRIORS, REPRODUCERS, SOLVERS, TRAINERS, Registry, load_all
+from .registry import ARCHITECTURES, DEGRADATIONS, DENOISERS, PRIORS, REPRODUCERS, SOLVERS, TRAINERS, Registry, load_all
 
 HEADER = """# Components
 
@@ -73,5 +73,6 @@ def components_markdown() -> str:
         table("Trainers (`python -m core train NAME`)", TRAINERS,
               ("default epochs", lambda e: e.extra.get("default_epochs", ""))),
         table("Reproductions (`python -m core reproduce NAME`)", REPRODUCERS),
+        table("Architectures (for `denoiser = \"state_dict\"`)", ARCHITECTURES),
     ]
     return "\n".join(sections)

@@ -160,6 +160,8 @@ DENOISERS = Registry("denoiser")
 SOLVERS = Registry("solver")
 TRAINERS = Registry("trainer", label="network")
 REPRODUCERS = Registry("reproduction")
+#: network architectures a state dict can be loaded into: ``factory(state_dict) -> nn.Module``
+ARCHITECTURES = Registry("architecture")
 
 #: packages whose modules register built-in components (imported recursively, ``_*`` skipped)
 BUILTIN_PACKAGES = (
@@ -179,6 +181,8 @@ def load_all() -> None:
         return
     _loaded = True
     from ._discover import import_package_tree
+    from .plugins import load_entry_point_plugins
 
     for package in BUILTIN_PACKAGES:
         import_package_tree(package)
+    load_entry_point_plugins()

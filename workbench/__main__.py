@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=20, help="iterations before the screenshot (default 20)")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), help="window size WxH (default 1600x1000)")
     parser.add_argument("--no-autosave", action="store_true", help="do not autosave to sessions/.autosave")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                        help="load a plugin file first (repeatable); see docs/example_plugin.py")
     return parser
 
 
@@ -40,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    from core.plugins import load_plugin_file
+
+    try:
+        for plugin in args.plugin:
+            load_plugin_file(plugin)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from . import app
     from .autosave import default_autosave_dir
 

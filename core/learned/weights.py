@@ -260,7 +260,7 @@ def cached_network(architecture, name: str, directory: str | os.PathLike | None 
         else:
             net = architecture(weights_meta(name, folder))
             load_weights(name, net, folder)
-        _NETWORKS[key] = net.eval().requires_grad_(False)
+        _NETWORKS[key] = frozen(net)
     return _NETWORKS[key]
 
 
@@ -270,4 +270,12 @@ def network_on(net: torch.nn.Module, like: torch.Tensor | None = None, *,
     if like is not None:
         device = like.device
         dtype = like.real.dtype if like.is_complex() else like.dtype
-    return copy.deepcopy(net).to(device=device, dtype=dtype).eval().requires_grad_(False)
+    return frozen(copy.deepcopy(net).to(device=device, dtype=dtype))
+
+
+def frozen(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` in eval mode with every parameter's gradient off (works for TorchScript modules too)."""
+    net.eval()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net

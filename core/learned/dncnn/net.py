@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ...registry import ARCHITECTURES
+
 DEFAULT_DILATIONS = (1, 2, 3, 4, 3, 2, 1)
 
 
@@ -63,3 +65,16 @@ class DilatedDenoiser(nn.Module):
         sigma_map = sigma_t.reshape(-1, 1, 1, 1).expand(x.shape[0], 1, x.shape[2], x.shape[3])
         noise = self.body(torch.cat([x, sigma_map], dim=1))
         return x - noise
+
+
+@ARCHITECTURES.register("dilated_cnn", doc="the dncnn architecture (IRCNN-style dilated CNN, σ map input), "
+                                            "7 layers with dilations 1,2,3,4,3,2,1; sizes read off the tensors")
+def dilated_cnn_from_state(state: dict) -> DilatedDenoiser:
+    """A :class:`DilatedDenoiser` sized from ``state`` (``body.<i>.weight`` tensors), weights loaded."""
+    weights = [state[key] for key in sorted((k for k in state if k.endswith(".weight")),
+                                            key=lambda k: int(k.split(".")[1]))]
+    if len(weights) != len(DEFAULT_DILATIONS):
+        raise ValueError(f"expected {len(DEFAULT_DILATIONS)} convolution layers, found {len(weights)}")
+    net = DilatedDenoiser(channels=int(weights[-1].shape[0]), features=int(weights[0].shape[0]))
+    net.load_state_dict(state, strict=True)
+    return net

@@ -8,6 +8,10 @@ tests/core/test_priors.py, of the learned one in tests/core/learned/test_learned
 """
 from __future__ import annotations
 
+import functools
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -18,11 +22,18 @@ load_all()
 DENOISER_NAMES = sorted(DENOISERS)
 
 
+@functools.lru_cache(maxsize=1)
+def _example_folder():
+    return Path(tempfile.mkdtemp(prefix="denoiser-examples-"))
+
+
 def make_denoiser(name: str, dtype: torch.dtype):
     """The denoiser with its default parameters, moved to ``dtype`` where it has ``.to`` (as a lane
     moves it to the run's dtype)."""
     entry = DENOISERS.get_entry(name)
-    denoiser = entry.factory(entry.resolve({}))
+    example = entry.extra.get("example")       # denoisers that read a file write an example one
+    params = example(_example_folder()) if example is not None else {}
+    denoiser = entry.factory(entry.resolve(params))
     mover = getattr(denoiser, "to", None)
     if callable(mover):
         moved = mover(dtype=dtype)
