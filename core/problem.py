@@ -174,7 +174,7 @@ def build_problem(spec: ProblemSpec, device: str | torch.device = "cpu",
         raise ValueError(f"[problem.params] of degradation '{spec.degradation}': {exc}") from None
     x0_unknown = operator.from_image(x_true)
     y = add_noise(operator.forward(x0_unknown), spec.noise_sigma, noise_generator)
-    x0 = operator.initial_estimate(y)
+    x0 = initial_point(operator, y, x0_unknown, spec.init)
     display = {}
     if x_true.shape[0] == 1 and rgb.ndim == 3:  # colour image solved on its Y channel
         def degrade(channel: torch.Tensor) -> torch.Tensor:
@@ -199,3 +199,14 @@ def add_noise(clean: torch.Tensor, sigma: float, generator: torch.Generator) -> 
     else:
         noise = torch.randn(clean.shape, generator=generator, dtype=torch.float64).to(clean.dtype)
     return clean + sigma * noise
+
+
+def initial_point(operator, y: torch.Tensor, like: torch.Tensor, init: str) -> torch.Tensor:
+    """x⁰ for ``init`` = "default" (the operator's estimate), "zeros" or "adjoint" (Aᵀy)."""
+    if init == "zeros":
+        return torch.zeros_like(like)
+    if init == "adjoint":
+        return operator.adjoint(y)
+    if init != "default":
+        raise ValueError(f"[problem] key 'init' must be 'default', 'zeros' or 'adjoint', got {init!r}")
+    return operator.initial_estimate(y)

@@ -57,10 +57,11 @@ def scratch_registries():
 
 
 def small_config(size: int = 64):
-    """The default problem (FISTA + PODM, sparse-coding SR ×2) at ``size`` px for fast GUI tests."""
-    from core.config import default_config
+    """The PODM paper's Fig. 2 problem (FISTA + PODM, sparse-coding SR ×2) at ``size`` px for fast GUI
+    tests (the GUI tests were written on it; the workbench's own default is ``default_config()``)."""
+    from core.config import figure2_config
 
-    config = default_config()
+    config = figure2_config()
     config.problem.size = size
     config.run.keep_iterates = 50
     return config
