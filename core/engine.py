@@ -55,6 +55,11 @@ class RunSnapshot:
     target_iterations: int = 0
 
 
+#: a lane whose objective exceeds this many times its scale is flagged as diverging
+DIVERGENCE_FACTOR = 1e4
+DIVERGING_REASON = f"objective above {DIVERGENCE_FACTOR:.0e}× its start"
+
+
 class Run:
     """One problem and its lanes, stepped in lockstep.
 
@@ -76,6 +81,9 @@ class Run:
         self._since_check = 0
         self._static_images = None
         self.metric_context = None if self.problem.x_true is None else context_for(self.problem.x_true)
+        y = self.problem.y
+        #: Φ(0) = ½‖y‖² (g(0) = 0 for the priors here): the scale a sane objective stays within
+        self.objective_scale = float(0.5 * (y.abs() ** 2 if y.is_complex() else y * y).sum())
         check_unique_labels(config.lanes)
         self.lanes: list[Lane] = [self._make_lane(spec) for spec in config.lanes]
 
@@ -182,21 +190,30 @@ class Run:
             self.check()
 
     def check(self) -> None:
-        """Stop diverged (non-finite iterate) and converged (rel_change < tolerance) lanes.
+        """Stop diverged and converged (rel_change < tolerance) lanes.
 
-        One host synchronisation for all lanes together.
+        A lane is stopped as diverged when its iterate stops being finite (its history is cut back
+        to the last finite iterate). Before that, a lane whose objective grows past
+        :data:`DIVERGENCE_FACTOR` times the larger of Φ(x¹) and Φ(0) = ½‖y‖² is flagged: its status
+        reads "running (diverging since k: ...)" and it goes on, history kept. One host
+        synchronisation for all lanes together.
         """
         self._since_check = 0
         lanes = [lane for lane in self.lanes if lane.history.count > lane.checked]
         if not lanes:
             return
-        pending = [lane.pending_flags() for lane in lanes]
+        pending = [torch.cat([lane.pending_flags(), self._objective_rows(lane)]) for lane in lanes]
         flags = torch.cat(pending, dim=1).cpu().numpy()
         tolerance = self.config.run.tolerance
         offset = 0
         for lane, part in zip(lanes, pending):
-            finite, rel_change = flags[:, offset: offset + part.shape[1]]
+            finite, rel_change, objective, first_objective = flags[:, offset: offset + part.shape[1]]
             offset += part.shape[1]
+            with np.errstate(invalid="ignore"):
+                limit = DIVERGENCE_FACTOR * np.fmax(np.abs(first_objective), self.objective_scale)
+                grown = np.flatnonzero(objective > limit)
+            if grown.size and lane.status == "running":
+                lane.status = f"running (diverging since {lane.checked + int(grown[0]) + 1}: {DIVERGING_REASON})"
             bad = np.flatnonzero(finite < 0.5)
             small = np.flatnonzero(rel_change < tolerance) if tolerance > 0 else np.array([], dtype=int)
             first_bad = bad[0] if bad.size else None
@@ -207,6 +224,14 @@ class Run:
                 lane.stop_at(lane.checked + int(first_small) + 1, f"converged at {lane.checked + int(first_small) + 1}")
             else:
                 lane.checked = lane.history.count
+
+    def _objective_rows(self, lane) -> torch.Tensor:
+        """(2, n) device rows [Φ(x^k), Φ(x¹)] for the lane's unchecked iterations (NaN if none)."""
+        n = lane.history.count - lane.checked
+        if "objective" not in lane.history.names or n <= 0:
+            return torch.full((2, max(n, 0)), float("nan"), dtype=torch.float64, device=lane.history.device)
+        row = lane.history.row("objective")
+        return torch.stack([row[lane.checked:], row[:1].expand(n)])
 
     # --- consumers -----------------------------------------------------------------------
     def snapshot(self) -> RunSnapshot:

@@ -46,10 +46,24 @@ class ScalarHistory:
             grown = torch.full((len(self.names), 2 * self.count), math.nan, dtype=torch.float64, device=self.device)
             grown[:, : self.count] = self.buffer
             self.buffer = grown
-        column = [torch.as_tensor(values[n], device=self.device).to(torch.float64).reshape(())
-                  if n in values else torch.tensor(math.nan, dtype=torch.float64, device=self.device)
-                  for n in self.names]
-        self.buffer[:, self.count] = torch.stack(column)
+        # one stack + one conversion per dtype of tensor values, one tensor for the Python numbers
+        groups: dict = {}
+        numbers_rows, numbers = [], []
+        for row, name in enumerate(self.names):
+            value = values.get(name, math.nan)
+            if isinstance(value, torch.Tensor):
+                rows, tensors = groups.setdefault((value.dtype, value.device), ([], []))
+                rows.append(row)
+                tensors.append(value.reshape(()))
+            else:
+                numbers_rows.append(row)
+                numbers.append(float(value))
+        column = self.buffer[:, self.count]
+        for rows, tensors in groups.values():
+            stacked = torch.stack(tensors).to(device=self.device, dtype=torch.float64)
+            _assign_rows(column, rows, stacked)
+        if numbers:
+            _assign_rows(column, numbers_rows, torch.tensor(numbers, dtype=torch.float64, device=self.device))
         self.count += 1
 
     def row(self, name: str) -> torch.Tensor:
@@ -155,6 +169,7 @@ class Lane:
             self._rng_state = _rng_state(self._rng_devices)
         self.x = problem.x0
         self.x0 = problem.x0
+        self._image = None  # problem.to_image(self.x) once computed (the next step's image_old)
         self.history = ScalarHistory(device)
         self.kept: deque[KeptStep] = deque(maxlen=max(int(keep_iterates), 0))
         self.step_seconds: list[float] = []
@@ -168,7 +183,7 @@ class Lane:
     @property
     def active(self) -> bool:
         """Whether the lane can still be stepped."""
-        return self.status in ("ready", "running")
+        return self.status == "ready" or self.status.startswith("running")
 
     def advance(self) -> None:
         """Run one solver iteration and record its metrics (no host sync)."""
@@ -178,9 +193,10 @@ class Lane:
                 _set_rng_state(self._rng_state, self._rng_devices)  # the lane's own random stream
                 step = next(self._steps)
                 self._rng_state = _rng_state(self._rng_devices)
+                image = self.problem.to_image(step.x)
                 metrics = compute_metrics(self.problem, self.prior, step.x, self.x, step.info,
-                                          context=self.context)
-                finite = torch.isfinite(step.x).all()
+                                          context=self.context, image=image, image_old=self._image)
+                finite = _all_finite(step.x)
         except StopIteration:
             self.status = f"ended at {self.k}"
             return
@@ -202,6 +218,9 @@ class Lane:
             extras = {name: image.clone() for name, image in extras.items()}
             self.kept.append(KeptStep(self.k, x, extras))
         self.x = x
+        # the image of x for the next step's rel_change: an image sharing memory with the solver's
+        # tensor is taken again from the lane's own copy (cheap: to_image is then a view)
+        self._image = self.problem.to_image(x) if _shares_memory(image, step.x) else image
         self.extras = extras
         self.status = "running"
         self.step_seconds.append(time.perf_counter() - start)
@@ -217,6 +236,7 @@ class Lane:
         self.kept = deque((kept for kept in self.kept if kept.k <= k), maxlen=self.kept.maxlen)
         if self.kept:
             self.x, self.extras = self.kept[-1].x, self.kept[-1].extras
+        self._image = None
         self.checked = k
         self.status = status
 
@@ -252,6 +272,14 @@ class Lane:
                 + sum(kept.nbytes() for kept in self.kept))
 
 
+def _assign_rows(column: torch.Tensor, rows: list[int], values: torch.Tensor) -> None:
+    """column[rows] = values, as one slice copy when the rows are consecutive."""
+    if rows == list(range(rows[0], rows[0] + len(rows))):
+        column[rows[0]: rows[0] + len(rows)].copy_(values)
+    else:
+        column[torch.tensor(rows, device=column.device)] = values
+
+
 def _rng_state(devices: list) -> list:
     """CPU (and CUDA) random generator states."""
     return [torch.get_rng_state()] + [torch.cuda.get_rng_state(d) for d in devices]
@@ -274,6 +302,23 @@ def _to(component, device, dtype):
         moved = mover(device=device, dtype=dtype)
         return component if moved is None else moved
     return component
+
+
+def _all_finite(x: torch.Tensor) -> torch.Tensor:
+    """0-d bool tensor: no NaN or ±inf in ``x`` (no host sync).
+
+    One ``aminmax`` pass: NaN propagates to both extremes and an infinity is one of them, so the
+    result equals ``torch.isfinite(x).all()`` without materialising the elementwise mask.
+    """
+    if x.is_complex() or not x.is_floating_point() or x.numel() == 0:
+        return torch.isfinite(x).all()
+    low, high = torch.aminmax(x)
+    return torch.isfinite(low) & torch.isfinite(high)
+
+
+def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors use the same storage (one is the other or a view of it)."""
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
 def _is_scalar(value) -> bool:
