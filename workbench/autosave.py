@@ -81,3 +81,23 @@ class Autosaver(QObject):
             (self.folder / MARKER).unlink()
         except FileNotFoundError:
             pass
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename a broken autosave ``folder`` to ``<folder>.broken-<n>`` so the next start is clean;
+    returns the new name."""
+    folder = Path(folder)
+    n = 1
+    while folder.with_name(f"{folder.name}.broken-{n}").exists():
+        n += 1
+    target = folder.with_name(f"{folder.name}.broken-{n}")
+    folder.rename(target)
+    return target
+
+
+def discard_marker(folder: Path) -> None:
+    """Forget an autosave the user chose not to restore (its files stay)."""
+    try:
+        (Path(folder) / MARKER).unlink()
+    except OSError:
+        pass

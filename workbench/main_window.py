@@ -52,9 +52,12 @@ class MainWindow(QMainWindow):
         Where to autosave; None disables autosave (tests, screenshots).
     start_thread : bool
         Start the worker thread (False for ``--screenshot``, which steps synchronously).
+    run : Run, optional
+        The run of ``config``, already built (the start path builds it to report errors first).
     """
 
-    def __init__(self, config: Config, autosave_dir: Path | None = None, start_thread: bool = True):
+    def __init__(self, config: Config, autosave_dir: Path | None = None, start_thread: bool = True,
+                 run: Run | None = None):
         super().__init__()
         self.setWindowTitle("Convergence Workbench")
         self.setAcceptDrops(True)
@@ -67,7 +70,7 @@ class MainWindow(QMainWindow):
         self.training_dialog = None          # Run → Train network… (created on first use)
         self._stopping = False               # closing: waiting for the worker's iteration
         assign_lane_colors(config)
-        self.worker = RunWorker(Run(config))
+        self.worker = RunWorker(run if run is not None else Run(config))
         self.worker.failed.connect(self.show_error)
         self.thread = start_worker(self.worker) if start_thread else None
         self._build_widgets()
@@ -182,6 +185,10 @@ class MainWindow(QMainWindow):
     def step_synchronously(self, n: int) -> None:
         """See :meth:`RunControls.step_synchronously`."""
         self.controls.step_synchronously(n)
+
+    def replay(self, iterations: int, restored: bool = False) -> None:
+        """Replay the run to ``iterations`` in the worker (``restored``: of a restored autosave)."""
+        self.worker.run_to(iterations)
 
     def scrub_to(self, k: int) -> None:
         """Show iteration ``k`` of the kept history in every pane and plot (-1: live)."""

@@ -24,6 +24,8 @@ from .lanes_panel import assign_lane_colors
 
 StatusFn = Callable[[str, int], None]
 ErrorFn = Callable[[str, str], None]
+#: what validating an edited config can raise for bad input (besides ValueError: int(inf), depth)
+INPUT_ERRORS = (ValueError, OSError, OverflowError, RecursionError)
 
 
 def lane_spec(lane: dict) -> LaneSpec:
@@ -139,7 +141,7 @@ class RunEditor:
         data["problem"] = problem
         try:
             config = Config.from_dict(data)
-        except ValueError as exc:
+        except INPUT_ERRORS as exc:
             self._report(exc, "invalid problem")
             self._sync_panels()
             return
@@ -153,7 +155,7 @@ class RunEditor:
         data["run"] = {**old, **settings}
         try:
             config = Config.from_dict(data)
-        except ValueError as exc:
+        except INPUT_ERRORS as exc:
             self._report(exc, "invalid run settings")
             self._sync_panels()
             return
@@ -222,7 +224,7 @@ class RunEditor:
                 return self.open_session(path if path.is_dir() else path.parent)
             if path.suffix.lower() == ".toml":
                 return self.apply_config(load_config(path))
-        except ValueError as exc:
+        except INPUT_ERRORS as exc:
             self._report(exc, f"cannot open {path}")
             return False
         self.problem_panel.set_image(str(path))
@@ -230,7 +232,11 @@ class RunEditor:
 
     def open_session(self, folder: str | Path) -> bool:
         """Open a saved session: its config, replayed to the saved iteration counts."""
-        config, metrics, _ = open_session(folder)
+        try:
+            config, metrics, _ = open_session(folder)
+        except INPUT_ERRORS as exc:
+            self._report(exc, f"cannot open session {folder}")
+            return False
         counts = [len(table.get("iteration", ())) for table in metrics.values()]
         ok = self.apply_config(config, replay_to=max(counts, default=0))
         if ok:
