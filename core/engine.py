@@ -193,27 +193,20 @@ class Run:
         """Stop diverged and converged (rel_change < tolerance) lanes.
 
         A lane is stopped as diverged when its iterate stops being finite (its history is cut back
-        to the last finite iterate). Before that, a lane whose objective grows past
-        :data:`DIVERGENCE_FACTOR` times the larger of Φ(x¹) and Φ(0) = ½‖y‖² is flagged: its status
-        reads "running (diverging since k: ...)" and it goes on, history kept. One host
-        synchronisation for all lanes together.
+        to the last finite iterate); before that, :meth:`display_status` flags a growing objective.
+        One host synchronisation for all lanes together.
         """
         self._since_check = 0
         lanes = [lane for lane in self.lanes if lane.history.count > lane.checked]
         if not lanes:
             return
-        pending = [torch.cat([lane.pending_flags(), self._objective_rows(lane)]) for lane in lanes]
+        pending = [lane.pending_flags() for lane in lanes]
         flags = torch.cat(pending, dim=1).cpu().numpy()
         tolerance = self.config.run.tolerance
         offset = 0
         for lane, part in zip(lanes, pending):
-            finite, rel_change, objective, first_objective = flags[:, offset: offset + part.shape[1]]
+            finite, rel_change = flags[:, offset: offset + part.shape[1]]
             offset += part.shape[1]
-            with np.errstate(invalid="ignore"):
-                limit = DIVERGENCE_FACTOR * np.fmax(np.abs(first_objective), self.objective_scale)
-                grown = np.flatnonzero(objective > limit)
-            if grown.size and lane.status == "running":
-                lane.status = f"running (diverging since {lane.checked + int(grown[0]) + 1}: {DIVERGING_REASON})"
             bad = np.flatnonzero(finite < 0.5)
             small = np.flatnonzero(rel_change < tolerance) if tolerance > 0 else np.array([], dtype=int)
             first_bad = bad[0] if bad.size else None
@@ -225,13 +218,16 @@ class Run:
             else:
                 lane.checked = lane.history.count
 
-    def _objective_rows(self, lane) -> torch.Tensor:
-        """(2, n) device rows [Φ(x^k), Φ(x¹)] for the lane's unchecked iterations (NaN if none)."""
-        n = lane.history.count - lane.checked
-        if "objective" not in lane.history.names or n <= 0:
-            return torch.full((2, max(n, 0)), float("nan"), dtype=torch.float64, device=lane.history.device)
-        row = lane.history.row("objective")
-        return torch.stack([row[lane.checked:], row[:1].expand(n)])
+    def display_status(self, lane, objective: np.ndarray) -> str:
+        """The lane's status as shown: a running lane whose objective grew past
+        :data:`DIVERGENCE_FACTOR` times the larger of Φ(x¹) and Φ(0) = ½‖y‖² reads
+        "running (diverging since k: ...)" (it goes on, its history kept)."""
+        if lane.status != "running" or not objective.size:
+            return lane.status
+        with np.errstate(invalid="ignore"):
+            limit = DIVERGENCE_FACTOR * max(abs(float(objective[0])), self.objective_scale)
+            grown = np.flatnonzero(objective > limit)
+        return f"running (diverging since {int(grown[0]) + 1}: {DIVERGING_REASON})" if grown.size else lane.status
 
     # --- consumers -----------------------------------------------------------------------
     def snapshot(self) -> RunSnapshot:
@@ -249,7 +245,7 @@ class Run:
             if self.problem.x_true is not None:
                 error = display_image(self.problem, image - self.problem.x_true, chroma="")
             lanes.append(LaneSnapshot(
-                label=lane.label, color=lane.spec.color, status=lane.status, k=lane.k,
+                label=lane.label, color=lane.spec.color, status=self.display_status(lane, metrics["objective"]), k=lane.k,
                 image=display_image(self.problem, image), error_map=error, metrics=metrics,
                 iterations=np.arange(1, lane.k + 1), seconds=np.cumsum(lane.step_seconds),
                 extras=self._display_extras(lane.extras),
