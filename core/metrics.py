@@ -7,15 +7,18 @@ Every function returns tensors (0-d for a single image).
 ``ssim`` reproduces ``skimage.metrics.structural_similarity(x, ref, data_range=1)`` with its
 defaults: a 7×7 uniform window, K1 = 0.01, K2 = 0.03, sample covariance (× 49/48), averaged
 over the valid region (skimage's filter output cropped by (7 − 1)//2 = 3 on each side, which is
-exactly where the window lies inside the image, so an unpadded 7×7 average pool gives the same
+exactly where the window lies inside the image, so an unpadded 7×7 window mean gives the same
 numbers). Colour images average over channels like skimage's ``channel_axis``.
+
+The window means are separable box sums (a 7-sample running sum along W, then along H, built
+from shifted slices like scipy's ``uniform_filter``), computed for x, x² and x·ref in one
+stacked pass; the reference's own means and the constants that depend only on it are cached.
 """
 from __future__ import annotations
 
 import weakref
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 METRIC_NAMES = ("rel_change", "rec_error", "psnr", "ssim", "objective", "opt_error", "opt_bound", "accepted")
@@ -36,11 +39,24 @@ def _image_dims(t: Tensor) -> tuple[int, ...]:
     return (-2, -1) if t.dim() == 2 else (-3, -2, -1)
 
 
+def _box_sum_last(t: Tensor, dim: int) -> Tensor:
+    """Sums of 7 consecutive samples along ``dim`` (valid region only: length N − 6).
+
+    s₂ = x[i] + x[i+1], s₄ = s₂[i] + s₂[i+2], s₆ = s₄[i] + s₂[i+4], s₇ = s₆[i] + x[i+6].
+    """
+    n = t.shape[dim]
+    s2 = t.narrow(dim, 0, n - 1) + t.narrow(dim, 1, n - 1)
+    s4 = s2.narrow(dim, 0, n - 3) + s2.narrow(dim, 2, n - 3)
+    s6 = s4.narrow(dim, 0, n - 5).add_(s2.narrow(dim, 4, n - 5))
+    return s6.narrow(dim, 0, n - 6).add_(t.narrow(dim, 6, n - 6))
+
+
 def _window_mean(t: Tensor) -> Tensor:
-    """7×7 uniform mean over the valid region of every (H, W) plane; leading dims kept."""
-    h, w = t.shape[-2:]
-    pooled = F.avg_pool2d(t.reshape(-1, 1, h, w), SSIM_WINDOW, stride=1)
-    return pooled.reshape(*t.shape[:-2], *pooled.shape[-2:])
+    """7×7 uniform mean over the valid region of every (H, W) plane; leading dims kept.
+
+    Separable: a 7-sample box sum along W, then along H, times 1/49.
+    """
+    return _box_sum_last(_box_sum_last(t, -1), -2).mul_(1.0 / SSIM_WINDOW ** 2)
 
 
 def _check_ssim_shape(t: Tensor, name: str) -> None:
@@ -61,8 +77,8 @@ class MetricContext:
 
     Notes
     -----
-    Caches ‖ref‖, the reference's window means μ_y and second moments E[y²] (per device and
-    dtype), so each iteration needs three window averages instead of five.
+    Caches ‖ref‖, the reference's window means μ_y, μ_y² + C1 and σ_y² + C2 (per device and
+    dtype), so each iteration needs the window means of x, x² and x·ref only (one stacked pass).
     """
 
     def __init__(self, ref: Tensor, data_range: float = 1.0):
@@ -76,8 +92,12 @@ class MetricContext:
             ref = self.ref.to(device=like.device, dtype=like.dtype)
             entry = {"ref": ref, "ref_norm": torch.linalg.vector_norm(ref)}
             if ref.dim() >= 2 and min(ref.shape[-2:]) >= SSIM_WINDOW:
-                entry["mu_y"] = _window_mean(ref)
-                entry["m_yy"] = _window_mean(ref * ref)
+                cov_norm = SSIM_WINDOW ** 2 / (SSIM_WINDOW ** 2 - 1)     # sample covariance, NP/(NP−1)
+                mu_y = _window_mean(ref)
+                var_y = cov_norm * (_window_mean(ref * ref) - mu_y * mu_y)
+                entry["mu_y"] = mu_y
+                entry["mu_yy_c1"] = mu_y * mu_y + (SSIM_K1 * self.data_range) ** 2
+                entry["var_y_c2"] = var_y + (SSIM_K2 * self.data_range) ** 2
             self._cache[key] = entry
         return self._cache[key]
 
@@ -96,18 +116,24 @@ class MetricContext:
         self._check(x)
         _check_ssim_shape(x, "x")
         cached = self._for(x)
-        ref, mu_y, m_yy = cached["ref"], cached["mu_y"], cached["m_yy"]
+        ref, mu_y = cached["ref"], cached["mu_y"]
         cov_norm = SSIM_WINDOW ** 2 / (SSIM_WINDOW ** 2 - 1)     # sample covariance, NP/(NP−1)
-        mu_x = _window_mean(x)
-        var_x = cov_norm * (_window_mean(x * x) - mu_x * mu_x)
-        var_y = cov_norm * (m_yy - mu_y * mu_y)
-        cov_xy = cov_norm * (_window_mean(x * ref) - mu_x * mu_y)
         c1 = (SSIM_K1 * self.data_range) ** 2
         c2 = (SSIM_K2 * self.data_range) ** 2
-        # SSIM map (Wang et al. 2004, eq. 13)
-        ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
-            (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
-        return ssim_map.mean(dim=_image_dims(ref))
+        stacked = x.new_empty((3, *torch.broadcast_shapes(x.shape, ref.shape)))
+        stacked[0] = x
+        torch.mul(x, x, out=stacked[1])
+        torch.mul(x, ref, out=stacked[2])
+        mu_x, m_xx, m_xy = _window_mean(stacked).unbind(0)
+        # SSIM map (Wang et al. 2004, eq. 13), evaluated in place on the window means:
+        # (2 μx μy + C1)(2 σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2))
+        mu_xx = mu_x * mu_x
+        mu_xy = mu_x.mul_(mu_y)
+        cov_term = m_xy.sub_(mu_xy).mul_(2 * cov_norm).add_(c2)              # 2 σxy + C2
+        var_term = m_xx.sub_(mu_xx).mul_(cov_norm).add_(cached["var_y_c2"])   # σx² + σy² + C2
+        numerator = mu_xy.mul_(2).add_(c1).mul_(cov_term)
+        denominator = mu_xx.add_(cached["mu_yy_c1"]).mul_(var_term)
+        return numerator.div_(denominator).mean(dim=_image_dims(ref))
 
     def rec_error(self, x: Tensor) -> Tensor:
         """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
@@ -200,7 +226,8 @@ def _as_scalar(value, like: Tensor) -> Tensor:
 
 
 def compute_metrics(problem, prior, x_new: Tensor, x_old: Tensor | None, info: dict | None = None,
-                    context: MetricContext | None = None) -> dict[str, Tensor]:
+                    context: MetricContext | None = None, *, image: Tensor | None = None,
+                    image_old: Tensor | None = None) -> dict[str, Tensor]:
     """All per-iteration metrics of one lane.
 
     Parameters
@@ -214,6 +241,9 @@ def compute_metrics(problem, prior, x_new: Tensor, x_old: Tensor | None, info: d
         ``Step.info``; ``objective``, ``opt_error``, ``opt_bound``, ``accepted`` are taken from it.
     context : MetricContext, optional
         Cached reference quantities (default: :func:`context_for` ``problem.x_true``).
+    image, image_old : Tensor, optional
+        ``problem.to_image(x_new)`` and ``problem.to_image(x_old)`` when the caller already has
+        them (a lane keeps the previous iterate's image), so that neither is mapped again.
 
     Returns
     -------
@@ -223,11 +253,12 @@ def compute_metrics(problem, prior, x_new: Tensor, x_old: Tensor | None, info: d
         Image metrics use ``problem.to_image(x)``.
     """
     info = info or {}
-    image = problem.to_image(x_new)
+    if image is None:
+        image = problem.to_image(x_new)
     nan = _nan(x_new)
     out = {name: nan for name in METRIC_NAMES}
     if x_old is not None:
-        out["rel_change"] = rel_change(image, problem.to_image(x_old))
+        out["rel_change"] = rel_change(image, problem.to_image(x_old) if image_old is None else image_old)
     if problem.x_true is not None:
         ctx = context if context is not None else context_for(problem.x_true)
         out["rec_error"] = ctx.rec_error(image)
