@@ -1,13 +1,20 @@
 """Autosave of the current session to ``sessions/.autosave`` and crash detection.
 
-While the window is open a marker file ``RUNNING`` sits in the autosave folder; a clean exit
-removes it. Finding it at start-up means the last session ended uncleanly, and its autosave
-is offered for restore. Saves run in the worker thread (between two iterations), on changes
-(debounced) and every few seconds while the run is playing.
+While the window is open a marker file ``RUNNING`` sits in the autosave folder; it holds the
+process id (and, on Linux, the process start time) of the instance that writes there. A clean
+exit removes it. A marker whose process is no longer alive means that instance crashed: its
+autosave is offered for restore. A marker whose process is alive belongs to another running
+instance: nothing is offered, the marker is left alone, and this instance autosaves into its
+own folder ``sessions/.autosave-<pid>`` instead.
+
+Saves run in the worker thread (between two iterations), on changes (debounced) and every few
+seconds while the run is playing. While a restored autosave is replayed, saves wait until the
+replay has caught up with what the autosave holds.
 """
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -22,65 +29,80 @@ def default_autosave_dir() -> Path:
     return Path.cwd() / "sessions" / ".autosave"
 
 
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of process ``pid`` (Linux ``/proc``), None where unknown."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def marker_text() -> str:
+    """What this process writes into its marker: ``"<pid> <start time>"``."""
+    pid = os.getpid()
+    return f"{pid} {_start_time(pid) or ''}".strip()
+
+
+def marker_owner_alive(folder: Path) -> bool:
+    """True when ``folder``'s marker belongs to another process that is still running.
+
+    A missing or unreadable marker, one without a PID (older versions), this process's own PID
+    (it was written by an earlier process that had the same PID) and a PID now used by a process
+    that started later all count as not alive.
+    """
+    try:
+        fields = (Path(folder) / MARKER).read_text(encoding="utf-8").split()
+        pid = int(fields[0])
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass                                   # alive, owned by another user
+    except OSError:
+        return False
+    started = _start_time(pid)
+    return len(fields) < 2 or started is None or fields[1] == started
+
+
+def _candidates(folder: Path) -> list[Path]:
+    """``folder`` and the per-instance folders beside it (``<name>-<pid>``)."""
+    found = [folder]
+    if folder.parent.is_dir():
+        found += sorted(p for p in folder.parent.glob(f"{folder.name}-*") if p.is_dir())
+    return found
+
+
 def unclean_autosave(folder: Path | None) -> Path | None:
-    """The autosave folder if the previous session ended uncleanly and left a session there."""
+    """The autosave folder of an instance that ended uncleanly (its marker is there, its process is
+    gone) and left a session, or None. Looks at ``folder`` and the per-instance folders beside
+    it; the most recently marked one wins."""
     if folder is None:
         return None
+    crashed = [p for p in _candidates(Path(folder))
+               if (p / MARKER).exists() and (p / SESSION_FILE).exists() and not marker_owner_alive(p)]
+    if not crashed:
+        return None
+    return max(crashed, key=lambda p: (p / MARKER).stat().st_mtime)
+
+
+def claim_autosave_dir(folder: Path) -> Path:
+    """The folder this instance autosaves into, with its marker written: ``folder`` unless another
+    running instance holds it, else ``<folder>-<pid>``."""
     folder = Path(folder)
-    if (folder / MARKER).exists() and (folder / SESSION_FILE).exists():
-        return folder
-    return None
-
-
-class Autosaver(QObject):
-    """Schedules background saves of the worker's run into ``folder``.
-
-    Parameters
-    ----------
-    worker : RunWorker
-    folder : Path
-    interval_s : float
-        Period of saves while the run plays.
-    debounce_s : float
-        Delay between an edit and its save (edits in between restart the delay).
-    """
-
-    def __init__(self, worker, folder: Path, interval_s: float = 5.0, debounce_s: float = 1.0,
-                 parent: QObject | None = None):
-        super().__init__(parent)
-        self.worker = worker
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / MARKER).write_text(str(os.getpid()), encoding="utf-8")
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(int(debounce_s * 1000))
-        self._debounce.timeout.connect(self.save_now)
-        self._periodic = QTimer(self)
-        self._periodic.setInterval(int(interval_s * 1000))
-        self._periodic.timeout.connect(self._tick)
-        self._periodic.start()
-
-    def changed(self) -> None:
-        """Something was edited: save soon."""
-        self._debounce.start()
-
-    def _tick(self) -> None:
-        if self.worker.is_playing:
-            self.save_now()
-
-    def save_now(self) -> None:
-        """Ask the worker to save between two iterations."""
-        self.worker.request_save(self.folder)
-
-    def close(self) -> None:
-        """Clean exit: stop the timers and remove the crash marker."""
-        self._debounce.stop()
-        self._periodic.stop()
-        try:
-            (self.folder / MARKER).unlink()
-        except FileNotFoundError:
-            pass
+    if marker_owner_alive(folder):
+        folder = folder.with_name(f"{folder.name}-{os.getpid()}")
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".{MARKER}.{os.getpid()}.tmp"
+    temp.write_text(marker_text(), encoding="utf-8")
+    os.replace(temp, folder / MARKER)
+    return folder
 
 
 def set_aside(folder: Path) -> Path:
@@ -101,3 +123,88 @@ def discard_marker(folder: Path) -> None:
         (Path(folder) / MARKER).unlink()
     except OSError:
         pass
+
+
+class Autosaver(QObject):
+    """Schedules background saves of the worker's run into ``folder``.
+
+    Parameters
+    ----------
+    worker : RunWorker
+    folder : Path
+        The wanted autosave folder; :attr:`folder` is where saves go (see
+        :func:`claim_autosave_dir`).
+    interval_s : float
+        Period of saves while the run plays.
+    debounce_s : float
+        Delay between an edit and its save (edits in between restart the delay).
+    """
+
+    def __init__(self, worker, folder: Path, interval_s: float = 5.0, debounce_s: float = 1.0,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.worker = worker
+        self.requested = Path(folder)
+        self.folder = claim_autosave_dir(self.requested)
+        self._hold = 0                      # iterations the autosave holds until a replay catches up
+        self._deferred = False
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(int(debounce_s * 1000))
+        self._debounce.timeout.connect(self.save_now)
+        self._periodic = QTimer(self)
+        self._periodic.setInterval(int(interval_s * 1000))
+        self._periodic.timeout.connect(self._tick)
+        self._periodic.start()
+
+    def hold(self, iterations: int) -> None:
+        """The autosave holds ``iterations`` iterations that are being replayed: no save until the
+        run has caught up with them (or has stopped short of them)."""
+        self._hold = int(iterations)
+
+    def release(self) -> None:
+        """A new run replaced the replayed one: its saves are no longer held back."""
+        self._hold = 0
+        if self._deferred:
+            self.changed()
+
+    def replay_pending(self) -> bool:
+        """True while a save would hold less than the restored autosave."""
+        if self._hold <= 0:
+            return False
+        snapshot = self.worker.latest()
+        lanes = snapshot.lanes if snapshot is not None else []
+        reached = max((lane.k for lane in lanes), default=0) >= self._hold
+        stuck = bool(lanes) and all(lane.status not in ("ready", "running") for lane in lanes)
+        if reached or stuck:
+            self._hold = 0
+            return False
+        return True
+
+    def changed(self) -> None:
+        """Something was edited: save soon."""
+        self._debounce.start()
+
+    def _tick(self) -> None:
+        if self.worker.is_playing or self._deferred:
+            self.save_now()
+
+    def save_now(self) -> None:
+        """Ask the worker to save between two iterations (deferred while a replay catches up)."""
+        if self.replay_pending():
+            self._deferred = True
+            return
+        self._deferred = False
+        self.worker.request_save(self.folder)
+
+    def close(self) -> None:
+        """Clean exit: stop the timers and remove this instance's crash marker (never another
+        instance's); a per-instance folder this instance created is removed whole."""
+        self._debounce.stop()
+        self._periodic.stop()
+        if marker_owner_alive(self.folder):
+            return                             # another instance took the folder over
+        if self.folder != self.requested and self.folder.name == f"{self.requested.name}-{os.getpid()}":
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return
+        discard_marker(self.folder)

@@ -187,7 +187,10 @@ class MainWindow(QMainWindow):
         self.controls.step_synchronously(n)
 
     def replay(self, iterations: int, restored: bool = False) -> None:
-        """Replay the run to ``iterations`` in the worker (``restored``: of a restored autosave)."""
+        """Replay the run to ``iterations`` in the worker; for a ``restored`` autosave, autosaves
+        wait until the replay has caught up (they would hold less than the autosave)."""
+        if restored and self.autosaver is not None:
+            self.autosaver.hold(iterations)
         self.worker.run_to(iterations)
 
     def scrub_to(self, k: int) -> None:
@@ -241,6 +244,8 @@ class MainWindow(QMainWindow):
     def forget_display(self) -> None:
         """A new run replaced the old one (new problem or reset): rebuild the lane views, reset
         the curves' axes and follow the latest iterate."""
+        if getattr(self, "autosaver", None) is not None:
+            self.autosaver.release()
         self.panes.reset_levels()
         self.curves.reset_view()
         self._lane_keys = None
