@@ -9,15 +9,17 @@ own folder ``sessions/.autosave-<pid>`` instead.
 
 Saves run in the worker thread (between two iterations), on changes (debounced) and every few
 seconds while the run is playing. While a restored autosave is replayed, saves wait until the
-replay has caught up with what the autosave holds.
+replay has caught up with what the autosave holds. A failing save (a full disk) shows one
+persistent warning and is retried quietly.
 """
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Slot
 
 from core.session import SESSION_FILE
 
@@ -135,17 +137,21 @@ class Autosaver(QObject):
         The wanted autosave folder; :attr:`folder` is where saves go (see
         :func:`claim_autosave_dir`).
     interval_s : float
-        Period of saves while the run plays.
+        Period of saves while the run plays (and of retries after a failed save).
     debounce_s : float
         Delay between an edit and its save (edits in between restart the delay).
+    warn : callable(str or None), optional
+        Shows (a message) or clears (None) the one persistent warning about failing saves.
     """
 
     def __init__(self, worker, folder: Path, interval_s: float = 5.0, debounce_s: float = 1.0,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, warn: Callable[[str | None], None] | None = None):
         super().__init__(parent)
         self.worker = worker
         self.requested = Path(folder)
         self.folder = claim_autosave_dir(self.requested)
+        self.warn = warn or (lambda message: None)
+        self.failing: str | None = None     # message of the last failed save, None after a success
         self._hold = 0                      # iterations the autosave holds until a replay catches up
         self._deferred = False
         self._debounce = QTimer(self)
@@ -156,6 +162,8 @@ class Autosaver(QObject):
         self._periodic.setInterval(int(interval_s * 1000))
         self._periodic.timeout.connect(self._tick)
         self._periodic.start()
+        worker.saved.connect(self._on_saved)
+        worker.save_failed.connect(self._on_save_failed)
 
     def hold(self, iterations: int) -> None:
         """The autosave holds ``iterations`` iterations that are being replayed: no save until the
@@ -186,7 +194,7 @@ class Autosaver(QObject):
         self._debounce.start()
 
     def _tick(self) -> None:
-        if self.worker.is_playing or self._deferred:
+        if self.worker.is_playing or self.failing is not None or self._deferred:
             self.save_now()
 
     def save_now(self) -> None:
@@ -196,6 +204,18 @@ class Autosaver(QObject):
             return
         self._deferred = False
         self.worker.request_save(self.folder)
+
+    @Slot(str)
+    def _on_saved(self, folder: str) -> None:
+        if self.failing is not None:
+            self.failing = None
+            self.warn(None)
+
+    @Slot(str, str)
+    def _on_save_failed(self, message: str, details: str) -> None:
+        if self.failing is None:
+            self.warn(f"⚠ {message}; retrying every {self._periodic.interval() // 1000} s")
+        self.failing = message
 
     def close(self) -> None:
         """Clean exit: stop the timers and remove this instance's crash marker (never another

@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         if autosave_dir is not None:
             from .autosave import Autosaver
 
-            self.autosaver = Autosaver(self.worker, autosave_dir, parent=self)
+            self.autosaver = Autosaver(self.worker, autosave_dir, parent=self, warn=self._autosave_warning)
         status = self.statusBar().showMessage
         self.editor = RunEditor(parent=self, worker=self.worker, problem_panel=self.problem_panel,
                                 lanes_panel=self.lanes_panel, run_panel=self.run_panel,
@@ -153,8 +153,15 @@ class MainWindow(QMainWindow):
         self.status_device = QLabel()
         self.status_rate = QLabel()
         self.status_memory = QLabel()
-        for label in (self.status_device, self.status_rate, self.status_memory):
+        self.status_autosave = QLabel()      # one persistent warning while autosaves fail
+        self.status_autosave.setVisible(False)
+        for label in (self.status_autosave, self.status_device, self.status_rate, self.status_memory):
             self.statusBar().addPermanentWidget(label)
+
+    def _autosave_warning(self, message: str | None) -> None:
+        self.status_autosave.setText(message or "")
+        self.status_autosave.setToolTip(message or "")
+        self.status_autosave.setVisible(bool(message))
 
     def open_training_dialog(self) -> None:
         """Show the non-modal "Train network" dialog (one per window, kept between openings)."""

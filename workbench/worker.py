@@ -84,6 +84,11 @@ class RunWorker(QObject):
         goes on serving; the application never closes because of it).
     paused_changed(bool)
         Emitted when the worker pauses by itself (run done, engine error).
+    saved(str)
+        A background save (:meth:`request_save`) wrote this folder.
+    save_failed(str, str)
+        A background save failed: summary and traceback (the autosave shows one warning and
+        retries; the run goes on).
     nothing_to_run(str)
         A play / run-to-end / step request found nothing to do and paused: ``"limit"`` (every
         running lane is at the iteration limit), ``"stopped"`` (every lane has stopped) or
@@ -92,6 +97,7 @@ class RunWorker(QObject):
 
     failed = Signal(str, str)
     saved = Signal(str)
+    save_failed = Signal(str, str)
     paused_changed = Signal(bool)
     nothing_to_run = Signal(str)
     finished = Signal()
@@ -160,7 +166,7 @@ class RunWorker(QObject):
             with QMutexLocker(self.run_lock):
                 save_session(self.run, folder)
         except Exception as exc:  # a failed autosave is reported, never fatal
-            self.failed.emit(f"autosave to {folder} failed: {exc}", traceback.format_exc())
+            self.save_failed.emit(f"autosave to {folder} failed: {exc}", traceback.format_exc())
             return
         self.saved.emit(str(folder))
 

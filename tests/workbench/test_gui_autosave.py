@@ -1,12 +1,14 @@
-"""Autosave (issue 9, items 2 and 3): a restored autosave is not overwritten with less while it
+"""Autosave (issue 9, items 2, 3 and 16): a restored autosave is not overwritten with less while it
 is replayed; a second instance leaves a running instance's autosave and marker alone and a dead
-PID in the marker means a crash."""
+PID in the marker means a crash; a full disk shows one persistent warning and retries quietly."""
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
 
+from PySide6.QtWidgets import QMessageBox
 from test_gui_window import lane_steps, wait_idle
 
 from core.engine import Run
@@ -113,3 +115,37 @@ def test_a_second_instance_leaves_the_running_instance_alone_and_a_dead_pid_is_a
     assert unclean_autosave(autosave) == autosave                   # its process died: a crash
     begun = start(None, autosave, ask_restore=lambda: True)
     assert begun.restored and begun.replay == 2
+
+
+def test_a_full_disk_during_autosave_shows_one_warning_and_retries_quietly(qtbot, tmp_path, monkeypatch):
+    from conftest import small_config
+
+    import core.session
+    from workbench.app import make_app
+    from workbench.main_window import MainWindow
+
+    real_save = core.session.save_session
+    full = {"on": True, "tries": 0}
+
+    def save(run, folder):
+        if full["on"]:
+            full["tries"] += 1
+            raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+        return real_save(run, folder)
+
+    monkeypatch.setattr(core.session, "save_session", save)
+    make_app()
+    window = MainWindow(small_config(), autosave_dir=tmp_path / ".autosave")
+    qtbot.addWidget(window)
+    window.show()
+    window.autosaver._periodic.setInterval(100)                # retries every 0.1 s in the test
+    window.autosaver.save_now()
+    qtbot.waitUntil(lambda: full["tries"] >= 3, timeout=30000)  # retried while nothing plays
+    warning = window.status_autosave
+    assert warning.isVisible() and "No space left on device" in warning.text()
+    assert "retrying" in warning.text()
+    assert not window.errors and not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    full["on"] = False                                          # space again: the next retry saves
+    qtbot.waitUntil(lambda: (tmp_path / ".autosave" / "session.toml").exists(), timeout=30000)
+    qtbot.waitUntil(lambda: not warning.isVisible(), timeout=10000)
+    window.close()
