@@ -125,11 +125,7 @@ class LanesPanel(QWidget):
         self.solver = QComboBox()
         self.prior = QComboBox()
         self.denoiser = QComboBox()
-        for combo, registry in ((self.solver, SOLVERS), (self.prior, PRIORS), (self.denoiser, DENOISERS)):
-            for name in sorted(registry):
-                entry = registry[name]
-                combo.addItem(name + (" (learned)" if entry.extra.get("learned") else ""), name)
-                combo.setItemData(combo.count() - 1, entry.doc, Qt.ItemDataRole.ToolTipRole)
+        self._fill_components()
         self.solver.currentIndexChanged.connect(lambda _: self._on_component("solver", self.solver))
         self.prior.currentIndexChanged.connect(lambda _: self._on_component("prior", self.prior))
         self.denoiser.currentIndexChanged.connect(lambda _: self._on_component("denoiser", self.denoiser))
@@ -142,6 +138,22 @@ class LanesPanel(QWidget):
         layout.addStretch(1)
         self.forms: list[QGroupBox] = []
         self.set_lanes(lanes)
+
+    def _fill_components(self) -> None:
+        """(Re)fill the solver/prior/denoiser lists from the registries."""
+        for combo, registry in ((self.solver, SOLVERS), (self.prior, PRIORS), (self.denoiser, DENOISERS)):
+            combo.blockSignals(True)
+            combo.clear()
+            for name in sorted(registry):
+                entry = registry[name]
+                combo.addItem(name + (" (learned)" if entry.extra.get("learned") else ""), name)
+                combo.setItemData(combo.count() - 1, entry.doc, Qt.ItemDataRole.ToolTipRole)
+            combo.blockSignals(False)
+
+    def refresh_components(self) -> None:
+        """Re-read the registries (a plugin was loaded): new names appear in the lists."""
+        self._fill_components()
+        self._show_lane(self.current())
 
     # state ------------------------------------------------------------------------------
     def lanes(self) -> list[dict[str, Any]]:

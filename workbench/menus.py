@@ -36,6 +36,7 @@ def build_menus(window, *, editor, exporter, controls) -> None:
     add_action(window, file_menu, "&Open config or session…", editor.open_dialog, QKeySequence.StandardKey.Open)
     add_action(window, file_menu, "Open &image…", window.problem_panel.open_image_dialog)
     add_action(window, file_menu, "&Save session…", editor.save_dialog, QKeySequence.StandardKey.Save)
+    add_action(window, file_menu, "Load &plugin…", editor.load_plugin_dialog)
     file_menu.addSeparator()
     add_action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
     export_menu = bar.addMenu("&Export")

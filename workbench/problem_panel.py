@@ -134,10 +134,7 @@ class ProblemPanel(QWidget):
         self.size.valueChanged.connect(lambda v: self._edit("size", int(v) or None))
         form.addRow("size", self.size)
         self.degradation = QComboBox()
-        for name in sorted(DEGRADATIONS):
-            self.degradation.addItem(name, name)
-            self.degradation.setItemData(self.degradation.count() - 1, DEGRADATIONS[name].doc,
-                                         Qt.ItemDataRole.ToolTipRole)
+        self._fill_degradations()
         self.degradation.currentTextChanged.connect(self._on_degradation)
         form.addRow("degradation", self.degradation)
         self.noise = QDoubleSpinBox()
@@ -160,6 +157,22 @@ class ProblemPanel(QWidget):
         layout.addStretch(1)
         self.params_form: ParamForm | None = None
         self.set_problem(problem)
+
+    def _fill_degradations(self) -> None:
+        for name in sorted(DEGRADATIONS):
+            self.degradation.addItem(name, name)
+            self.degradation.setItemData(self.degradation.count() - 1, DEGRADATIONS[name].doc,
+                                         Qt.ItemDataRole.ToolTipRole)
+
+    def refresh_degradations(self) -> None:
+        """Re-read the degradation registry (a plugin was loaded), keeping the selection."""
+        self._updating = True
+        try:
+            self.degradation.clear()
+            self._fill_degradations()
+            self.degradation.setCurrentText(str(self._problem.get("degradation")))
+        finally:
+            self._updating = False
 
     def _load_next_thumbnail(self) -> None:
         """Thumbnails load one per event-loop turn, so the window opens at once."""

@@ -256,6 +256,31 @@ class RunEditor:
         if path:
             self.open_path(path)
 
+    def load_plugin(self, path: str | Path) -> bool:
+        """Load a plugin file (:func:`core.plugins.load_plugin_file`) and show its components in the
+        lists; a failure is shown and changes nothing."""
+        from core import registry
+        from core.plugins import load_plugin_file
+
+        tables = [table for table in vars(registry).values() if isinstance(table, registry.Registry)]
+        before = [set(table) for table in tables]
+        try:
+            load_plugin_file(path)
+        except (ValueError, OSError) as exc:
+            self._report(exc, "cannot load the plugin")
+            return False
+        self.lanes_panel.refresh_components()
+        self.problem_panel.refresh_degradations()
+        added = sorted(f"{table.kind} '{name}'" for table, old in zip(tables, before) for name in set(table) - old)
+        self.show_status(f"plugin {Path(path).name} loaded: " + (", ".join(added) or "nothing new registered"),
+                         10000)
+        return True
+
+    def load_plugin_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Load plugin", "", "Python plugin (*.py);;All files (*)")
+        if path:
+            self.load_plugin(path)
+
     def save_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.parent, "Save session into folder", str(sessions_dir()))
         if folder:
