@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.lane_spec import complete_lane
+from core.lane_spec import applicability, complete_lane
 from core.registry import DENOISERS, PRIORS, SOLVERS, load_all
 
 from .forms import ParamForm
@@ -81,9 +81,11 @@ class LanesPanel(QWidget):
     lanes_reordered = Signal(list)
     invalid = Signal(str)
 
-    def __init__(self, lanes: list[dict[str, Any]], parent: QWidget | None = None):
+    def __init__(self, lanes: list[dict[str, Any]], parent: QWidget | None = None,
+                 degradation: str | None = None):
         super().__init__(parent)
         load_all()
+        self._degradation = degradation
         self._lanes: list[dict[str, Any]] = []
         self._updating = False
         layout = QVBoxLayout(self)
@@ -140,7 +142,8 @@ class LanesPanel(QWidget):
         self.set_lanes(lanes)
 
     def _fill_components(self) -> None:
-        """(Re)fill the solver/prior/denoiser lists from the registries."""
+        """(Re)fill the solver/prior/denoiser lists from the registries; solvers that do not apply
+        to the problem's degradation are disabled, the reason in their tooltip."""
         for combo, registry in ((self.solver, SOLVERS), (self.prior, PRIORS), (self.denoiser, DENOISERS)):
             combo.blockSignals(True)
             combo.clear()
@@ -149,6 +152,22 @@ class LanesPanel(QWidget):
                 combo.addItem(name + (" (learned)" if entry.extra.get("learned") else ""), name)
                 combo.setItemData(combo.count() - 1, entry.doc, Qt.ItemDataRole.ToolTipRole)
             combo.blockSignals(False)
+        self._mark_applicable()
+
+    def _mark_applicable(self) -> None:
+        model = self.solver.model()
+        for row in range(self.solver.count()):
+            name = self.solver.itemData(row)
+            reason = applicability(name, self._degradation) if self._degradation else None
+            model.item(row).setEnabled(reason is None)
+            doc = SOLVERS[name].doc
+            self.solver.setItemData(row, doc if reason is None else f"not available: {reason}\n\n{doc}",
+                                    Qt.ItemDataRole.ToolTipRole)
+
+    def set_degradation(self, degradation: str) -> None:
+        """The problem's degradation: solvers that do not apply to it are shown disabled."""
+        self._degradation = degradation
+        self._mark_applicable()
 
     def refresh_components(self) -> None:
         """Re-read the registries (a plugin was loaded): new names appear in the lists."""

@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         config = self.run.config.to_dict()
         self.problem_panel = ProblemPanel(config["problem"])
-        self.lanes_panel = LanesPanel(config["lanes"])
+        self.lanes_panel = LanesPanel(config["lanes"], degradation=config["problem"]["degradation"])
         self.run_panel = RunPanel(config["run"])
         self.run_panel.x_axis_changed.connect(lambda mode: self.curves.set_x_axis(mode))
 

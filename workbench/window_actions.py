@@ -109,6 +109,7 @@ class RunEditor:
     def _sync_panels(self) -> None:
         config = self.run.config.to_dict()
         self.problem_panel.set_problem(config["problem"])
+        self.lanes_panel.set_degradation(config["problem"]["degradation"])
         self.lanes_panel.set_lanes(config["lanes"], current=self.lanes_panel.current())
         self.run_panel.set_run(config["run"])
 

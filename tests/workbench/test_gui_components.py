@@ -1,5 +1,6 @@
 """Which components the lanes panel offers: File → Load plugin… adds a plugin's components to the
-lists (issue 8)."""
+lists (issue 8), and learned solvers that do not apply to the problem's degradation are shown
+disabled with the reason (issue 7)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -57,3 +58,20 @@ def test_a_failing_plugin_shows_its_message_and_the_window_goes_on(main_window, 
     assert [combo.itemData(i) for i in range(combo.count())] == solvers
     main_window.step(1)
     qtbot.waitUntil(lambda: [lane.k for lane in main_window.run.lanes] == [1, 1], timeout=60000)
+
+
+def test_solvers_that_do_not_apply_are_disabled_with_the_reason_until_the_degradation_changes(main_window, qtbot):
+    from core.lane_spec import applicability
+
+    assert main_window.run.config.problem.degradation == "sparse_sr"
+    combo = main_window.lanes_panel.solver
+    assert not enabled(main_window, "lista") and not enabled(main_window, "ista_net_plus")
+    assert enabled(main_window, "fista") and enabled(main_window, "podm")
+    tip = combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)
+    assert applicability("lista", "sparse_sr") in tip and "denoise" in tip
+    main_window.problem_panel.degradation.setCurrentText("denoise")     # the user changes the problem
+    assert main_window.run.config.problem.degradation == "denoise"
+    assert enabled(main_window, "lista") and not enabled(main_window, "ista_net_plus")
+    assert "not available" not in combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentIndex(solver_row(main_window, "lista"))
+    assert main_window.run.lanes[0].spec.solver == "lista" and not main_window.errors
