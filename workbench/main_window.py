@@ -348,20 +348,21 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Close without ever destroying a running worker thread.
 
-        The worker is asked to stop (it finishes its current iteration). When its thread has
-        not ended within ``CLOSE_GRACE_MS``, this close is ignored, the status bar says that the
-        window is stopping, and the window closes again once the thread has finished.
+        The worker is asked to stop (it finishes its current iteration), and so is a training
+        run. When a thread has not ended within ``CLOSE_GRACE_MS``, this close is ignored, the
+        status bar says that the window is stopping, and the window closes again once the
+        threads have finished.
         """
         if self.thread is not None:
-            self.worker.stop()               # the training dialog joins meanwhile
-        if self.training_dialog is not None:
-            self.training_dialog.close()     # cancels a training run and joins its thread
-        if self.thread is not None:
-            if not stop_worker(self.worker, self.thread, CLOSE_GRACE_MS):
-                event.ignore()
-                self._close_when_stopped()
-                return
+            self.worker.stop()               # it finishes its iteration while the dialog stops
+        # cancels a training run; False while its current step still runs
+        training_busy = self.training_dialog is not None and not self.training_dialog.close()
+        if self.thread is not None and stop_worker(self.worker, self.thread, CLOSE_GRACE_MS):
             self.thread = None
+        if self.thread is not None or training_busy:
+            event.ignore()
+            self._close_when_stopped()
+            return
         self.timer.stop()
         if self.autosaver is not None:
             self.autosaver.close()
@@ -385,4 +386,6 @@ class MainWindow(QMainWindow):
         self.menuBar().setEnabled(False)
         for action in self.findChildren(QAction):
             action.setEnabled(False)
-        self.thread.finished.connect(self.close)   # queued: runs in the GUI thread
+        for thread in (self.thread, getattr(self.training_dialog, "thread", None)):
+            if thread is not None:
+                thread.finished.connect(self.close)   # queued: runs in the GUI thread

@@ -46,6 +46,7 @@ from core.learned.training.common import TrainSettings
 from core.paths import weights_dir
 
 REFRESH_MS = 100
+CLOSE_GRACE_MS = 200   # a close waits this long for the current training step, then defers
 
 
 class TrainingWorker(QObject):
@@ -158,6 +159,7 @@ class TrainingDialog(QDialog):
         self.thread: QThread | None = None
         self.last_summary: dict | None = None
         self.errors: list[str] = []
+        self.stopping = False         # closing: waiting for the current training step
         self._build_widgets(Path(out_dir) if out_dir is not None else weights_dir())
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -375,9 +377,21 @@ class TrainingDialog(QDialog):
         self._set_running(False)
 
     def closeEvent(self, event) -> None:
-        """Closing during training cancels it and joins the thread."""
+        """Closing during training cancels it without blocking the GUI: the dialog waits at most
+        ``CLOSE_GRACE_MS`` for the current step, else it ignores this close, says that it is
+        stopping and closes when the training thread has ended (the last epoch checkpoint stays)."""
         if self.is_running:
             self.worker.cancel()
+            if not self._join(CLOSE_GRACE_MS):
+                event.ignore()
+                if not self.stopping:
+                    self.stopping = True
+                    self.log("stopping: the dialog closes when the current step has finished…")
+                    self.start_button.setEnabled(False)
+                    self.cancel_button.setEnabled(False)
+                    self.thread.finished.connect(self.close)   # queued: runs in the GUI thread
+                return
+        self.stopping = False
         self._join()
         self.timer.stop()
         super().closeEvent(event)
