@@ -149,7 +149,6 @@ class Autosaver(QObject):
         super().__init__(parent)
         self.worker = worker
         self.requested = Path(folder)
-        self.folder = claim_autosave_dir(self.requested)
         self.warn = warn or (lambda message: None)
         self.failing: str | None = None     # message of the last failed save, None after a success
         self._hold = 0                      # iterations the autosave holds until a replay catches up
@@ -162,6 +161,11 @@ class Autosaver(QObject):
         self._periodic.setInterval(int(interval_s * 1000))
         self._periodic.timeout.connect(self._tick)
         self._periodic.start()
+        try:
+            self.folder = claim_autosave_dir(self.requested)
+        except OSError as exc:              # a read-only or full disk: saves retry (and warn)
+            self.folder = self.requested
+            self._on_save_failed(f"autosave to {self.folder} failed: {exc.strerror or exc}", "")
         worker.saved.connect(self._on_saved)
         worker.save_failed.connect(self._on_save_failed)
 

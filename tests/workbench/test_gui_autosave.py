@@ -149,3 +149,19 @@ def test_a_full_disk_during_autosave_shows_one_warning_and_retries_quietly(qtbot
     qtbot.waitUntil(lambda: (tmp_path / ".autosave" / "session.toml").exists(), timeout=30000)
     qtbot.waitUntil(lambda: not warning.isVisible(), timeout=10000)
     window.close()
+
+
+def test_an_autosave_folder_that_cannot_be_created_is_a_warning_not_a_crash(qtbot, tmp_path):
+    from conftest import small_config
+
+    from workbench.app import make_app
+    from workbench.main_window import MainWindow
+
+    (tmp_path / "file").write_text("not a folder")
+    make_app()
+    window = MainWindow(small_config(), autosave_dir=tmp_path / "file" / ".autosave")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.status_autosave.isVisible() and "autosave to" in window.status_autosave.text()
+    assert not window.errors
+    window.close()
