@@ -279,3 +279,15 @@ def frozen(net: torch.nn.Module) -> torch.nn.Module:
     for parameter in net.parameters():
         parameter.requires_grad_(False)
     return net
+
+
+def check_trained_ratio(name: str, operator, solver: str, tolerance: float = 5.0) -> None:
+    """Raise ``ValueError`` when the weights ``name`` were trained at a sampling ratio (manifest meta
+    ``ratio``, %) that differs from the operator's by more than ``tolerance`` points."""
+    trained = weights_meta(name).get("ratio")
+    if trained is None or operator.sampling_ratio is None:
+        return
+    ratio = 100.0 * operator.sampling_ratio
+    if abs(ratio - float(trained)) > tolerance:
+        raise ValueError(f"solver '{solver}': weights '{name}' were trained at {trained} % sampling, the problem "
+                         f"samples {ratio:.0f} %; use weights trained near {ratio:.0f} % (or 'auto')")

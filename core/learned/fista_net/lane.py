@@ -16,7 +16,7 @@ import torch
 from ...params import Param
 from ...registry import SOLVERS
 from ...solvers.base import Step
-from ..weights import cached_network, network_on
+from ..weights import cached_network, check_trained_ratio, network_on
 from .net import FISTANet
 
 
@@ -42,6 +42,7 @@ def fista_net(problem, *, weights, net=None):
                 torch.manual_seed(0)
                 net = FISTANet()
         else:
+            check_trained_ratio(weights, problem.operator, "fista_net")
             net = cached_network(FISTANet, weights)
     net = network_on(net, problem.x0)
     operator, b = problem.operator, problem.y

@@ -17,7 +17,7 @@ import torch
 from ...params import Param
 from ...registry import SOLVERS
 from ...solvers.base import Step
-from ..weights import cached_network, network_on
+from ..weights import cached_network, check_trained_ratio, network_on
 from .net import ISTANetPlus
 
 SHIPPED_RATIOS = (10, 25, 50)
@@ -60,7 +60,9 @@ def ista_net_plus(problem, *, weights, net=None):
                 torch.manual_seed(0)
                 net = ISTANetPlus()
         else:
-            net = cached_network(ISTANetPlus, auto_weights(problem.operator) if weights == "auto" else weights)
+            name = auto_weights(problem.operator) if weights == "auto" else weights
+            check_trained_ratio(name, problem.operator, "ista_net_plus")
+            net = cached_network(ISTANetPlus, name)
     net = network_on(net, problem.x0)
     operator, y = problem.operator, problem.y
 
