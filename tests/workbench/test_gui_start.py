@@ -152,3 +152,24 @@ def test_open_of_a_bad_session_and_exceptions_escaping_slots_become_messages(mai
     finally:
         sys.excepthook = previous
     assert main_window.errors[-1] == "unexpected error: OSError: x.png: No space left on device"
+
+
+def test_bad_images_opened_in_the_running_window_are_messages_and_the_run_stays(main_window, qtbot, tmp_path,
+                                                                                 monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    tiny = tmp_path / "tiny.png"
+    save_png(tiny, np.zeros((4, 4)))
+    (tmp_path / "broken.png").write_bytes(b"this is not an image")
+    (tmp_path / "broken.toml").write_text("[problem\n", encoding="utf-8")
+    before = main_window.run.config.to_dict()
+    for path in (tiny, tmp_path / "broken.png", tmp_path / "gone.png", tmp_path / "broken.toml"):
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
+        errors = len(main_window.errors)
+        if path.suffix == ".png":
+            main_window.problem_panel.open_button.click()          # Problem → Open… image
+        else:
+            main_window.editor.open_dialog()                       # File → Open…
+        assert len(main_window.errors) == errors + 1 and path.name in main_window.errors[-1], main_window.errors
+        assert main_window.run.config.to_dict() == before
+        assert main_window.problem_panel.problem()["image"] == before["problem"]["image"]
