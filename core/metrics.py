@@ -143,7 +143,7 @@ class MetricContext:
 
 
 def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0, *, image_dims: tuple[int, ...] | None = None,
-         mse_floor: float = 0.0) -> Tensor:
+         mse_floor: float = 0.0, clip: bool = True) -> Tensor:
     """Peak signal-to-noise ratio 10 log₁₀(R² / MSE) in dB; x is clipped to [0, R] first (ref is not).
 
     The one PSNR of the project: the metrics, the benchmarks and the training validation use it.
@@ -159,6 +159,8 @@ def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0, *, image_dims: tuple[i
         value per remaining index.
     mse_floor : float
         Lower bound of the MSE (0: ``inf`` when x equals ref).
+    clip : bool
+        Clip x to [0, R] first (off for signals that are not images, e.g. mean-removed patches).
 
     Returns
     -------
@@ -166,7 +168,7 @@ def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0, *, image_dims: tuple[i
         0-d for one image.
     """
     dims = _image_dims(ref) if image_dims is None else tuple(image_dims)
-    mse = ((x.clamp(0.0, data_range) - ref) ** 2).mean(dim=dims)
+    mse = (((x.clamp(0.0, data_range) if clip else x) - ref) ** 2).mean(dim=dims)
     if mse_floor > 0:
         mse = mse.clamp_min(mse_floor)
     return 10.0 * torch.log10(data_range ** 2 / mse)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 
+from ...metrics import psnr
 from ..training import register_trainer
 from ..training.common import LoopSpec, TrainSettings, random_patches, train_loop
 from .net import LISTA, fista_codes, overcomplete_dct_dictionary
@@ -96,9 +97,9 @@ def lista_loop_spec(data: dict, model: LISTA) -> LoopSpec:
         x = data["val_x"].to(device=device, dtype=torch.float32)
         z = net(x)
         err = prediction_error(z, data["val_z"].to(device=device, dtype=torch.float32))
-        pixels = (z @ net.dictionary.T - x) / net.patch_scale          # back to intensities
-        mse = (pixels ** 2).mean()
-        return {"psnr": 10 * torch.log10(1.0 / mse), "prediction_error": err}
+        scale = net.patch_scale                                         # back to intensities
+        value = psnr(z @ net.dictionary.T / scale, x / scale, image_dims=(0, 1), clip=False)
+        return {"psnr": value, "prediction_error": err}
 
     atoms = model.dictionary.shape[1]
     return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, lr_floor=0.05,
