@@ -36,6 +36,9 @@ class Param:
         One-line formula where it helps (shown in tooltips and ``python -m core list``).
     log : bool
         Whether a GUI slider should be logarithmic.
+    when : tuple of (str, tuple)
+        The parameter matters only when each named sibling parameter has one of the listed values,
+        e.g. ``(("kernel", ("gaussian",)),)``; forms hide it otherwise (it is still resolved).
     """
 
     name: str
@@ -48,6 +51,11 @@ class Param:
     help: str = ""
     math: str = ""
     log: bool = False
+    when: tuple = ()
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether this parameter matters given its siblings' ``values`` (see ``when``)."""
+        return all(values.get(name) in allowed for name, allowed in self.when)
 
     def validate(self, value: Any, owner: str = "") -> Any:
         """Return ``value`` as this parameter's kind, or raise ``ValueError`` naming it.

@@ -88,6 +88,17 @@ class ParamForm(QWidget):
             self._values[param.name] = value
         if not params:
             layout.addRow(QLabel("<i>no parameters</i>"))
+        self._layout = layout
+        self._update_visibility()
+
+    def _update_visibility(self) -> None:
+        """Show only the parameters that apply to the current values (``Param.when``)."""
+        for name, param in self.params.items():
+            self._layout.setRowVisible(self.editors[name], param.applies(self._values))
+
+    def visible_names(self) -> list[str]:
+        """The parameters currently shown."""
+        return [name for name, param in self.params.items() if param.applies(self._values)]
 
     # editors ----------------------------------------------------------------------------
     def _make_editor(self, param: Param, value: Any) -> QWidget:
@@ -146,6 +157,7 @@ class ParamForm(QWidget):
         if value == self._values.get(name) and type(value) is type(self._values.get(name)):
             return
         self._values[name] = value
+        self._update_visibility()
         self.changed.emit(name, value)
 
     # API --------------------------------------------------------------------------------
