@@ -103,6 +103,15 @@ class Entry:
             return extra[name]
         raise AttributeError(f"{type(self).__name__} '{self.__dict__.get('name')}' has no attribute {name!r}")
 
+    @property
+    def title(self) -> str:
+        """A readable name for lists: ``extra["title"]``, else the doc's part before a colon
+        ("Deblurring", "FISTA"), else the registry name (configs keep the name)."""
+        if "title" in self.extra:
+            return str(self.extra["title"])
+        head, colon, _ = self.doc.partition(":")
+        return head.strip() if colon and 0 < len(head.strip()) <= 40 else self.name
+
     def resolve(self, given, *, strict: bool = True) -> dict[str, Any]:
         return resolve_params(self.params, given, f"{self.kind_label} '{self.name}'", strict=strict)
 

@@ -145,7 +145,7 @@ class BlockCS(Operator):
               math="m = round(ratio/100 · B²), y_b = Φ x_b, ΦΦᵀ = I"),
         Param("block", 33, "int", 4, 64, unit="px", help="block side B (image zero-padded to multiples)"),
     ],
-    doc="Block compressive sensing with a random orthonormal-row Φ",
+    doc="Block compressive sensing with a random orthonormal-row Φ", title="Block compressive sensing",
 )
 def cs_factory(image_shape, params, generator) -> BlockCS:
     """Build the block-CS operator for ``image_shape`` = (C, H, W)."""
