@@ -145,7 +145,7 @@ def _circular_pad(x: Tensor, dim: int, before: int, after: int) -> Tensor:
     return x.index_select(dim, index)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def _scalar(value: float, dtype: torch.dtype, device: torch.device) -> Tensor:
     """``value`` as a cached 0-d tensor (multiplying by it skips a per-call scalar conversion)."""
     return torch.tensor(value, dtype=dtype, device=device)
