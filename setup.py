@@ -2,6 +2,7 @@
 the presets (sessions/examples) stay where the checkout keeps them and are installed as the
 package data ``core.data.weights`` and ``core.data.presets`` (found with importlib.resources).
 Every other setting is in pyproject.toml."""
+
 from setuptools import find_packages, setup
 
 DATA_PACKAGES = {"core.data.weights": "resources/weights", "core.data.presets": "sessions/examples"}

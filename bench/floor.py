@@ -19,6 +19,7 @@ Usage::
 
     python bench/floor.py [--iterations N] [--threads T] [--sizes 256 512] [--markdown PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -104,13 +105,13 @@ class FilterLevel:
     def _analysis(self, x):  # along the last axis
         n, taps = x.shape[-1], self.taps
         left, right = taps // 2 - 1, taps // 2
-        xp = torch.cat([x[..., n - left:], x, x[..., :right]], -1)
+        xp = torch.cat([x[..., n - left :], x, x[..., :right]], -1)
         out = x.new_empty(x.shape)
-        a, d = out[..., : n // 2], out[..., n // 2:]
-        torch.mul(xp[..., taps - 1: taps - 1 + n: 2], self.lo[0], out=a)
-        torch.mul(xp[..., taps - 1: taps - 1 + n: 2], self.hi[0], out=d)
+        a, d = out[..., : n // 2], out[..., n // 2 :]
+        torch.mul(xp[..., taps - 1 : taps - 1 + n : 2], self.lo[0], out=a)
+        torch.mul(xp[..., taps - 1 : taps - 1 + n : 2], self.hi[0], out=d)
         for j in range(1, taps):
-            tap = xp[..., taps - 1 - j: taps - 1 - j + n: 2]
+            tap = xp[..., taps - 1 - j : taps - 1 - j + n : 2]
             a.add_(tap, alpha=self.lo[j])
             d.add_(tap, alpha=self.hi[j])
         return out
@@ -118,14 +119,14 @@ class FilterLevel:
     def _synthesis(self, c):  # adjoint along the last axis
         n, taps = c.shape[-1], self.taps
         left = taps // 2 - 1
-        a, d = c[..., : n // 2], c[..., n // 2:]
+        a, d = c[..., : n // 2], c[..., n // 2 :]
         xp = c.new_zeros(*c.shape[:-1], n + taps - 2)
         for j in range(taps):
-            tap = xp[..., taps - 1 - j: taps - 1 - j + n: 2]
+            tap = xp[..., taps - 1 - j : taps - 1 - j + n : 2]
             tap.add_(a, alpha=self.lo[j]).add_(d, alpha=self.hi[j])
-        out = xp[..., left: left + n].clone()
-        out[..., n - left:] += xp[..., :left]
-        out[..., : taps // 2 - 1] += xp[..., left + n:]
+        out = xp[..., left : left + n].clone()
+        out[..., n - left :] += xp[..., :left]
+        out[..., : taps // 2 - 1] += xp[..., left + n :]
         return out
 
     def forward(self, x):
@@ -189,13 +190,15 @@ def floor_solver(name: str, blur: FloorBlur, wavelet: FloorWavelet, y, x0):
 
 # --- the measurement -------------------------------------------------------------------------
 def make_config(size: int, solver: str, wavelet: str) -> Config:
-    return Config.from_dict({
-        "problem": {"image": "camera", "size": size, "degradation": "blur", "noise_sigma": 0.01,
-                    "params": KERNEL},
-        "lanes": [{"solver": solver, "prior": "l1_wavelet",
-                   "params": {"lam": LAM, "wavelet": wavelet, "levels": LEVELS}}],
-        "run": {"device": "cpu", "dtype": "float32", "keep_iterates": 50},
-    })
+    return Config.from_dict(
+        {
+            "problem": {"image": "camera", "size": size, "degradation": "blur", "noise_sigma": 0.01, "params": KERNEL},
+            "lanes": [
+                {"solver": solver, "prior": "l1_wavelet", "params": {"lam": LAM, "wavelet": wavelet, "levels": LEVELS}}
+            ],
+            "run": {"device": "cpu", "dtype": "float32", "keep_iterates": 50},
+        }
+    )
 
 
 def measure(size: int, solver: str, wavelet: str, iterations: int, warmup: int = 3) -> dict:
@@ -210,7 +213,7 @@ def measure(size: int, solver: str, wavelet: str, iterations: int, warmup: int =
     max_diff = 0.0
     with torch.no_grad():
         for i in range(warmup + iterations):
-            order = ("floor", "step", "engine")[i % 3:] + ("floor", "step", "engine")[: i % 3]
+            order = ("floor", "step", "engine")[i % 3 :] + ("floor", "step", "engine")[: i % 3]
             for part in order:
                 start = time.perf_counter()
                 if part == "floor":
@@ -226,21 +229,24 @@ def measure(size: int, solver: str, wavelet: str, iterations: int, warmup: int =
     engine_x = run.lanes[0].x
     max_diff_engine = float((engine_x - x_step).abs().max())
     medians = {part: statistics.median(values) for part, values in times.items()}
-    return {**medians, "max_diff": max_diff, "max_diff_engine": max_diff_engine,
-            "status": run.lanes[0].status}
+    return {**medians, "max_diff": max_diff, "max_diff_engine": max_diff_engine, "status": run.lanes[0].status}
 
 
 def table(rows: list[dict]) -> list[str]:
-    lines = ["| solver | wavelet | size | floor ms | step ms | engine ms | step/floor | engine/step "
-             "| max abs diff floor vs step | targets |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| solver | wavelet | size | floor ms | step ms | engine ms | step/floor | engine/step "
+        "| max abs diff floor vs step | targets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in rows:
         step_ratio, engine_ratio = r["step"] / r["floor"], r["engine"] / r["step"]
         ok_step = "met" if step_ratio <= TARGET_STEP else "not met"
         ok_engine = "met" if engine_ratio <= TARGET_ENGINE[r["size"]] else "not met"
-        lines.append(f"| {r['solver']} | {r['wavelet']} | {r['size']} | {r['floor']:.2f} | {r['step']:.2f} "
-                     f"| {r['engine']:.2f} | {step_ratio:.2f} | {engine_ratio:.2f} | {r['max_diff']:.1e} "
-                     f"| step {ok_step}, engine {ok_engine} |")
+        lines.append(
+            f"| {r['solver']} | {r['wavelet']} | {r['size']} | {r['floor']:.2f} | {r['step']:.2f} "
+            f"| {r['engine']:.2f} | {step_ratio:.2f} | {engine_ratio:.2f} | {r['max_diff']:.1e} "
+            f"| step {ok_step}, engine {ok_engine} |"
+        )
     return lines
 
 
@@ -255,22 +261,32 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     load_all()
-    header = (f"CPU, torch {torch.__version__}, {torch.get_num_threads()} threads, float32, "
-              f"{platform.processor() or platform.machine()}; median of {args.iterations} iterations "
-              f"(after 3 warm-up), floor/step/engine interleaved")
+    header = (
+        f"CPU, torch {torch.__version__}, {torch.get_num_threads()} threads, float32, "
+        f"{platform.processor() or platform.machine()}; median of {args.iterations} iterations "
+        f"(after 3 warm-up), floor/step/engine interleaved"
+    )
     print(header)
-    print(f"{'solver':<7}{'wavelet':<8}{'size':>5}{'floor':>9}{'step':>9}{'engine':>9}"
-          f"{'step/floor':>12}{'engine/step':>13}{'max|diff|':>11}")
+    print(
+        f"{'solver':<7}{'wavelet':<8}{'size':>5}{'floor':>9}{'step':>9}{'engine':>9}"
+        f"{'step/floor':>12}{'engine/step':>13}{'max|diff|':>11}"
+    )
     rows = []
     for size in args.sizes:
         for wavelet in args.wavelets:
             for solver in args.solvers:
-                r = {"solver": solver, "wavelet": wavelet, "size": size,
-                     **measure(size, solver, wavelet, args.iterations)}
+                r = {
+                    "solver": solver,
+                    "wavelet": wavelet,
+                    "size": size,
+                    **measure(size, solver, wavelet, args.iterations),
+                }
                 rows.append(r)
-                print(f"{solver:<7}{wavelet:<8}{size:>5}{r['floor']:>9.2f}{r['step']:>9.2f}{r['engine']:>9.2f}"
-                      f"{r['step'] / r['floor']:>12.2f}{r['engine'] / r['step']:>13.2f}{r['max_diff']:>11.1e}",
-                      flush=True)
+                print(
+                    f"{solver:<7}{wavelet:<8}{size:>5}{r['floor']:>9.2f}{r['step']:>9.2f}{r['engine']:>9.2f}"
+                    f"{r['step'] / r['floor']:>12.2f}{r['engine'] / r['step']:>13.2f}{r['max_diff']:>11.1e}",
+                    flush=True,
+                )
                 if r["max_diff_engine"] != 0.0:
                     print(f"  note: engine and step iterates differ by {r['max_diff_engine']:.1e}")
     if args.markdown:

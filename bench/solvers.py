@@ -8,6 +8,7 @@ Usage::
 
     python bench/solvers.py [--quick] [--device cpu|cuda] [--iterations N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,13 @@ PROBLEMS = {"blur": {"kernel": "gaussian"}, "sr": {"scale": 2}}
 def make_steps(problem, solver: str):
     """The solver's generator and its prior, built as the engine builds a lane."""
     entry = SOLVERS.get_entry(solver)
-    lane = resolve_lane(LaneSpec(solver=solver,
-                                 prior=PRIOR if entry.extra.get("needs_prior") else None,
-                                 denoiser=DENOISER if entry.extra.get("needs_denoiser") else None))
+    lane = resolve_lane(
+        LaneSpec(
+            solver=solver,
+            prior=PRIOR if entry.extra.get("needs_prior") else None,
+            denoiser=DENOISER if entry.extra.get("needs_denoiser") else None,
+        )
+    )
     steps, prior, _ = build_solver(lane, problem)
     return steps, prior
 
@@ -75,19 +80,30 @@ def main(argv=None) -> int:
     load_all()
     sizes = (256,) if args.quick else (256, 512)
     iterations = 5 if args.quick else args.iterations
-    solvers = sorted(name for name, entry in SOLVERS.items()
-                     if not entry.extra.get("learned") and not name.startswith("_"))
+    solvers = sorted(
+        name for name, entry in SOLVERS.items() if not entry.extra.get("learned") and not name.startswith("_")
+    )
     print(f"device {args.device}, torch threads {torch.get_num_threads()}, median of {iterations} iterations")
     print(f"{'degradation':<12}{'size':>6}  {'solver':<14}{'step ms':>10}{'+metrics ms':>13}{'ratio':>8}")
     for degradation, params in PROBLEMS.items():
         for size in sizes:
-            spec = Config.from_dict({"problem": {"image": "camera", "size": size, "degradation": degradation,
-                                                 "noise_sigma": 0.01, "params": params}}).problem
+            spec = Config.from_dict(
+                {
+                    "problem": {
+                        "image": "camera",
+                        "size": size,
+                        "degradation": degradation,
+                        "noise_sigma": 0.01,
+                        "params": params,
+                    }
+                }
+            ).problem
             problem = build_problem(spec, args.device, "float32")
             for solver in solvers:
                 bare, full = time_solver(problem, solver, iterations)
-                print(f"{degradation:<12}{size:>6}  {solver:<14}{bare:>10.2f}{full:>13.2f}{full / bare:>8.2f}",
-                      flush=True)
+                print(
+                    f"{degradation:<12}{size:>6}  {solver:<14}{bare:>10.2f}{full:>13.2f}{full / bare:>8.2f}", flush=True
+                )
     return 0
 
 

@@ -1,4 +1,5 @@
 """``python -m core``: see :mod:`core.cli`."""
+
 import sys
 
 from .cli import main

@@ -1,4 +1,5 @@
 """Import every module of a package so that its components register themselves."""
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ write to a temporary file in the same folder, flush and fsync it, then ``os.repl
 the target. On any failure the temporary file is removed and the target is untouched.
 :func:`atomic_folder` does the same for a folder of files that belong together (a session).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,12 +22,18 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-FILE_MODE = 0o644   # mkstemp creates 0600; written files are ordinary shared files
+FILE_MODE = 0o644  # mkstemp creates 0600; written files are ordinary shared files
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None,
-                newline: str | None = None, make_parents: bool = True) -> Iterator[IO]:
+def atomic_open(
+    path: str | os.PathLike,
+    mode: str = "wb",
+    *,
+    encoding: str | None = None,
+    newline: str | None = None,
+    make_parents: bool = True,
+) -> Iterator[IO]:
     """Open a temporary file that replaces ``path`` when the ``with`` block ends without error.
 
     Parameters
@@ -187,8 +194,10 @@ def atomic_folder(folder: str | os.PathLike, owned: Iterable[str]) -> Iterator[P
             if entry.name in owned or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
                 continue
             if entry.is_dir():
-                raise ValueError(f"{folder}: holds the folder '{entry.name}', so it is not a session folder; "
-                                 "choose an empty folder or an existing session")
+                raise ValueError(
+                    f"{folder}: holds the folder '{entry.name}', so it is not a session folder; "
+                    "choose an empty folder or an existing session"
+                )
             carried.append(entry)
     staging = folder.parent / f".{folder.name}.{_STAGING}-{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()
@@ -212,4 +221,4 @@ def atomic_folder(folder: str | os.PathLike, owned: Iterable[str]) -> Iterator[P
             staging = replaced
         fsync_dir(folder.parent)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)   # the new files on failure, the old ones after the swap
+        shutil.rmtree(staging, ignore_errors=True)  # the new files on failure, the old ones after the swap

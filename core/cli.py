@@ -4,6 +4,7 @@
 PNG per lane; ``list`` prints every registered component with its parameters. Bad input prints
 a message on stderr and exits with code 2 (no traceback).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,14 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", choices=("float32", "float64"), help="override [run] dtype")
     run.add_argument("--size", type=int, help="override [problem] size (longer side, px)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
-                     help="load a plugin file first (repeatable); see docs/example_plugin.py")
+    run.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="load a plugin file first (repeatable); see docs/example_plugin.py",
+    )
     run.set_defaults(handler=command_run)
     listing = commands.add_parser("list", help="list images, degradations, priors, denoisers and solvers")
-    listing.add_argument("--markdown", action="store_true",
-                         help="print the component tables of docs/components.md (generated from the registry)")
-    listing.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
-                         help="load a plugin file first (repeatable)")
+    listing.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the component tables of docs/components.md (generated from the registry)",
+    )
+    listing.add_argument(
+        "--plugin", action="append", default=[], metavar="FILE.py", help="load a plugin file first (repeatable)"
+    )
     listing.set_defaults(handler=command_list)
     for name in DELEGATED:
         commands.add_parser(name, help=f"see python -m core {name} --help", add_help=False)
@@ -82,8 +92,11 @@ def delegate(command: str, argv: list[str]) -> int:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and module_name.startswith(exc.name):
-            print(f"error: 'python -m core {command}' is not available in this installation "
-                  f"(module {module_name} is missing)", file=sys.stderr)
+            print(
+                f"error: 'python -m core {command}' is not available in this installation "
+                f"(module {module_name} is missing)",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         raise
     result = module.main(argv)
@@ -145,16 +158,20 @@ def command_run(args) -> int:
             if lane.image is not None:
                 save_png(out / name, lane.image)
     except OSError as exc:
-        raise ValueError(f"{out}: cannot write the results ({exc.strerror or exc}"
-                         f"{': ' + exc.filename if exc.filename else ''})") from None
+        raise ValueError(
+            f"{out}: cannot write the results ({exc.strerror or exc}{': ' + exc.filename if exc.filename else ''})"
+        ) from None
     failed = []
     for lane, name in zip(snapshot.lanes, names):
-        print(f"{lane.label}: {lane.status}, k = {lane.k}, "
-              f"PSNR = {lane.metrics['psnr'][-1] if lane.k else float('nan'):.2f} dB -> {name}", file=sys.stderr)
+        print(
+            f"{lane.label}: {lane.status}, k = {lane.k}, "
+            f"PSNR = {lane.metrics['psnr'][-1] if lane.k else float('nan'):.2f} dB -> {name}",
+            file=sys.stderr,
+        )
         if lane.status.startswith("error"):
             failed.append(lane)
     for lane in failed:
-        print(f"error: lane '{lane.label}' failed: {lane.status[len('error: '):]}", file=sys.stderr)
+        print(f"error: lane '{lane.label}' failed: {lane.status[len('error: ') :]}", file=sys.stderr)
     return EXIT_LANE_FAILED if failed else 0
 
 
@@ -214,8 +231,12 @@ def describe_components() -> str:
     lines = ["images:", *(f"  {name}" for name in catalogue_names())]
     if PLUGIN_ERRORS:
         lines += ["plugins that failed to load:", *(f"  {message}" for message in PLUGIN_ERRORS.values())]
-    for title, registry in (("degradations", DEGRADATIONS), ("priors", PRIORS),
-                            ("denoisers", DENOISERS), ("solvers", SOLVERS)):
+    for title, registry in (
+        ("degradations", DEGRADATIONS),
+        ("priors", PRIORS),
+        ("denoisers", DENOISERS),
+        ("solvers", SOLVERS),
+    ):
         lines.append(f"{title}:")
         for name in sorted(registry):
             entry = registry[name]

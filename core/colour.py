@@ -1,14 +1,14 @@
 """Colour conversions: RGB ↔ YCbCr (ITU-R BT.601 studio swing), on numpy arrays or torch tensors."""
+
 from __future__ import annotations
 
 import numpy as np
 
 # ITU-R BT.601 studio-swing YCbCr (the MATLAB ``rgb2ycbcr`` convention used by SR papers):
 # on [0, 1] data Y ∈ [16/255, 235/255], Cb, Cr ∈ [16/255, 240/255].
-_YCBCR_MATRIX = np.array([[65.481, 128.553, 24.966],
-                          [-37.797, -74.203, 112.0],
-                          [112.0, -93.786, -18.214]]) / 255.0
+_YCBCR_MATRIX = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0
 _YCBCR_OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
+
 
 def _apply_colour_matrix(img, matrix: np.ndarray, offset: np.ndarray, channel_axis: int, pre: bool):
     """Affine colour map on numpy arrays or torch tensors along ``channel_axis`` (size 3)."""
@@ -19,6 +19,7 @@ def _apply_colour_matrix(img, matrix: np.ndarray, offset: np.ndarray, channel_ax
         out = (moved - offset) @ matrix.T if pre else moved @ matrix.T + offset
         return np.moveaxis(out, -1, channel_axis)
     import torch
+
     moved = torch.movedim(img, channel_axis, -1)
     m = torch.as_tensor(matrix, dtype=img.dtype, device=img.device)
     o = torch.as_tensor(offset, dtype=img.dtype, device=img.device)

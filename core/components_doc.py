@@ -3,6 +3,7 @@
 ``python -m core list --markdown > docs/components.md`` regenerates the page; a test checks that
 the committed page is what this module prints, so it never goes stale.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -40,11 +41,16 @@ def _params(entry) -> str:
 def _solver_flags(entry) -> str:
     takes = [k for k in ("prior", "denoiser") if entry.extra.get(f"needs_{k}")]
     applies = entry.extra.get("degradations")
-    return "; ".join(filter(None, [
-        "learned" if entry.extra.get("learned") else "classical",
-        f"takes {' + '.join(takes)}" if takes else "",
-        f"applies to {', '.join(applies)}" if applies else "any degradation",
-    ]))
+    return "; ".join(
+        filter(
+            None,
+            [
+                "learned" if entry.extra.get("learned") else "classical",
+                f"takes {' + '.join(takes)}" if takes else "",
+                f"applies to {', '.join(applies)}" if applies else "any degradation",
+            ],
+        )
+    )
 
 
 def table(title: str, registry: Registry, extra_column: tuple[str, callable] | None = None) -> str:
@@ -70,9 +76,12 @@ def components_markdown() -> str:
         table("Priors", PRIORS),
         table("Denoisers", DENOISERS),
         table("Solvers", SOLVERS, ("kind", _solver_flags)),
-        table("Trainers (`python -m core train NAME`)", TRAINERS,
-              ("default epochs", lambda e: e.extra.get("default_epochs", ""))),
+        table(
+            "Trainers (`python -m core train NAME`)",
+            TRAINERS,
+            ("default epochs", lambda e: e.extra.get("default_epochs", "")),
+        ),
         table("Reproductions (`python -m core reproduce NAME`)", REPRODUCERS),
-        table("Architectures (for `denoiser = \"state_dict\"`)", ARCHITECTURES),
+        table('Architectures (for `denoiser = "state_dict"`)', ARCHITECTURES),
     ]
     return "\n".join(sections)

@@ -5,30 +5,24 @@ lanes (solver + prior + denoiser + one flat ``params`` table) and the run settin
 are validated against the registry's :class:`~core.params.Param` declarations, so the CLI, the
 GUI and sessions all accept exactly the same files.
 """
+
 from __future__ import annotations
 
-import math
-import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from .lane_spec import LaneSpec, check_applicable, check_unique_labels, resolve_lane
 from .registry import DEGRADATIONS, load_all
+from .toml_fields import check_keys, choice_value, color_value, read_toml, table_of, typed_value
 
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda")
 COLOR_MODES = ("y", "rgb")
 INITS = ("default", "zeros", "adjoint")
-COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 #: largest image side a config may ask for (the image loader's own limit)
 MAX_SIZE = 8192
-#: largest config file read (a config is a few kB; anything bigger is not one)
-MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass
@@ -117,7 +111,7 @@ class Config:
         load_all()
         if not isinstance(data, Mapping):
             raise ValueError(f"config must be a table, got {type(data).__name__}")
-        _check_keys(data, {"problem", "lanes", "run"}, "top level")
+        check_keys(data, {"problem", "lanes", "run"}, "top level")
         problem = _problem_from_dict(data.get("problem", {}))
         lanes_raw = data.get("lanes", [])
         if not isinstance(lanes_raw, list):
@@ -138,8 +132,10 @@ class Config:
         """
         return {
             "problem": _drop_none({**_plain(self.problem), "params": _drop_none(self.problem.params)}),
-            "lanes": [_drop_none({"label": lane.label, **_plain(lane), "params": _drop_none(lane.params)})
-                      for lane in self.lanes],
+            "lanes": [
+                _drop_none({"label": lane.label, **_plain(lane), "params": _drop_none(lane.params)})
+                for lane in self.lanes
+            ],
             "run": _drop_none(_plain(self.run)),
         }
 
@@ -170,36 +166,6 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
-def read_toml(path: Path, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> dict:
-    """Parse a TOML file with every failure as one ``ValueError`` naming the file and the reason:
-    missing, not a regular file (a folder, a FIFO), too large, not UTF-8 (a BOM is accepted),
-    a syntax error, or nested too deeply."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read {what} file ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path}: not a regular file, so not a {what} file")
-    if info.st_size > max_bytes:
-        raise ValueError(f"{path}: {info.st_size} bytes is too large for a {what} file (limit {max_bytes})")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
-        text = raw.decode("utf-8-sig")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read {what} file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: {what} file is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        if what == "config":
-            raise ValueError(f"{path}: TOML syntax error: {exc}") from None
-        raise ValueError(f"{path}: corrupt {what} file (TOML syntax error: {exc})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: {what} file is nested too deeply to be a {what}") from None
-
-
 def save_config(config: Config, path: str | Path) -> None:
     """Write ``config.to_dict()`` as TOML (atomically: temp name, then rename)."""
     import tomli_w
@@ -218,17 +184,37 @@ def figure2_config() -> Config:
     wavelet is db4, not the paper's Haar: with box downsampling the finest Haar details lie in the
     null space of D, so the ℓp prior zeroes them.
     """
-    return Config.from_dict({
-        "problem": {"image": "camera", "size": 256, "grayscale": True, "degradation": "sparse_sr",
-                    "noise_sigma": 0.0, "seed": 0, "params": {"scale": 2, "wavelet": "db4"}},
-        "lanes": [
-            {"label": "FISTA", "solver": "fista", "prior": "lp", "color": "#1f77b4",
-             "params": {"lam": DEFAULT_LP_LAM, "p": 0.8}},
-            {"label": "PODM", "solver": "podm", "prior": "lp", "denoiser": "dncnn", "color": "#d62728",
-             "params": {"lam": DEFAULT_LP_LAM, "p": 0.8, "sigma_max": 15.0, "sigma_min": 2.0}},
-        ],
-        "run": {"iterations": 200},
-    })
+    return Config.from_dict(
+        {
+            "problem": {
+                "image": "camera",
+                "size": 256,
+                "grayscale": True,
+                "degradation": "sparse_sr",
+                "noise_sigma": 0.0,
+                "seed": 0,
+                "params": {"scale": 2, "wavelet": "db4"},
+            },
+            "lanes": [
+                {
+                    "label": "FISTA",
+                    "solver": "fista",
+                    "prior": "lp",
+                    "color": "#1f77b4",
+                    "params": {"lam": DEFAULT_LP_LAM, "p": 0.8},
+                },
+                {
+                    "label": "PODM",
+                    "solver": "podm",
+                    "prior": "lp",
+                    "denoiser": "dncnn",
+                    "color": "#d62728",
+                    "params": {"lam": DEFAULT_LP_LAM, "p": 0.8, "sigma_max": 15.0, "sigma_min": 2.0},
+                },
+            ],
+            "run": {"iterations": 200},
+        }
+    )
 
 
 def default_config() -> Config:
@@ -241,16 +227,31 @@ def default_config() -> Config:
     degradation. The PODM paper's Fig. 2 setting (ℓ0.8 sparse-coding SR ×2) is the preset
     ``sessions/examples/podm_vs_fista_sr.toml``.
     """
-    return Config.from_dict({
-        "problem": {"image": "camera", "size": 256, "grayscale": True, "degradation": "inpaint",
-                    "noise_sigma": 0.01, "seed": 0, "params": {"mode": "random", "keep_rate": 0.3}},
-        "lanes": [
-            {"label": "FISTA", "solver": "fista", "prior": "tv", "color": "#1f77b4", "params": {"lam": 0.01}},
-            {"label": "PODM", "solver": "podm", "prior": "tv", "denoiser": "dncnn", "color": "#d62728",
-             "params": {"lam": 0.01}},
-        ],
-        "run": {"iterations": 100},
-    })
+    return Config.from_dict(
+        {
+            "problem": {
+                "image": "camera",
+                "size": 256,
+                "grayscale": True,
+                "degradation": "inpaint",
+                "noise_sigma": 0.01,
+                "seed": 0,
+                "params": {"mode": "random", "keep_rate": 0.3},
+            },
+            "lanes": [
+                {"label": "FISTA", "solver": "fista", "prior": "tv", "color": "#1f77b4", "params": {"lam": 0.01}},
+                {
+                    "label": "PODM",
+                    "solver": "podm",
+                    "prior": "tv",
+                    "denoiser": "dncnn",
+                    "color": "#d62728",
+                    "params": {"lam": 0.01},
+                },
+            ],
+            "run": {"iterations": 100},
+        }
+    )
 
 
 #: ℓp weight λ' of the default sparse-coding SR problem (½‖Dα − o‖² + λ'‖α‖_p^p).
@@ -260,22 +261,23 @@ DEFAULT_LP_LAM = 1e-4
 # --- section parsing -------------------------------------------------------------------------
 def _problem_from_dict(raw) -> ProblemSpec:
     section = "[problem]"
-    raw = _table(raw, section)
-    _check_keys(raw, {f.name for f in fields(ProblemSpec)}, section)
+    raw = table_of(raw, section)
+    check_keys(raw, {f.name for f in fields(ProblemSpec)}, section)
     spec = ProblemSpec(
-        image=_typed(raw, "image", str, section, ProblemSpec.image),
-        size=_typed(raw, "size", int, section, ProblemSpec.size, low=8, high=MAX_SIZE, optional=True),
-        grayscale=_typed(raw, "grayscale", bool, section, ProblemSpec.grayscale),
-        color_mode=_choice(raw, "color_mode", COLOR_MODES, section, ProblemSpec.color_mode),
-        degradation=_typed(raw, "degradation", str, section, ProblemSpec.degradation),
-        noise_sigma=_typed(raw, "noise_sigma", float, section, ProblemSpec.noise_sigma, low=0.0, high=1.0),
-        seed=_typed(raw, "seed", int, section, ProblemSpec.seed, low=0, high=2**63 - 1),
-        init=_choice(raw, "init", INITS, section, ProblemSpec.init),
+        image=typed_value(raw, "image", str, section, ProblemSpec.image),
+        size=typed_value(raw, "size", int, section, ProblemSpec.size, low=8, high=MAX_SIZE, optional=True),
+        grayscale=typed_value(raw, "grayscale", bool, section, ProblemSpec.grayscale),
+        color_mode=choice_value(raw, "color_mode", COLOR_MODES, section, ProblemSpec.color_mode),
+        degradation=typed_value(raw, "degradation", str, section, ProblemSpec.degradation),
+        noise_sigma=typed_value(raw, "noise_sigma", float, section, ProblemSpec.noise_sigma, low=0.0, high=1.0),
+        seed=typed_value(raw, "seed", int, section, ProblemSpec.seed, low=0, high=2**63 - 1),
+        init=choice_value(raw, "init", INITS, section, ProblemSpec.init),
     )
     if spec.degradation not in DEGRADATIONS:
-        raise ValueError(f"{section} key 'degradation': unknown degradation '{spec.degradation}'; "
-                         f"available: {sorted(DEGRADATIONS)}")
-    params = _table(raw.get("params", {}), "[problem.params]")
+        raise ValueError(
+            f"{section} key 'degradation': unknown degradation '{spec.degradation}'; available: {sorted(DEGRADATIONS)}"
+        )
+    params = table_of(raw.get("params", {}), "[problem.params]")
     try:
         spec.params = DEGRADATIONS[spec.degradation].resolve(params)
     except ValueError as exc:
@@ -285,82 +287,33 @@ def _problem_from_dict(raw) -> ProblemSpec:
 
 def _lane_from_dict(raw, index: int) -> LaneSpec:
     section = f"[[lanes]] #{index + 1}"
-    raw = _table(raw, section)
-    _check_keys(raw, {f.name for f in fields(LaneSpec)}, section)
+    raw = table_of(raw, section)
+    check_keys(raw, {f.name for f in fields(LaneSpec)}, section)
     if "solver" not in raw:
         raise ValueError(f"{section}: missing required key 'solver'")
     lane = LaneSpec(
-        solver=_typed(raw, "solver", str, section, None),
-        label=_typed(raw, "label", str, section, ""),
-        prior=_typed(raw, "prior", str, section, None, optional=True),
-        denoiser=_typed(raw, "denoiser", str, section, None, optional=True),
-        color=_color(raw, section),
-        params=dict(_table(raw.get("params", {}), f"{section} [lanes.params]")),
+        solver=typed_value(raw, "solver", str, section, None),
+        label=typed_value(raw, "label", str, section, ""),
+        prior=typed_value(raw, "prior", str, section, None, optional=True),
+        denoiser=typed_value(raw, "denoiser", str, section, None, optional=True),
+        color=color_value(raw, section),
+        params=dict(table_of(raw.get("params", {}), f"{section} [lanes.params]")),
     )
     return resolve_lane(lane)
 
 
 def _run_from_dict(raw) -> RunSpec:
     section = "[run]"
-    raw = _table(raw, section)
-    _check_keys(raw, {f.name for f in fields(RunSpec)}, section)
+    raw = table_of(raw, section)
+    check_keys(raw, {f.name for f in fields(RunSpec)}, section)
     return RunSpec(
-        iterations=_typed(raw, "iterations", int, section, RunSpec.iterations, low=0),
-        tolerance=_typed(raw, "tolerance", float, section, RunSpec.tolerance, low=0.0, high=1.0),
-        keep_iterates=_typed(raw, "keep_iterates", int, section, RunSpec.keep_iterates, low=0),
-        device=_choice(raw, "device", DEVICES, section, RunSpec.device),
-        dtype=_choice(raw, "dtype", DTYPES, section, RunSpec.dtype),
-        sync_every=_typed(raw, "sync_every", int, section, None, low=1, optional=True),
+        iterations=typed_value(raw, "iterations", int, section, RunSpec.iterations, low=0),
+        tolerance=typed_value(raw, "tolerance", float, section, RunSpec.tolerance, low=0.0, high=1.0),
+        keep_iterates=typed_value(raw, "keep_iterates", int, section, RunSpec.keep_iterates, low=0),
+        device=choice_value(raw, "device", DEVICES, section, RunSpec.device),
+        dtype=choice_value(raw, "dtype", DTYPES, section, RunSpec.dtype),
+        sync_every=typed_value(raw, "sync_every", int, section, None, low=1, optional=True),
     )
-
-
-def _table(raw, section: str) -> Mapping:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{section} must be a table, got {type(raw).__name__} {raw!r}")
-    return raw
-
-
-def _check_keys(raw: Mapping, allowed: set, section: str) -> None:
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ValueError(f"{section}: unknown key(s) {unknown}; valid keys: {sorted(allowed)}")
-
-
-def _typed(raw: Mapping, key: str, kind: type, section: str, default, *, low=None, high=None, optional=False):
-    if key not in raw:
-        return default
-    if raw[key] is None:
-        if optional:
-            return None
-        raise ValueError(f"{section} key '{key}' must not be empty")
-    value = raw[key]
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value, ok = float(value), True
-    if not ok:
-        raise ValueError(f"{section} key '{key}' must be {names[kind]}, got {value!r}")
-    if kind is float and not math.isfinite(value):
-        raise ValueError(f"{section} key '{key}' must be finite, got {value!r}")
-    if low is not None and value < low:
-        raise ValueError(f"{section} key '{key}' = {value!r} is below its minimum {low}")
-    if high is not None and value > high:
-        raise ValueError(f"{section} key '{key}' = {value!r} is above its maximum {high}")
-    return value
-
-
-def _color(raw: Mapping, section: str) -> str | None:
-    value = _typed(raw, "color", str, section, None, optional=True)
-    if value is not None and not COLOR_RE.match(value):
-        raise ValueError(f"{section} key 'color' must be a hex colour such as \"#1f77b4\", got {value!r}")
-    return value
-
-
-def _choice(raw: Mapping, key: str, choices, section: str, default):
-    value = _typed(raw, key, str, section, default)
-    if value not in choices:
-        raise ValueError(f"{section} key '{key}' must be one of {list(choices)}, got {value!r}")
-    return value
 
 
 def _plain(spec) -> dict:

@@ -1,4 +1,5 @@
 """The device and dtype strings of a config's ``[run]`` section, as torch objects."""
+
 from __future__ import annotations
 
 import torch

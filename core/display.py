@@ -3,6 +3,7 @@
 Kept apart from the numerics: a luminance-only result is shown in colour by recombining it with
 chroma that went through the same degradation (the usual "SR on Y, bicubic on CbCr" practice).
 """
+
 from __future__ import annotations
 
 import numpy as np

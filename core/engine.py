@@ -5,6 +5,7 @@ convergence, and hands detached numpy snapshots to consumers (GUI, CLI, CSV, ses
 Metrics stay on the run's device as 0-d tensors written into preallocated buffers; the host
 synchronises at most once per step (every ``sync_every`` steps) to check all lanes at once.
 """
+
 from __future__ import annotations
 
 import csv
@@ -120,8 +121,7 @@ class Run:
 
     # --- lanes ---------------------------------------------------------------------------
     def _make_lane(self, spec: LaneSpec) -> Lane:
-        return Lane(spec, self.problem, self.config.problem.seed, self.config.run.keep_iterates,
-                    self.metric_context)
+        return Lane(spec, self.problem, self.config.problem.seed, self.config.run.keep_iterates, self.metric_context)
 
     def add_lane(self, spec: LaneSpec) -> Lane:
         """Validate ``spec`` and append a new lane (starting at iteration 0)."""
@@ -205,7 +205,7 @@ class Run:
         tolerance = self.config.run.tolerance
         offset = 0
         for lane, part in zip(lanes, pending):
-            finite, rel_change = flags[:, offset: offset + part.shape[1]]
+            finite, rel_change = flags[:, offset : offset + part.shape[1]]
             offset += part.shape[1]
             bad = np.flatnonzero(finite < 0.5)
             small = np.flatnonzero(rel_change < tolerance) if tolerance > 0 else np.array([], dtype=int)
@@ -238,18 +238,28 @@ class Run:
         for lane in self.lanes:
             history = lane.history.to_numpy()
             metrics = {name: history.get(name, np.full(lane.k, np.nan)) for name in METRIC_NAMES}
-            series = {name: values for name, values in history.items()
-                      if name not in METRIC_NAMES and name != FINITE_ROW}
+            series = {
+                name: values for name, values in history.items() if name not in METRIC_NAMES and name != FINITE_ROW
+            }
             image = self.problem.to_image(lane.x)
             error = None
             if self.problem.x_true is not None:
                 error = display_image(self.problem, image - self.problem.x_true, chroma="")
-            lanes.append(LaneSnapshot(
-                label=lane.label, color=lane.spec.color, status=self.display_status(lane, metrics["objective"]), k=lane.k,
-                image=display_image(self.problem, image), error_map=error, metrics=metrics,
-                iterations=np.arange(1, lane.k + 1), seconds=np.cumsum(lane.step_seconds),
-                extras=self._display_extras(lane.extras),
-                series=series))
+            lanes.append(
+                LaneSnapshot(
+                    label=lane.label,
+                    color=lane.spec.color,
+                    status=self.display_status(lane, metrics["objective"]),
+                    k=lane.k,
+                    image=display_image(self.problem, image),
+                    error_map=error,
+                    metrics=metrics,
+                    iterations=np.arange(1, lane.k + 1),
+                    seconds=np.cumsum(lane.step_seconds),
+                    extras=self._display_extras(lane.extras),
+                    series=series,
+                )
+            )
         return RunSnapshot(truth, observation, lanes, self.iterations)
 
     def _display_static(self):
@@ -309,5 +319,6 @@ def write_metrics_csv(run: Run | RunSnapshot, path: str | Path) -> None:
         writer.writerow(CSV_COLUMNS)
         for lane in snapshot.lanes:
             for i, k in enumerate(lane.iterations):
-                writer.writerow([lane.label, int(k), *(repr(float(lane.metrics[name][i])) for name in METRIC_NAMES),
-                                 lane.status])
+                writer.writerow(
+                    [lane.label, int(k), *(repr(float(lane.metrics[name][i])) for name in METRIC_NAMES), lane.status]
+                )

@@ -9,6 +9,7 @@ TIFF (8/16-bit integer or float, chunky or planar; uncompressed, PackBits, Defla
 LZW and JPEG by Pillow).
 Pillow reduces 16-bit colour PNGs to 8 bits, so those are decoded here (:func:`_decode_png16`).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -24,10 +25,10 @@ import numpy as np
 from .atomic import atomic_open
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb  # noqa: F401  (part of this module's API)
 
-MIN_SIDE = 8        # smallest accepted side, pixels
-MAX_SIDE = 8192     # largest side accepted unless ``allow_huge``
-MAX_PIXELS = 50_000_000       # largest image (H·W) accepted unless ``allow_huge`` (a 4.8 GB float64 RGB stack)
-MAX_FILE_BYTES = 512 << 20    # largest image file read unless ``allow_huge`` (checked before reading)
+MIN_SIDE = 8  # smallest accepted side, pixels
+MAX_SIDE = 8192  # largest side accepted unless ``allow_huge``
+MAX_PIXELS = 50_000_000  # largest image (H·W) accepted unless ``allow_huge`` (a 4.8 GB float64 RGB stack)
+MAX_FILE_BYTES = 512 << 20  # largest image file read unless ``allow_huge`` (checked before reading)
 
 # Images that ship inside the scikit-image wheel (no download), checked for skimage 0.26.
 CATALOGUE: dict[str, str] = {
@@ -55,7 +56,7 @@ CATALOGUE: dict[str, str] = {
     "retina": "Human retina, colour 1411×1411",
 }
 
-_LUMA_601 = np.array([0.299, 0.587, 0.114])   # full-range luma for grayscale=True
+_LUMA_601 = np.array([0.299, 0.587, 0.114])  # full-range luma for grayscale=True
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
@@ -69,8 +70,9 @@ def catalogue_names() -> list[str]:
     return list(CATALOGUE)
 
 
-def load_image(source, *, size: int | None = None, grayscale: bool = True,
-               allow_huge: bool = False, multiple_of: int = 1) -> np.ndarray:
+def load_image(
+    source, *, size: int | None = None, grayscale: bool = True, allow_huge: bool = False, multiple_of: int = 1
+) -> np.ndarray:
     """Load a catalogue image or an image file as float64 in [0, 1].
 
     Parameters
@@ -112,10 +114,12 @@ def load_image(source, *, size: int | None = None, grayscale: bool = True,
         h, w = image.shape[:2]
         ch, cw = h - h % multiple_of, w - w % multiple_of
         top, left = (h - ch) // 2, (w - cw) // 2
-        image = image[top:top + ch, left:left + cw]
+        image = image[top : top + ch, left : left + cw]
         if min(ch, cw) < MIN_SIDE:
-            raise ImageError(f"{label}: cropping {h}×{w} to a multiple of {multiple_of} leaves "
-                             f"{ch}×{cw} pixels; at least {MIN_SIDE}×{MIN_SIDE} are needed")
+            raise ImageError(
+                f"{label}: cropping {h}×{w} to a multiple of {multiple_of} leaves "
+                f"{ch}×{cw} pixels; at least {MIN_SIDE}×{MIN_SIDE} are needed"
+            )
     return np.ascontiguousarray(image, dtype=np.float64)
 
 
@@ -131,8 +135,11 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
         key = text.strip().lower()
         close = difflib.get_close_matches(key, catalogue_names(), n=3, cutoff=0.6)
         close += [n for n in catalogue_names() if key and key in n and n not in close]
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
-            f"; known names: {', '.join(catalogue_names())}"
+        hint = (
+            f"; did you mean {', '.join(repr(c) for c in close)}?"
+            if close
+            else f"; known names: {', '.join(catalogue_names())}"
+        )
         raise ImageError(f"unknown image '{text}': not a catalogue name or an existing file{hint}")
     label = f"image file '{path}'"
     if not path.is_file():
@@ -140,8 +147,10 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
     try:
         file_bytes = path.stat().st_size
         if file_bytes > MAX_FILE_BYTES and not allow_huge:
-            raise ImageError(f"{label}: file is {file_bytes >> 20} MiB, larger than {MAX_FILE_BYTES >> 20} MiB "
-                             "(pass allow_huge=True to load it anyway)")
+            raise ImageError(
+                f"{label}: file is {file_bytes >> 20} MiB, larger than {MAX_FILE_BYTES >> 20} MiB "
+                "(pass allow_huge=True to load it anyway)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from exc
@@ -160,6 +169,7 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
 def _catalogue_image(name: str) -> np.ndarray:
     """A catalogue image from the scikit-image distribution, normalised (cached, read-only)."""
     import skimage.data
+
     image = _normalise(np.asarray(getattr(skimage.data, name)()), f"catalogue image '{name}'", True)
     image.flags.writeable = False
     return image
@@ -170,11 +180,15 @@ def _check_side_lengths(shape: tuple[int, int], label: str, allow_huge: bool) ->
     if min(h, w) < MIN_SIDE:
         raise ImageError(f"{label}: image is {h}×{w} pixels; at least {MIN_SIDE}×{MIN_SIDE} are needed")
     if max(h, w) > MAX_SIDE and not allow_huge:
-        raise ImageError(f"{label}: image is {h}×{w} pixels, larger than {MAX_SIDE} on a side "
-                         "(pass allow_huge=True to load it anyway)")
+        raise ImageError(
+            f"{label}: image is {h}×{w} pixels, larger than {MAX_SIDE} on a side "
+            "(pass allow_huge=True to load it anyway)"
+        )
     if h * w > MAX_PIXELS and not allow_huge:
-        raise ImageError(f"{label}: image is {h}×{w} = {h * w} pixels, more than {MAX_PIXELS} "
-                         "(pass allow_huge=True to load it anyway)")
+        raise ImageError(
+            f"{label}: image is {h}×{w} = {h * w} pixels, more than {MAX_PIXELS} "
+            "(pass allow_huge=True to load it anyway)"
+        )
 
 
 def _decode(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
@@ -182,29 +196,31 @@ def _decode(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     if data[:4] in _TIFF_MAGICS:
         try:
             return _decode_tiff(data, label, allow_huge)
-        except ValueError as exc:           # LZW/JPEG need imagecodecs in tifffile; Pillow has them
+        except ValueError as exc:  # LZW/JPEG need imagecodecs in tifffile; Pillow has them
             if "imagecodecs" not in str(exc):
                 raise
     if data[:8] == _PNG_MAGIC and len(data) >= 26 and data[24] == 16 and data[25] in (2, 4, 6):
         return _decode_png16(data, label, allow_huge)
     from PIL import Image, UnidentifiedImageError
+
     try:
         pil = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         raise ImageError(f"{label}: not a recognised image format (PNG, JPEG, TIFF, BMP, GIF)") from exc
     with pil:
         if getattr(pil, "n_frames", 1) > 1:
-            raise ImageError(f"{label}: holds {pil.n_frames} frames (an animation or stack); "
-                             "a single 2-D image is needed")
+            raise ImageError(
+                f"{label}: holds {pil.n_frames} frames (an animation or stack); a single 2-D image is needed"
+            )
         _check_side_lengths((pil.height, pil.width), label, allow_huge)
         pil.load()
         mode = pil.mode
         if mode in ("P", "PA"):
             pil = pil.convert("RGBA" if mode == "PA" or "transparency" in pil.info else "RGB")
         elif mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
-            pil = pil.convert("RGB")          # CMYK, YCbCr, LAB, HSV, RGBX, ...
+            pil = pil.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
         array = np.asarray(pil)
-    if array.dtype == np.int32:               # Pillow's "I" mode: accept 16-bit range only
+    if array.dtype == np.int32:  # Pillow's "I" mode: accept 16-bit range only
         if array.size and (array.min() < 0 or array.max() > 65535):
             raise ImageError(f"{label}: 32-bit integer samples are not supported")
         array = array.astype(np.uint16)
@@ -214,14 +230,16 @@ def _decode(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
 def _decode_tiff(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     """Decode a TIFF with tifffile; channel axes (S, C) go last, other axes are a stack."""
     import tifffile
+
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
         series = tif.series[0]
         axes, shape = series.axes, series.shape
         kept = [(a, n) for a, n in zip(axes, shape) if n > 1 or a in "YX"]
         stack = [a for a, n in kept if a not in "YXSC"]
         if stack or "Y" not in axes or "X" not in axes or len(kept) > 3:
-            raise ImageError(f"{label}: holds a stack of images (axes {axes}, shape {tuple(shape)}); "
-                             "a single 2-D image is needed")
+            raise ImageError(
+                f"{label}: holds a stack of images (axes {axes}, shape {tuple(shape)}); a single 2-D image is needed"
+            )
         _check_side_lengths((shape[axes.index("Y")], shape[axes.index("X")]), label, allow_huge)
         array = series.asarray()
     order = [axes.index(a) for a in "YX"] + [i for i, a in enumerate(axes) if a not in "YX"]
@@ -233,11 +251,11 @@ def _decode_png16(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     """Decode a 16-bit RGB / grey+alpha / RGBA PNG (PNG spec §9 filters), as uint16 (H, W, C)."""
     pos, idat, header = 8, [], None
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", data[pos + 8:pos + 21])
+            header = struct.unpack(">IIBBBBB", data[pos + 8 : pos + 21])
         elif kind == b"IDAT":
-            idat.append(data[pos + 8:pos + 8 + length])
+            idat.append(data[pos + 8 : pos + 8 + length])
         elif kind == b"IEND":
             break
         pos += 12 + length
@@ -249,7 +267,7 @@ def _decode_png16(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
         raise ImageError(f"{label}: interlaced 16-bit colour PNGs are not supported; save it without interlacing")
     channels = {2: 3, 4: 2, 6: 4}[colour_type]
     bpp, stride = 2 * channels, 2 * channels * width
-    needed = height * (stride + 1)          # never inflate more than the declared image holds
+    needed = height * (stride + 1)  # never inflate more than the declared image holds
     raw = np.frombuffer(zlib.decompressobj().decompress(b"".join(idat), needed), np.uint8)
     if raw.size < height * (stride + 1):
         raise ImageError(f"{label}: truncated PNG (image data ends early)")
@@ -258,13 +276,13 @@ def _decode_png16(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     previous = np.zeros(stride, np.uint8)
     for r in range(height):
         kind, line = int(rows[r, 0]), rows[r, 1:]
-        if kind == 0:                          # None
+        if kind == 0:  # None
             out[r] = line
-        elif kind == 1:                        # Sub: running sum with stride bpp (mod 256)
+        elif kind == 1:  # Sub: running sum with stride bpp (mod 256)
             out[r] = np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint8).ravel()
-        elif kind == 2:                        # Up
+        elif kind == 2:  # Up
             out[r] = line + previous
-        elif kind in (3, 4):                   # Average, Paeth: sequential along the row
+        elif kind in (3, 4):  # Average, Paeth: sequential along the row
             out[r] = _unfilter_sequential(kind, line, previous, bpp)
         else:
             raise ImageError(f"{label}: corrupt PNG (unknown filter type {kind} in row {r})")
@@ -292,7 +310,7 @@ def _unfilter_sequential(kind: int, line: np.ndarray, previous: np.ndarray, bpp:
 def _normalise(array: np.ndarray, label: str, allow_huge: bool) -> np.ndarray:
     """Decoded samples → float64 in [0, 1], (H, W) or (H, W, 3); validates shape and values."""
     if array.dtype.byteorder not in ("=", "|"):
-        array = array.astype(array.dtype.newbyteorder("="))   # e.g. Pillow's "I;16B"
+        array = array.astype(array.dtype.newbyteorder("="))  # e.g. Pillow's "I;16B"
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3):
@@ -300,7 +318,7 @@ def _normalise(array: np.ndarray, label: str, allow_huge: bool) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] > 4:
         raise ImageError(f"{label}: has {array.shape[2]} channels; at most 4 (RGBA) are supported")
     _check_side_lengths(array.shape[:2], label, allow_huge)
-    if array.ndim == 3:                        # drop alpha: grey+alpha → grey, RGBA → RGB
+    if array.ndim == 3:  # drop alpha: grey+alpha → grey, RGBA → RGB
         array = array[..., 0] if array.shape[2] == 2 else array[..., :3]
     if array.dtype == np.bool_:
         return array.astype(np.float64)
@@ -320,16 +338,18 @@ def _normalise(array: np.ndarray, label: str, allow_huge: bool) -> np.ndarray:
 def _resize_longer_side(image: np.ndarray, size: int) -> np.ndarray:
     """Anti-aliased bicubic resize so that max(H, W) == size."""
     from skimage.transform import resize
+
     h, w = image.shape[:2]
     scale = size / max(h, w)
     shape = (max(1, round(h * scale)), max(1, round(w * scale)))
     if shape == (h, w):
         return image
     if min(shape) < MIN_SIDE:
-        raise ValueError(f"size={size} would make the {h}×{w} image {shape[0]}×{shape[1]}; "
-                         f"at least {MIN_SIDE} pixels are needed on the shorter side")
-    return resize(image, shape + image.shape[2:], order=3, mode="reflect",
-                  anti_aliasing=scale < 1, clip=True)
+        raise ValueError(
+            f"size={size} would make the {h}×{w} image {shape[0]}×{shape[1]}; "
+            f"at least {MIN_SIDE} pixels are needed on the shorter side"
+        )
+    return resize(image, shape + image.shape[2:], order=3, mode="reflect", anti_aliasing=scale < 1, clip=True)
 
 
 # --- output helpers ----------------------------------------------------------------------------
@@ -353,6 +373,7 @@ def save_png(path, img) -> None:
         (H, W), (H, W, 3) or (H, W, 4); float in [0, 1] or uint8.
     """
     from PIL import Image
+
     array = to_uint8(img)
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
         raise ValueError(f"img must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")

@@ -5,6 +5,7 @@ Metrics stay on the run's device: each iteration's 0-d tensors are written into 
 The last ``keep_iterates`` iterates are kept together with their intermediate images
 (``Step.extras``) as :class:`KeptStep` entries, so consumers can show any kept iteration.
 """
+
 from __future__ import annotations
 
 import math
@@ -129,8 +130,9 @@ def build_solver(spec: LaneSpec, problem):
     solver_params, prior_params, denoiser_params = split_lane_params(spec)
     entry = SOLVERS.get_entry(spec.solver)
     prior = _to(PRIORS.get_entry(spec.prior).factory(prior_params), device, dtype) if spec.prior else None
-    denoiser = (_to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype)
-                if spec.denoiser else None)
+    denoiser = (
+        _to(DENOISERS.get_entry(spec.denoiser).factory(denoiser_params), device, dtype) if spec.denoiser else None
+    )
     kwargs = dict(solver_params)
     if entry.extra.get("needs_prior", False):
         kwargs["prior"] = prior
@@ -194,8 +196,16 @@ class Lane:
                 step = next(self._steps)
                 self._rng_state = _rng_state(self._rng_devices)
                 image = self.problem.to_image(step.x)
-                metrics = compute_metrics(self.problem, self.prior, step.x, self.x, step.info,
-                                          context=self.context, image=image, image_old=self._image)
+                metrics = compute_metrics(
+                    self.problem,
+                    self.prior,
+                    step.x,
+                    self.x,
+                    step.info,
+                    context=self.context,
+                    image=image,
+                    image_old=self._image,
+                )
                 finite = _all_finite(step.x)
         except StopIteration:
             self.status = f"ended at {self.k}"
@@ -245,7 +255,7 @@ class Lane:
         rows = [self.history.row(FINITE_ROW), self.history.row("rel_change")] if self.history.count else []
         if not rows:
             return torch.zeros((2, 0), dtype=torch.float64, device=self.history.device)
-        return torch.stack(rows)[:, self.checked:]
+        return torch.stack(rows)[:, self.checked :]
 
     def kept_step(self, k: int) -> KeptStep | None:
         """The kept entry of iteration ``k`` (k ≥ 1), or None if not kept."""
@@ -268,14 +278,15 @@ class Lane:
 
     def memory_bytes(self) -> int:
         """Bytes of the metric buffer, x⁰ and the kept iterates with their extras."""
-        return (self.history.nbytes() + self.x0.numel() * self.x0.element_size()
-                + sum(kept.nbytes() for kept in self.kept))
+        return (
+            self.history.nbytes() + self.x0.numel() * self.x0.element_size() + sum(kept.nbytes() for kept in self.kept)
+        )
 
 
 def _assign_rows(column: torch.Tensor, rows: list[int], values: torch.Tensor) -> None:
     """column[rows] = values, as one slice copy when the rows are consecutive."""
     if rows == list(range(rows[0], rows[0] + len(rows))):
-        column[rows[0]: rows[0] + len(rows)].copy_(values)
+        column[rows[0] : rows[0] + len(rows)].copy_(values)
     else:
         column[torch.tensor(rows, device=column.device)] = values
 

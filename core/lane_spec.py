@@ -4,6 +4,7 @@ Which prior/denoiser a solver takes, which parameters each component declares, w
 degradations a solver applies to: the config check, the engine and the GUI's lane editor all
 ask here, so they accept exactly the same lanes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,7 +39,6 @@ class LaneSpec:
     denoiser: str | None = None
     color: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-
 
 
 def lane_entries(lane: LaneSpec):
@@ -102,18 +102,27 @@ def resolve_lane(lane: LaneSpec) -> LaneSpec:
     if lane.solver not in SOLVERS:
         raise ValueError(f"{where}: key 'solver': unknown solver '{lane.solver}'; available: {sorted(SOLVERS)}")
     entry = SOLVERS[lane.solver]
-    for key, registry, needed in (("prior", PRIORS, entry.extra.get("needs_prior", False)),
-                                  ("denoiser", DENOISERS, entry.extra.get("needs_denoiser", False))):
+    for key, registry, needed in (
+        ("prior", PRIORS, entry.extra.get("needs_prior", False)),
+        ("denoiser", DENOISERS, entry.extra.get("needs_denoiser", False)),
+    ):
         name = getattr(lane, key)
         if needed and name is None:
-            raise ValueError(f"{where}: key '{key}' is required by solver '{lane.solver}'; "
-                             f"available: {sorted(registry)}")
+            raise ValueError(
+                f"{where}: key '{key}' is required by solver '{lane.solver}'; available: {sorted(registry)}"
+            )
         if not needed and name is not None:
             raise ValueError(f"{where}: key '{key}': solver '{lane.solver}' takes no {key}")
         if name is not None and name not in registry:
             raise ValueError(f"{where}: key '{key}': unknown {key} '{name}'; available: {sorted(registry)}")
-    resolved = LaneSpec(solver=lane.solver, label=label, prior=lane.prior, denoiser=lane.denoiser,
-                        color=lane.color, params=dict(lane.params))
+    resolved = LaneSpec(
+        solver=lane.solver,
+        label=label,
+        prior=lane.prior,
+        denoiser=lane.denoiser,
+        color=lane.color,
+        params=dict(lane.params),
+    )
     merged = {}
     for part in split_lane_params(resolved):
         merged.update(part)
@@ -132,8 +141,9 @@ def applicability(solver: str, degradation: str) -> str | None:
     allowed = entry.extra.get("degradations")
     if allowed is None or degradation in allowed:
         return None
-    return (f"solver '{solver}' applies to degradation(s) {', '.join(repr(d) for d in allowed)}, "
-            f"not '{degradation}'" + (" (its weights were trained for those)" if entry.extra.get("learned") else ""))
+    return f"solver '{solver}' applies to degradation(s) {', '.join(repr(d) for d in allowed)}, not '{degradation}'" + (
+        " (its weights were trained for those)" if entry.extra.get("learned") else ""
+    )
 
 
 def check_applicable(lane: LaneSpec, degradation: str) -> None:

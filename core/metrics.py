@@ -14,6 +14,7 @@ The window means are separable box sums (a 7-sample running sum along W, then al
 from shifted slices like scipy's ``uniform_filter``), computed for x, x² and x·ref in one
 stacked pass; the reference's own means and the constants that depend only on it are cached.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -56,13 +57,14 @@ def _window_mean(t: Tensor) -> Tensor:
 
     Separable: a 7-sample box sum along W, then along H, times 1/49.
     """
-    return _box_sum_last(_box_sum_last(t, -1), -2).mul_(1.0 / SSIM_WINDOW ** 2)
+    return _box_sum_last(_box_sum_last(t, -1), -2).mul_(1.0 / SSIM_WINDOW**2)
 
 
 def _check_ssim_shape(t: Tensor, name: str) -> None:
     if t.dim() < 2 or min(t.shape[-2:]) < SSIM_WINDOW:
-        raise ValueError(f"{name} must be an image at least {SSIM_WINDOW}×{SSIM_WINDOW} for SSIM, "
-                         f"got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must be an image at least {SSIM_WINDOW}×{SSIM_WINDOW} for SSIM, got shape {tuple(t.shape)}"
+        )
 
 
 class MetricContext:
@@ -92,7 +94,7 @@ class MetricContext:
             ref = self.ref.to(device=like.device, dtype=like.dtype)
             entry = {"ref": ref, "ref_norm": torch.linalg.vector_norm(ref)}
             if ref.dim() >= 2 and min(ref.shape[-2:]) >= SSIM_WINDOW:
-                cov_norm = SSIM_WINDOW ** 2 / (SSIM_WINDOW ** 2 - 1)     # sample covariance, NP/(NP−1)
+                cov_norm = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)  # sample covariance, NP/(NP−1)
                 mu_y = _window_mean(ref)
                 var_y = cov_norm * (_window_mean(ref * ref) - mu_y * mu_y)
                 entry["mu_y"] = mu_y
@@ -102,7 +104,7 @@ class MetricContext:
         return self._cache[key]
 
     def _check(self, x: Tensor) -> None:
-        if x.shape[-self.ref.dim():] != self.ref.shape:
+        if x.shape[-self.ref.dim() :] != self.ref.shape:
             raise ValueError(f"image shape {tuple(x.shape)} does not match the reference {tuple(self.ref.shape)}")
 
     def psnr(self, x: Tensor) -> Tensor:
@@ -117,7 +119,7 @@ class MetricContext:
         _check_ssim_shape(x, "x")
         cached = self._for(x)
         ref, mu_y = cached["ref"], cached["mu_y"]
-        cov_norm = SSIM_WINDOW ** 2 / (SSIM_WINDOW ** 2 - 1)     # sample covariance, NP/(NP−1)
+        cov_norm = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)  # sample covariance, NP/(NP−1)
         c1 = (SSIM_K1 * self.data_range) ** 2
         c2 = (SSIM_K2 * self.data_range) ** 2
         stacked = x.new_empty((3, *torch.broadcast_shapes(x.shape, ref.shape)))
@@ -129,8 +131,8 @@ class MetricContext:
         # (2 μx μy + C1)(2 σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2))
         mu_xx = mu_x * mu_x
         mu_xy = mu_x.mul_(mu_y)
-        cov_term = m_xy.sub_(mu_xy).mul_(2 * cov_norm).add_(c2)              # 2 σxy + C2
-        var_term = m_xx.sub_(mu_xx).mul_(cov_norm).add_(cached["var_y_c2"])   # σx² + σy² + C2
+        cov_term = m_xy.sub_(mu_xy).mul_(2 * cov_norm).add_(c2)  # 2 σxy + C2
+        var_term = m_xx.sub_(mu_xx).mul_(cov_norm).add_(cached["var_y_c2"])  # σx² + σy² + C2
         numerator = mu_xy.mul_(2).add_(c1).mul_(cov_term)
         denominator = mu_xx.add_(cached["mu_yy_c1"]).mul_(var_term)
         return numerator.div_(denominator).mean(dim=_image_dims(ref))
@@ -142,8 +144,15 @@ class MetricContext:
         return torch.linalg.vector_norm(x - cached["ref"]) / cached["ref_norm"].clamp_min(torch.finfo(x.dtype).tiny)
 
 
-def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0, *, image_dims: tuple[int, ...] | None = None,
-         mse_floor: float = 0.0, clip: bool = True) -> Tensor:
+def psnr(
+    x: Tensor,
+    ref: Tensor,
+    data_range: float = 1.0,
+    *,
+    image_dims: tuple[int, ...] | None = None,
+    mse_floor: float = 0.0,
+    clip: bool = True,
+) -> Tensor:
     """Peak signal-to-noise ratio 10 log₁₀(R² / MSE) in dB; x is clipped to [0, R] first (ref is not).
 
     The one PSNR of the project: the metrics, the benchmarks and the training validation use it.
@@ -171,7 +180,7 @@ def psnr(x: Tensor, ref: Tensor, data_range: float = 1.0, *, image_dims: tuple[i
     mse = (((x.clamp(0.0, data_range) if clip else x) - ref) ** 2).mean(dim=dims)
     if mse_floor > 0:
         mse = mse.clamp_min(mse_floor)
-    return 10.0 * torch.log10(data_range ** 2 / mse)
+    return 10.0 * torch.log10(data_range**2 / mse)
 
 
 def ssim(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
@@ -227,9 +236,17 @@ def _as_scalar(value, like: Tensor) -> Tensor:
     return torch.tensor(float(value), dtype=dtype, device=like.device)
 
 
-def compute_metrics(problem, prior, x_new: Tensor, x_old: Tensor | None, info: dict | None = None,
-                    context: MetricContext | None = None, *, image: Tensor | None = None,
-                    image_old: Tensor | None = None) -> dict[str, Tensor]:
+def compute_metrics(
+    problem,
+    prior,
+    x_new: Tensor,
+    x_old: Tensor | None,
+    info: dict | None = None,
+    context: MetricContext | None = None,
+    *,
+    image: Tensor | None = None,
+    image_old: Tensor | None = None,
+) -> dict[str, Tensor]:
     """All per-iteration metrics of one lane.
 
     Parameters
@@ -275,4 +292,3 @@ def compute_metrics(problem, prior, x_new: Tensor, x_old: Tensor | None, info: d
         if info.get(name) is not None:
             out[name] = _as_scalar(info[name], x_new)
     return out
-

@@ -4,6 +4,7 @@ Every configurable piece declares its parameters once (name, default, range, uni
 math). The CLI validates configs against these declarations and the GUI builds its forms
 from them, so adding a solver needs no GUI edit.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,9 +77,7 @@ class Param:
             raise ValueError(f"{where}parameter '{self.name}' must be true or false, got {value!r}")
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
-                raise ValueError(
-                    f"{where}parameter '{self.name}' must be one of {list(self.choices)}, got {value!r}"
-                )
+                raise ValueError(f"{where}parameter '{self.name}' must be one of {list(self.choices)}, got {value!r}")
             return value
         if self.kind == "str":
             if not isinstance(value, str):
@@ -89,7 +88,7 @@ class Param:
             raise ValueError(f"{where}parameter '{self.name}' must be {wanted}, got {value!r}")
         try:
             finite = math.isfinite(value)
-        except OverflowError:          # an int too large for a float
+        except OverflowError:  # an int too large for a float
             finite = False
         if not finite:
             raise ValueError(f"{where}parameter '{self.name}' must be finite, got {value!r}")
@@ -166,7 +165,5 @@ def resolve_params(
     if strict:
         unknown = sorted(set(given) - set(by_name))
         if unknown:
-            raise ValueError(
-                f"{owner}: unknown parameter(s) {unknown}; valid: {sorted(by_name) or 'none'}"
-            )
+            raise ValueError(f"{owner}: unknown parameter(s) {unknown}; valid: {sorted(by_name) or 'none'}")
     return {p.name: p.validate(given.get(p.name, p.default), owner) for p in declared}

@@ -16,6 +16,7 @@ training output    ``CW_OUT_DIR``          ``out`` / user cache folder
 benchmark data     ``CW_DATA_DIR``         ``../shared/data`` beside the checkout / user data ``data``
 =================  ======================  =========================================================
 """
+
 from __future__ import annotations
 
 import importlib.util

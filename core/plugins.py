@@ -12,6 +12,7 @@ A plugin that fails to load never takes the program down: entry-point failures a
 :data:`PLUGIN_ERRORS` (and shown by ``python -m core list``); a file that fails raises one
 ``ValueError`` naming it, and whatever it registered before failing is removed again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,7 +71,7 @@ def load_plugin_file(path: str | Path) -> ModuleType:
     if path in _LOADED_FILES:
         module, added = _LOADED_FILES[path]
         if all(name in table for table, name in added):
-            return module                  # loaded before and its components are still registered
+            return module  # loaded before and its components are still registered
     name = f"cw_plugin_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

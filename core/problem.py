@@ -1,5 +1,6 @@
 """The inverse problem a run solves (operator, observation, ground truth, x⁰) and how a config's
 ``[problem]`` section builds it: image → operator → noisy y → x⁰."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -141,8 +142,9 @@ def load_rgb(spec: ProblemSpec) -> np.ndarray:
         raise ValueError(f"[problem] key 'image' = {spec.image!r}: {exc}") from None
 
 
-def build_problem(spec: ProblemSpec, device: str | torch.device = "cpu",
-                  dtype: str | torch.dtype = "float32") -> Problem:
+def build_problem(
+    spec: ProblemSpec, device: str | torch.device = "cpu", dtype: str | torch.dtype = "float32"
+) -> Problem:
     """Build the problem ``y = A x + σ n`` described by ``spec``.
 
     Parameters
@@ -177,14 +179,21 @@ def build_problem(spec: ProblemSpec, device: str | torch.device = "cpu",
     x0 = initial_point(operator, y, x0_unknown, spec.init)
     display = {}
     if x_true.shape[0] == 1 and rgb.ndim == 3:  # colour image solved on its Y channel
+
         def degrade(channel: torch.Tensor) -> torch.Tensor:
             observed = add_noise(operator.forward(operator.from_image(channel)), spec.noise_sigma, noise_generator)
             return operator.to_image(operator.initial_estimate(observed))
 
         display = chroma_display(rgb, degrade)
-    problem = Problem(operator=operator, y=y, x0=x0, x_true=x_true, noise_sigma=float(spec.noise_sigma),
-                      spec={"image": spec.image, "degradation": spec.degradation, **spec.params},
-                      display=display)
+    problem = Problem(
+        operator=operator,
+        y=y,
+        x0=x0,
+        x_true=x_true,
+        noise_sigma=float(spec.noise_sigma),
+        spec={"image": spec.image, "degradation": spec.degradation, **spec.params},
+        display=display,
+    )
     return problem.to(device, dtype)
 
 

@@ -5,6 +5,7 @@ Each entry carries its parameter declarations so the CLI, the GUI and the tests 
 the same source of truth. Modules register themselves on import; ``load_all()`` imports
 every built-in module once (one flag for all registries).
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,7 +39,7 @@ def with_declared_defaults(func: Callable, params: Sequence[Param], prefix: str 
     signature = inspect.signature(func)
     defaults = {}
     for param in params:
-        name = param.name[len(prefix):] if prefix and param.name.startswith(prefix) else param.name
+        name = param.name[len(prefix) :] if prefix and param.name.startswith(prefix) else param.name
         if name in signature.parameters:
             defaults[name] = param.default
 
@@ -57,13 +58,13 @@ def component_factory(cls: type, params: Sequence[Param], prefix: str = "") -> C
     """Register a component class directly: its ``__init__`` takes the declared parameters
     (without ``prefix``) and gets their defaults; the returned ``factory(params)`` builds it."""
     cls.__init__ = with_declared_defaults(cls.__init__, params, prefix)
-    rename = {p.name: p.name[len(prefix):] if prefix and p.name.startswith(prefix) else p.name for p in params}
+    rename = {p.name: p.name[len(prefix) :] if prefix and p.name.startswith(prefix) else p.name for p in params}
 
     def factory(resolved):
         return cls(**{rename[name]: value for name, value in resolved.items() if name in rename})
 
     factory.__doc__ = cls.__doc__
-    factory.__wrapped__ = cls          # for the source file shown in docs/components.md
+    factory.__wrapped__ = cls  # for the source file shown in docs/components.md
     return factory
 
 
@@ -126,7 +127,7 @@ class Registry(dict):
     def __init__(self, kind: str, label: str | None = None):
         super().__init__()
         self.kind = kind
-        self.label = label or kind   # how error messages name an entry ("unknown network 'x'")
+        self.label = label or kind  # how error messages name an entry ("unknown network 'x'")
 
     def register(self, name: str, params: Sequence[Param] = (), doc: str = "", **extra):
         """Decorator registering ``factory`` under ``name``.
@@ -141,8 +142,12 @@ class Registry(dict):
                 built = component_factory(factory, params, prefix=PARAM_PREFIX.get(self.kind, ""))
             elif self.kind == "solver":
                 factory = built = with_declared_defaults(factory, params)
-            register_once(self, self.kind, name, Entry(name, built, tuple(params), summary_line(built, doc),
-                                                       {"kind": self.kind, **extra}))
+            register_once(
+                self,
+                self.kind,
+                name,
+                Entry(name, built, tuple(params), summary_line(built, doc), {"kind": self.kind, **extra}),
+            )
             return factory
 
         return deco

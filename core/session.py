@@ -10,6 +10,7 @@ A save writes the three files into a staging folder beside the session and swaps
 also records the SHA-256 of the other two (``[files]``), checked on open. Opening a session and
 running its config reproduces the metrics (the run is seeded).
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_folder, recover_folder, sha256_file
-from .config import Config, read_toml
+from .config import Config
 from .engine import CSV_COLUMNS, METRIC_NAMES, Run, write_metrics_csv
+from .toml_fields import read_toml
 
 SCHEMA_VERSION = 1
 SESSION_FILE = "session.toml"
@@ -61,9 +63,12 @@ def save_session(run: Run, folder: str | Path) -> Path:
         write_metrics_csv(snapshot, staging / METRICS_FILE)
         with open(staging / ITERATES_FILE, "wb") as handle:
             np.savez_compressed(handle, **arrays)
-        document = {"schema_version": SCHEMA_VERSION, "seed": run.config.problem.seed,
-                    "files": {name: sha256_file(staging / name) for name in (METRICS_FILE, ITERATES_FILE)},
-                    "config": run.config.to_dict()}
+        document = {
+            "schema_version": SCHEMA_VERSION,
+            "seed": run.config.problem.seed,
+            "files": {name: sha256_file(staging / name) for name in (METRICS_FILE, ITERATES_FILE)},
+            "config": run.config.to_dict(),
+        }
         (staging / SESSION_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")
     return folder
 
@@ -113,8 +118,10 @@ def check_companions(folder: Path) -> None:
         if not path.is_file():
             raise ValueError(f"{path}: missing {name.split('.')[0]} file")
         if sha256_file(path) != digest:
-            raise ValueError(f"{path}: does not belong to {folder / SESSION_FILE} (SHA-256 differs): the folder "
-                             "mixes files of two saves or the file was changed; the session cannot be trusted")
+            raise ValueError(
+                f"{path}: does not belong to {folder / SESSION_FILE} (SHA-256 differs): the folder "
+                "mixes files of two saves or the file was changed; the session cannot be trusted"
+            )
 
 
 def _read_session_document(path: Path) -> dict:
@@ -148,8 +155,10 @@ def read_metrics_csv(path: Path) -> MetricsTable:
                 raise ValueError(f"{path}: corrupt metrics file (header {header} is not {list(CSV_COLUMNS)})")
             for line_number, row in enumerate(reader, start=2):
                 if len(row) != len(CSV_COLUMNS):
-                    raise ValueError(f"{path}: corrupt metrics file (line {line_number} has {len(row)} "
-                                     f"fields, expected {len(CSV_COLUMNS)})")
+                    raise ValueError(
+                        f"{path}: corrupt metrics file (line {line_number} has {len(row)} "
+                        f"fields, expected {len(CSV_COLUMNS)})"
+                    )
                 rows.setdefault(row[0], []).append(row)
     except FileNotFoundError:
         raise ValueError(f"{path}: missing metrics file") from None
@@ -167,8 +176,10 @@ def read_metrics_csv(path: Path) -> MetricsTable:
         entry["status"] = np.array(columns[-1], dtype=str)
         iterations = entry["iteration"]
         if iterations.size and (iterations[0] != 1 or np.any(np.diff(iterations) != 1)):
-            raise ValueError(f"{path}: corrupt metrics file (lane '{label}': iterations must run 1, 2, 3, ... "
-                             "without gaps; the file is truncated or edited)")
+            raise ValueError(
+                f"{path}: corrupt metrics file (lane '{label}': iterations must run 1, 2, 3, ... "
+                "without gaps; the file is truncated or edited)"
+            )
         table[label] = entry
     return table
 
@@ -204,8 +215,12 @@ def read_iterates(path: Path, labels: list[str] | None = None) -> Iterates:
                     continue
                 if not key_re.match(member.removesuffix(".npy")):
                     raise ValueError(f"unexpected array {member!r}")
-                if (len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3)
-                        or dtype not in (np.float32, np.float64) or math.prod(shape) > MAX_ITERATE_ELEMENTS):
+                if (
+                    len(shape) not in (2, 3)
+                    or (len(shape) == 3 and shape[2] != 3)
+                    or dtype not in (np.float32, np.float64)
+                    or math.prod(shape) > MAX_ITERATE_ELEMENTS
+                ):
                     raise ValueError(f"array {member!r} of shape {shape} and type {dtype} is not a display image")
         with np.load(path, allow_pickle=False) as data:
             file_labels = [str(label) for label in data["lane_labels"]]

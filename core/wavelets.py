@@ -24,6 +24,7 @@ same coefficients (up to float rounding; tests/core/test_metrics_fast.py compare
 * longer filters, or inputs that require a gradient: one circular gather + strided ``conv1d``
   (resp. ``conv_transpose1d`` + ``index_add``) per axis and level (differentiable).
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,8 +36,9 @@ from torch import Tensor
 
 #: The orthonormal wavelets available (PyWavelets' orthogonal families): haar, db1-db38,
 #: sym2-sym20, coif1-coif17. Their filters come from PyWavelets (``pywt.Wavelet(name).dec_lo``).
-WAVELETS = tuple(name for family in ("haar", "db", "sym", "coif") for name in pywt.wavelist(family)
-                 if pywt.Wavelet(name).orthogonal)
+WAVELETS = tuple(
+    name for family in ("haar", "db", "sym", "coif") for name in pywt.wavelist(family) if pywt.Wavelet(name).orthogonal
+)
 
 
 def wavelet_filters(wavelet: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -161,8 +163,9 @@ def _weighted_sum(terms, out: Tensor | None = None) -> Tensor:
     return out
 
 
-def _analysis_axis(x: Tensor, lo, hi, dim: int, out_lo: Tensor | None = None,
-                   out_hi: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def _analysis_axis(
+    x: Tensor, lo, hi, dim: int, out_lo: Tensor | None = None, out_hi: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """One periodised analysis step along ``dim`` (−1 or −2): the halves (a, d).
 
     a[k] = Σ_j h[j] x[(2k + F/2 − j) mod N], d[k] likewise with g, computed on the polyphase
@@ -303,9 +306,7 @@ def _check(x: Tensor, wavelet: str, levels: int, name: str) -> None:
     h, w = x.shape[-2:]
     m = 2 ** int(levels)
     if h % m or w % m:
-        raise ValueError(
-            f"{name}: image size {h}x{w} must be divisible by 2**levels = {m} (levels = {levels})"
-        )
+        raise ValueError(f"{name}: image size {h}x{w} must be divisible by 2**levels = {m} (levels = {levels})")
 
 
 def wavedec(x: Tensor, wavelet: str = "haar", levels: int = 3) -> Tensor:

@@ -5,6 +5,7 @@ Load it with ``python -m core run CONFIG --plugin docs/example_plugin.py``, ``py
 in the entry-point group ``convergence_workbench.plugins``. Then ``denoiser = "median3"`` and
 ``solver = "heavy_ball"`` work in configs and appear in the workbench's lists.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,9 +18,11 @@ from core.solvers._common import step_from_lipschitz
 from core.solvers.base import Step
 
 
-@DENOISERS.register("median3", params=[Param("denoiser_mix", 1.0, low=0.0, high=1.0,
-                                             help="weight of the median (1 = pure 3×3 median)")],
-                    doc="example plugin: 3×3 median filter blended with the input")
+@DENOISERS.register(
+    "median3",
+    params=[Param("denoiser_mix", 1.0, low=0.0, high=1.0, help="weight of the median (1 = pure 3×3 median)")],
+    doc="example plugin: 3×3 median filter blended with the input",
+)
 class Median3(Denoiser):
     """D(x) = mix · median₃ₓ₃(x) + (1 − mix) · x (ignores σ)."""
 
@@ -36,9 +39,14 @@ class Median3(Denoiser):
         return out if x.dim() == 4 else out[0]
 
 
-@SOLVERS.register("heavy_ball", params=[Param("momentum", 0.5, low=0.0, high=0.99, help="heavy-ball weight β")],
-                  doc="example plugin: proximal heavy ball x⁺ = prox(x − γ∇f(x) + β(x − x⁻))",
-                  needs_prior=True, needs_denoiser=False, learned=False)
+@SOLVERS.register(
+    "heavy_ball",
+    params=[Param("momentum", 0.5, low=0.0, high=0.99, help="heavy-ball weight β")],
+    doc="example plugin: proximal heavy ball x⁺ = prox(x − γ∇f(x) + β(x − x⁻))",
+    needs_prior=True,
+    needs_denoiser=False,
+    learned=False,
+)
 def heavy_ball(problem, *, prior, momentum):
     """Proximal gradient with Polyak's heavy-ball momentum (constant step 1/L)."""
     gamma = step_from_lipschitz(problem, None)

@@ -3,6 +3,7 @@ components and leave the global registries exactly as it found them.
 
 Used by the ``scratch_registries`` fixture (tests/conftest.py); importable by bare name.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -2,6 +2,7 @@
 
 Everything here is independent of the solver code: references are computed with numpy.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,14 @@ from core.priors.base import Denoiser, Prior
 from core.problem import Problem
 
 
-def make_problem(matrix: np.ndarray, image_shape, x_true: np.ndarray | None = None,
-                 noise_sigma: float = 0.0, seed: int = 0, x0: np.ndarray | None = None) -> Problem:
+def make_problem(
+    matrix: np.ndarray,
+    image_shape,
+    x_true: np.ndarray | None = None,
+    noise_sigma: float = 0.0,
+    seed: int = 0,
+    x0: np.ndarray | None = None,
+) -> Problem:
     """Problem y = A x_true + σ n with a dense matrix; L_f set to the exact ‖A‖₂²."""
     rng = np.random.default_rng(seed)
     n = int(np.prod(image_shape))
@@ -21,10 +28,15 @@ def make_problem(matrix: np.ndarray, image_shape, x_true: np.ndarray | None = No
         x_true = rng.uniform(0.0, 1.0, n)
     y = matrix @ x_true.ravel() + noise_sigma * rng.standard_normal(matrix.shape[0])
     op = MatrixOperator(torch.tensor(matrix), tuple(image_shape))
-    op._lipschitz = float(np.linalg.norm(matrix, 2) ** 2)   # exact, independent of power iteration
+    op._lipschitz = float(np.linalg.norm(matrix, 2) ** 2)  # exact, independent of power iteration
     start = matrix.T @ y if x0 is None else x0
-    return Problem(op, torch.tensor(y), torch.tensor(start.reshape(image_shape)),
-                   torch.tensor(x_true.reshape(image_shape)), noise_sigma)
+    return Problem(
+        op,
+        torch.tensor(y),
+        torch.tensor(start.reshape(image_shape)),
+        torch.tensor(x_true.reshape(image_shape)),
+        noise_sigma,
+    )
 
 
 def random_matrix(m: int, n: int, seed: int = 0) -> np.ndarray:
@@ -59,8 +71,9 @@ def lasso_objective(matrix, y, lam, x) -> float:
     return 0.5 * r @ r + lam * np.abs(x).sum()
 
 
-def lasso_reference(matrix: np.ndarray, y: np.ndarray, lam: float, tol: float = 1e-13,
-                    max_iter: int = 2_000_000) -> np.ndarray:
+def lasso_reference(
+    matrix: np.ndarray, y: np.ndarray, lam: float, tol: float = 1e-13, max_iter: int = 2_000_000
+) -> np.ndarray:
     """Minimiser of ½‖Ax − y‖² + λ‖x‖₁ by a long numpy ISTA, checked by its fixed-point residual."""
     L = np.linalg.norm(matrix, 2) ** 2
     x = np.zeros(matrix.shape[1])
@@ -90,7 +103,7 @@ class L0Box(Prior):
     def prox(self, v, step):
         clipped = v.clamp(self.low, self.high)
         cost_clipped = self.lam * (clipped != 0).to(v.dtype) + (clipped - v) ** 2 / (2 * step)
-        cost_zero = v ** 2 / (2 * step)
+        cost_zero = v**2 / (2 * step)
         return torch.where(cost_zero <= cost_clipped, torch.zeros_like(v), clipped)
 
 
@@ -181,8 +194,7 @@ class FlexibleOracle(Denoiser):
     def __init__(self, problem, prior, mu: float, gamma: float):
         self.problem, self.prior, self.mu, self.gamma = problem, prior, mu, gamma
         matrix = problem.operator.matrix
-        self.inverse = torch.linalg.inv(torch.eye(matrix.shape[1], dtype=matrix.dtype)
-                                        - gamma * matrix.T @ matrix)
+        self.inverse = torch.linalg.inv(torch.eye(matrix.shape[1], dtype=matrix.dtype) - gamma * matrix.T @ matrix)
 
     def __call__(self, z, sigma):
         aty = self.problem.operator.adjoint(self.problem.y)

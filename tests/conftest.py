@@ -11,6 +11,7 @@ Qt runs headless (``QT_QPA_PLATFORM=offscreen``) and every test that uses Qt fai
 logs a warning (pytest-qt's ``qt_log_level_fail`` marker is added to each such test), because
 threading mistakes in Qt usually surface only as logged warnings.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import pytest
+import pytest  # noqa: E402  (the environment above must be set before Qt is imported)
 
 # Messages the offscreen platform plugin prints for harmless window-manager requests.
 BENIGN_QT_MESSAGES = (

@@ -9,6 +9,7 @@ module level or inside functions, absolute or relative, and ``importlib.import_m
 
 (tests/core/test_headless.py checks the same GUI rule at run time, on what ``import`` loads.)
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,8 +51,12 @@ def imported_modules(path: Path, source: str | None = None) -> list[tuple[int, s
                 module = node.module or ""
             found.append((node.lineno, module))
             found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names if alias.name != "*"]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if called in ("import_module", "__import__"):
@@ -69,9 +74,11 @@ def is_gui(module: str) -> bool:
 
 
 def test_the_import_parser_sees_every_kind_of_import():
-    source = ("import PySide6.QtCore\nfrom ..learned.lista import net\nfrom . import base\n"
-              "def f():\n    from workbench import app\n    import importlib\n"
-              "    importlib.import_module('pyqtgraph')\n    __import__('PyQt6')\n")
+    source = (
+        "import PySide6.QtCore\nfrom ..learned.lista import net\nfrom . import base\n"
+        "def f():\n    from workbench import app\n    import importlib\n"
+        "    importlib.import_module('pyqtgraph')\n    __import__('PyQt6')\n"
+    )
     modules = [m for _, m in imported_modules(CORE / "solvers" / "probe.py", source)]
     assert "PySide6.QtCore" in modules and "core.learned.lista" in modules and "core.learned.lista.net" in modules
     assert "core.solvers" in modules and "core.solvers.base" in modules
@@ -79,13 +86,22 @@ def test_the_import_parser_sees_every_kind_of_import():
     package = [m for _, m in imported_modules(CORE / "priors" / "__init__.py", "from .base import Prior\n")]
     assert package == ["core.priors.base", "core.priors.base.Prior"]
     assert [is_gui(m) for m in ("PyQt5.QtWidgets", "shiboken6", "workbench.app", "core.engine", "pyqtgraph")] == [
-        True, True, True, False, True]
+        True,
+        True,
+        True,
+        False,
+        True,
+    ]
     assert len(sources(CORE)) > 50 and len(sources(WORKBENCH)) > 10
 
 
 def test_core_never_imports_the_gui():
-    offenders = [f"{path.relative_to(CHECKOUT_DIR)}:{line}: {module}"
-                 for path in sources(CORE) for line, module in imported_modules(path) if is_gui(module)]
+    offenders = [
+        f"{path.relative_to(CHECKOUT_DIR)}:{line}: {module}"
+        for path in sources(CORE)
+        for line, module in imported_modules(path)
+        if is_gui(module)
+    ]
     assert offenders == []
 
 

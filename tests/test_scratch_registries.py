@@ -1,5 +1,6 @@
 """The ``scratch_registries`` fixture: whatever a test registers, removes or replaces in any
 registry of core.registry is undone afterwards, entry by entry."""
+
 from __future__ import annotations
 
 import pytest

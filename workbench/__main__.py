@@ -1,6 +1,7 @@
 """``python -m workbench [CONFIG|SESSION]`` opens the workbench;
 ``python -m workbench --screenshot OUT.png [CONFIG|SESSION] [--iterations N] [--size WxH]``
 renders the main window offscreen to a PNG and exits."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=20, help="iterations before the screenshot (default 20)")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), help="window size WxH (default 1600x1000)")
     parser.add_argument("--no-autosave", action="store_true", help="do not autosave to sessions/.autosave")
-    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
-                        help="load a plugin file first (repeatable); see docs/example_plugin.py")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="load a plugin file first (repeatable); see docs/example_plugin.py",
+    )
     return parser
 
 

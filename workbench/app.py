@@ -1,4 +1,5 @@
 """Application start-up: Qt/pyqtgraph settings, what to open, restore after a crash, screenshots."""
+
 from __future__ import annotations
 
 import os
@@ -118,8 +119,9 @@ class Start:
     messages: list[str] = field(default_factory=list)
 
 
-def start(source: str | None, autosave_dir: Path | None, ask_restore,
-          warn: Callable[[str], None] | None = None) -> Start:
+def start(
+    source: str | None, autosave_dir: Path | None, ask_restore, warn: Callable[[str], None] | None = None
+) -> Start:
     """What the window opens with: ``source`` if given; else, after an unclean exit (of an
     instance that is no longer running), the autosave when ``ask_restore()`` says yes; else the
     embedded default. Never raises for bad input: a source that cannot be opened is reported with
@@ -153,13 +155,14 @@ def start(source: str | None, autosave_dir: Path | None, ask_restore,
                     where = f"it could not be moved aside ({err.strerror}) and will not be offered again"
                 note(f"cannot restore the autosave: {exc}; {where}")
         elif Path(crashed) != Path(autosave_dir):
-            discard_marker(crashed)          # declined: a per-instance autosave is not offered again
+            discard_marker(crashed)  # declined: a per-instance autosave is not offered again
     run, replay = load_start(None)
     return Start(run, replay, autosave_dir, messages=messages)
 
 
-def start_config(source: str | None, autosave_dir: Path | None, ask_restore,
-                 warn: Callable[[str], None] | None = None) -> tuple[Config, int]:
+def start_config(
+    source: str | None, autosave_dir: Path | None, ask_restore, warn: Callable[[str], None] | None = None
+) -> tuple[Config, int]:
     """The config and the iterations to replay of :func:`start`."""
     begun = start(source, autosave_dir, ask_restore, warn)
     return begun.run.config, begun.replay
@@ -179,7 +182,7 @@ def install_slot_guard(window) -> Callable:
         print(f"error: {message}", file=sys.stderr)
         try:
             window.show_error(message, "".join(traceback.format_exception(kind, value, tb)))
-        except RuntimeError:                 # the window is already deleted
+        except RuntimeError:  # the window is already deleted
             pass
 
     sys.excepthook = hook
@@ -193,8 +196,7 @@ def run_gui(source: str | None, autosave_dir: Path | None) -> int:
     app = make_app()
 
     def ask_restore() -> bool:
-        answer = QMessageBox.question(None, TITLE,
-                                      "The last session did not close cleanly. Restore its autosave?")
+        answer = QMessageBox.question(None, TITLE, "The last session did not close cleanly. Restore its autosave?")
         return answer == QMessageBox.StandardButton.Yes
 
     def warn(message: str) -> None:
@@ -220,8 +222,10 @@ def screenshot(out: str | Path, source: str | None, iterations: int, size: tuple
     warnings: list[str] = []
 
     def handler(kind, context, message):
-        if kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) \
-                and "This plugin does not support" not in message:
+        if (
+            kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+            and "This plugin does not support" not in message
+        ):
             warnings.append(message)
             print(f"Qt: {message}", file=sys.stderr)
 

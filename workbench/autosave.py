@@ -12,6 +12,7 @@ seconds while the run is playing. While a restored autosave is replayed, saves w
 replay has caught up with what the autosave holds. A failing save (a full disk) shows one
 persistent warning and is retried quietly.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,7 @@ def marker_owner_alive(folder: Path) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass                                   # alive, owned by another user
+        pass  # alive, owned by another user
     except OSError:
         return False
     started = _start_time(pid)
@@ -87,8 +88,11 @@ def unclean_autosave(folder: Path | None) -> Path | None:
     it; the most recently marked one wins."""
     if folder is None:
         return None
-    crashed = [p for p in _candidates(Path(folder))
-               if (p / MARKER).exists() and (p / SESSION_FILE).exists() and not marker_owner_alive(p)]
+    crashed = [
+        p
+        for p in _candidates(Path(folder))
+        if (p / MARKER).exists() and (p / SESSION_FILE).exists() and not marker_owner_alive(p)
+    ]
     if not crashed:
         return None
     return max(crashed, key=lambda p: (p / MARKER).stat().st_mtime)
@@ -144,14 +148,21 @@ class Autosaver(QObject):
         Shows (a message) or clears (None) the one persistent warning about failing saves.
     """
 
-    def __init__(self, worker, folder: Path, interval_s: float = 5.0, debounce_s: float = 1.0,
-                 parent: QObject | None = None, warn: Callable[[str | None], None] | None = None):
+    def __init__(
+        self,
+        worker,
+        folder: Path,
+        interval_s: float = 5.0,
+        debounce_s: float = 1.0,
+        parent: QObject | None = None,
+        warn: Callable[[str | None], None] | None = None,
+    ):
         super().__init__(parent)
         self.worker = worker
         self.requested = Path(folder)
         self.warn = warn or (lambda message: None)
-        self.failing: str | None = None     # message of the last failed save, None after a success
-        self._hold = 0                      # iterations the autosave holds until a replay catches up
+        self.failing: str | None = None  # message of the last failed save, None after a success
+        self._hold = 0  # iterations the autosave holds until a replay catches up
         self._deferred = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -163,7 +174,7 @@ class Autosaver(QObject):
         self._periodic.start()
         try:
             self.folder = claim_autosave_dir(self.requested)
-        except OSError as exc:              # a read-only or full disk: saves retry (and warn)
+        except OSError as exc:  # a read-only or full disk: saves retry (and warn)
             self.folder = self.requested
             self._on_save_failed(f"autosave to {self.folder} failed: {exc.strerror or exc}", "")
         worker.saved.connect(self._on_saved)
@@ -227,7 +238,7 @@ class Autosaver(QObject):
         self._debounce.stop()
         self._periodic.stop()
         if marker_owner_alive(self.folder):
-            return                             # another instance took the folder over
+            return  # another instance took the folder over
         if self.folder != self.requested and self.folder.name == f"{self.requested.name}-{os.getpid()}":
             shutil.rmtree(self.folder, ignore_errors=True)
             return

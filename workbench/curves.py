@@ -5,6 +5,7 @@ the latest snapshot (so they receive every iteration even though the window repa
 display rate). Log plots get values clamped to a floor (zeros would become gaps). A vertical
 cursor marks the scrubbed iteration; a left click on a plot scrubs there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 LOG_FLOOR = 1e-16
 #: optimality-check markers: PODM's accepted step (green dot) or fallback (red cross)
-MARKER_STYLES = {"accepted": dict(symbol="o", brush="#2ca02c", pen=None),
-                 "fallback": dict(symbol="x", brush="#d62728", pen="#d62728")}
+MARKER_STYLES = {
+    "accepted": dict(symbol="o", brush="#2ca02c", pen=None),
+    "fallback": dict(symbol="x", brush="#d62728", pen="#d62728"),
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class CurvesView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setAcceptDrops(False)   # files dropped here go to the main window
+        self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground("w")
         layout = QVBoxLayout(self)
@@ -74,7 +77,7 @@ class CurvesView(QWidget):
         self.cursors: dict[str, pg.InfiniteLine] = {}
         self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
         self.bound_curves: dict[int, pg.PlotDataItem] = {}
-        self.markers: dict[tuple[int, str], pg.ScatterPlotItem] = {}   # (lane, "accepted"/"fallback")
+        self.markers: dict[tuple[int, str], pg.ScatterPlotItem] = {}  # (lane, "accepted"/"fallback")
         self._lanes: list[tuple[str, str]] = []
         self._last_snapshot = None
         for i, spec in enumerate(METRIC_PLOTS):
@@ -85,17 +88,17 @@ class CurvesView(QWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setLabel("bottom", "iteration")
-            cursor = pg.InfiniteLine(angle=90, movable=False,
-                                     pen=pg.mkPen("#606060", style=Qt.PenStyle.DashLine))
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#606060", style=Qt.PenStyle.DashLine))
             plot.addItem(cursor, ignoreBounds=True)
             self.plots[spec.key] = plot
             self.cursors[spec.key] = cursor
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_click)
         self.legend: pg.LegendItem = self.plots["psnr"].addLegend(
-            offset=(-5, 5), labelTextSize="9pt", labelTextColor="#202020", brush=pg.mkBrush(255, 255, 255, 200))
-        marker_legend = self.plots["opt_error"].addLegend(offset=(-5, 5), labelTextSize="8pt",
-                                                          labelTextColor="#202020",
-                                                          brush=pg.mkBrush(255, 255, 255, 200))
+            offset=(-5, 5), labelTextSize="9pt", labelTextColor="#202020", brush=pg.mkBrush(255, 255, 255, 200)
+        )
+        marker_legend = self.plots["opt_error"].addLegend(
+            offset=(-5, 5), labelTextSize="8pt", labelTextColor="#202020", brush=pg.mkBrush(255, 255, 255, 200)
+        )
         for kind, style in MARKER_STYLES.items():
             marker_legend.addItem(pg.ScatterPlotItem(size=7, **style), kind)
 

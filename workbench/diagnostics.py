@@ -1,6 +1,7 @@
 """Diagnostics view: a lane's intermediate images at the scrubbed iteration (PODM: x_A, x̃, x_G;
 unrolled nets: per-stage input/output/residual), its strip of accepted/fallback decisions and
 its extra scalar series (learned step sizes, thresholds, σ, ...)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,7 @@ class DiagnosticsView(QWidget):
         top.addWidget(self.info, 1)
         layout.addLayout(top)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setAcceptDrops(False)   # files dropped here go to the main window
+        self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground("#1e1e1e")
         layout.addWidget(self.graphics, 1)
@@ -130,10 +131,12 @@ class DiagnosticsView(QWidget):
         if lane is None:
             self.info.setText("")
             return
-        self.info.setText(f"{lane.label}: {lane.status}, iteration {k}"
-                          + ("" if extras else " (no intermediate images kept at this iteration)"))
+        self.info.setText(
+            f"{lane.label}: {lane.status}, iteration {k}"
+            + ("" if extras else " (no intermediate images kept at this iteration)")
+        )
         key = (lane.label, len(lane.iterations))
-        if self.isVisible() or self._series_key != key:   # hidden: only on new data
+        if self.isVisible() or self._series_key != key:  # hidden: only on new data
             self._series_key = key
             self._show_strip(lane, k)
             self._show_series(lane)
@@ -147,8 +150,11 @@ class DiagnosticsView(QWidget):
         for bars, mask in ((self.bars_accepted, ok), (self.bars_fallback, fallback)):
             bars.setOpts(x=iterations[mask], height=np.ones(int(mask.sum())), width=1.0)
         n_ok, n_fallback = int(ok.sum()), int(fallback.sum())
-        title = (f"check at each iteration: {n_ok} accepted (green), {n_fallback} fallback (red)"
-                 if n_ok + n_fallback else "no accept/fallback decisions reported by this lane")
+        title = (
+            f"check at each iteration: {n_ok} accepted (green), {n_fallback} fallback (red)"
+            if n_ok + n_fallback
+            else "no accept/fallback decisions reported by this lane"
+        )
         self.strip.setTitle(title, size="9pt")
 
     def _show_series(self, lane) -> None:

@@ -1,5 +1,6 @@
 """Exports: image panes as PNG, curves as PNG/SVG, metrics as CSV, a lane's kept iterates as a
 GIF (or MP4 when imageio's ffmpeg plugin is installed)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ A form shows one editor per declared parameter (range, unit, default and a toolt
 meaning and the math) and validates every edit with ``Param.validate``, so adding a solver,
 prior, denoiser or degradation needs no GUI edit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -66,8 +67,13 @@ class ParamForm(QWidget):
     changed = Signal(str, object)
     invalid = Signal(str)
 
-    def __init__(self, params: Sequence[Param], values: Mapping[str, Any] | None = None,
-                 owner: str = "", parent: QWidget | None = None):
+    def __init__(
+        self,
+        params: Sequence[Param],
+        values: Mapping[str, Any] | None = None,
+        owner: str = "",
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.params = {p.name: p for p in params}
         self.owner = owner
@@ -116,8 +122,10 @@ class ParamForm(QWidget):
             return combo
         if param.kind == "int" and value is not None and param.default is not None:
             spin = QSpinBox()
-            spin.setRange(int(param.low) if param.low is not None else -10**9,
-                          int(param.high) if param.high is not None else 10**9)
+            spin.setRange(
+                int(param.low) if param.low is not None else -(10**9),
+                int(param.high) if param.high is not None else 10**9,
+            )
             spin.setValue(int(value))
             spin.setKeyboardTracking(False)
             spin.valueChanged.connect(lambda v, n=name: self._commit(n, int(v)))

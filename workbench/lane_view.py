@@ -1,5 +1,6 @@
 """Adapters between the engine's ``Run`` and the views (no numerics of their own: they call
 ``core`` display helpers). Every function expects the caller to hold the worker's run lock."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,15 @@ def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) ->
     k = lane_snapshot.k if k is None else k
     kept_k = None if kept_k == k else kept_k
     shown = k if kept_k is None else kept_k
-    return LanePaneInfo(label=lane_snapshot.label, color=lane_snapshot.color or "#888888",
-                        status=lane_snapshot.status, k=k, kept_k=kept_k,
-                        psnr=metric_at(lane_snapshot, "psnr", shown), ssim=metric_at(lane_snapshot, "ssim", shown))
+    return LanePaneInfo(
+        label=lane_snapshot.label,
+        color=lane_snapshot.color or "#888888",
+        status=lane_snapshot.status,
+        k=k,
+        kept_k=kept_k,
+        psnr=metric_at(lane_snapshot, "psnr", shown),
+        ssim=metric_at(lane_snapshot, "ssim", shown),
+    )
 
 
 def kept_range(snapshot, keep_iterates: int) -> tuple[int, int]:

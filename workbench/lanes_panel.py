@@ -4,6 +4,7 @@ denoiser, their generated parameter forms, and colour.
 Lanes are edited as TOML-shaped dicts (``[[lanes]]`` entries). The panel emits one signal per
 kind of edit so that the main window can restart only the lane that changed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -81,8 +82,7 @@ class LanesPanel(QWidget):
     lanes_reordered = Signal(list)
     invalid = Signal(str)
 
-    def __init__(self, lanes: list[dict[str, Any]], parent: QWidget | None = None,
-                 degradation: str | None = None):
+    def __init__(self, lanes: list[dict[str, Any]], parent: QWidget | None = None, degradation: str | None = None):
         super().__init__(parent)
         load_all()
         self._degradation = degradation
@@ -161,8 +161,9 @@ class LanesPanel(QWidget):
             reason = applicability(name, self._degradation) if self._degradation else None
             model.item(row).setEnabled(reason is None)
             doc = SOLVERS[name].doc
-            self.solver.setItemData(row, doc if reason is None else f"not available: {reason}\n\n{doc}",
-                                    Qt.ItemDataRole.ToolTipRole)
+            self.solver.setItemData(
+                row, doc if reason is None else f"not available: {reason}\n\n{doc}", Qt.ItemDataRole.ToolTipRole
+            )
 
     def set_degradation(self, degradation: str) -> None:
         """The problem's degradation: solvers that do not apply to it are shown disabled."""
@@ -206,8 +207,15 @@ class LanesPanel(QWidget):
         self._updating = True
         try:
             has_lane = 0 <= index < len(self._lanes)
-            for widget in (self.label_edit, self.color_button, self.solver, self.prior, self.denoiser,
-                           self.buttons["remove"], self.buttons["duplicate"]):
+            for widget in (
+                self.label_edit,
+                self.color_button,
+                self.solver,
+                self.prior,
+                self.denoiser,
+                self.buttons["remove"],
+                self.buttons["duplicate"],
+            ):
                 widget.setEnabled(has_lane)
             for box in self.forms:
                 box.setParent(None)

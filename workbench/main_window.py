@@ -1,5 +1,6 @@
 """The main window: panels on the left, image panes on top, curves / diagnostics below, the
 transport bar above and a status bar; a display-rate timer pulls the worker's snapshot."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 from core.config import Config
 from core.engine import Run
 
-from . import lane_view
+from . import lane_view, messages
 from .curves import CurvesView
 from .diagnostics import DiagnosticsView
 from .lanes_panel import LanesPanel, assign_lane_colors
@@ -33,8 +34,8 @@ from .transport import TransportBar
 from .window_actions import Exporter, RunEditor
 from .worker import RunWorker, start_worker, stop_worker
 
-REFRESH_MS = 33   # ~30 Hz display rate
-CLOSE_GRACE_MS = 200   # a close waits this long for the current iteration, then defers
+REFRESH_MS = 33  # ~30 Hz display rate
+CLOSE_GRACE_MS = 200  # a close waits this long for the current iteration, then defers
 
 
 class MainWindow(QMainWindow):
@@ -56,19 +57,20 @@ class MainWindow(QMainWindow):
         The run of ``config``, already built (the start path builds it to report errors first).
     """
 
-    def __init__(self, config: Config, autosave_dir: Path | None = None, start_thread: bool = True,
-                 run: Run | None = None):
+    def __init__(
+        self, config: Config, autosave_dir: Path | None = None, start_thread: bool = True, run: Run | None = None
+    ):
         super().__init__()
         self.setWindowTitle("Convergence Workbench")
         self.setAcceptDrops(True)
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
         self._reported_lanes: set[tuple[str, str]] = set()
-        self.scrub_k: int | None = None      # None: follow the latest iteration
+        self.scrub_k: int | None = None  # None: follow the latest iteration
         self._shown_snapshot = None
         self._lane_keys: tuple | None = None
-        self.training_dialog = None          # Run → Train network… (created on first use)
-        self._stopping = False               # closing: waiting for the worker's iteration
+        self.training_dialog = None  # Run → Train network… (created on first use)
+        self._stopping = False  # closing: waiting for the worker's iteration
         assign_lane_colors(config)
         self.worker = RunWorker(run if run is not None else Run(config))
         self.worker.failed.connect(self.show_error)
@@ -80,16 +82,36 @@ class MainWindow(QMainWindow):
 
             self.autosaver = Autosaver(self.worker, autosave_dir, parent=self, warn=self._autosave_warning)
         status = self.statusBar().showMessage
-        self.editor = RunEditor(parent=self, worker=self.worker, problem_panel=self.problem_panel,
-                                lanes_panel=self.lanes_panel, run_panel=self.run_panel,
-                                show_error=self.show_error, show_status=status, refresh=self.refresh,
-                                new_run=self.forget_display, autosaver=self.autosaver)
+        self.editor = RunEditor(
+            parent=self,
+            worker=self.worker,
+            problem_panel=self.problem_panel,
+            lanes_panel=self.lanes_panel,
+            run_panel=self.run_panel,
+            show_error=self.show_error,
+            show_status=status,
+            refresh=self.refresh,
+            new_run=self.forget_display,
+            autosaver=self.autosaver,
+        )
         self.editor.connect()
-        self.exporter = Exporter(parent=self, worker=self.worker, panes=self.panes, curves=self.curves,
-                                 show_error=self.show_error, show_status=status)
-        self.controls = RunControls(parent=self, worker=self.worker, transport=self.transport,
-                                    run_panel=self.run_panel, show_status=status, refresh=self.refresh,
-                                    on_reset=self.forget_display)
+        self.exporter = Exporter(
+            parent=self,
+            worker=self.worker,
+            panes=self.panes,
+            curves=self.curves,
+            show_error=self.show_error,
+            show_status=status,
+        )
+        self.controls = RunControls(
+            parent=self,
+            worker=self.worker,
+            transport=self.transport,
+            run_panel=self.run_panel,
+            show_status=status,
+            refresh=self.refresh,
+            on_reset=self.forget_display,
+        )
         self.controls.connect()
         build_menus(self, editor=self.editor, exporter=self.exporter, controls=self.controls)
         self.timer = QTimer(self)
@@ -112,8 +134,11 @@ class MainWindow(QMainWindow):
         self.run_panel.x_axis_changed.connect(lambda mode: self.curves.set_x_axis(mode))
 
         self.side_tabs = QTabWidget()
-        for panel, title in ((self.problem_panel, "Problem"), (self.lanes_panel, "Lanes"),
-                             (self.run_panel, "Run settings")):
+        for panel, title in (
+            (self.problem_panel, "Problem"),
+            (self.lanes_panel, "Lanes"),
+            (self.run_panel, "Run settings"),
+        ):
             scroll = QScrollArea()
             scroll.setWidget(panel)
             scroll.setWidgetResizable(True)
@@ -153,7 +178,7 @@ class MainWindow(QMainWindow):
         self.status_device = QLabel()
         self.status_rate = QLabel()
         self.status_memory = QLabel()
-        self.status_autosave = QLabel()      # one persistent warning while autosaves fail
+        self.status_autosave = QLabel()  # one persistent warning while autosaves fail
         self.status_autosave.setVisible(False)
         for label in (self.status_autosave, self.status_device, self.status_rate, self.status_memory):
             self.statusBar().addPermanentWidget(label)
@@ -296,8 +321,7 @@ class MainWindow(QMainWindow):
             with QMutexLocker(self.worker.run_lock):
                 shown = [lane_view.lane_images_at(self.run, i, k) for i in range(len(self.run.lanes))]
                 index = self.diagnostics.lane_index()
-                extras = (lane_view.extras_at(self.run, index, k)
-                          if 0 <= index < len(self.run.lanes) else {})
+                extras = lane_view.extras_at(self.run, index, k) if 0 <= index < len(self.run.lanes) else {}
             for i, (lane_k, kept_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
                 self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k, kept_k))
             if 0 <= index < len(snapshot.lanes):
@@ -309,11 +333,7 @@ class MainWindow(QMainWindow):
 
     def _update_status(self, snapshot) -> None:
         self.status_device.setText(f"device: {self.run.device.type} · {self.run.config.run.dtype}")
-        rates = []
-        for lane in snapshot.lanes:
-            rate = lane_view.iterations_per_second(lane)
-            rates.append(f"{lane.label}: {rate:.1f} it/s" if rate else f"{lane.label}: –")
-        self.status_rate.setText(" | ".join(rates))
+        self.status_rate.setText(messages.rates_text(snapshot))
         if self.worker.run_lock.tryLock(0):
             try:
                 memory = self.run.memory_bytes()
@@ -324,25 +344,14 @@ class MainWindow(QMainWindow):
     # errors -----------------------------------------------------------------------------
     def _report_lane_errors(self, snapshot) -> None:
         """A lane whose solver raised (status "error: ...") is reported once, non-modally."""
-        for lane in snapshot.lanes:
-            key = (lane.label, lane.status)
-            if lane.status.startswith("error") and key not in self._reported_lanes:
-                self._reported_lanes.add(key)
-                self.show_error(f"lane '{lane.label}' stopped: {lane.status}")
+        for message in messages.new_lane_errors(snapshot, self._reported_lanes):
+            self.show_error(message)
 
     def show_error(self, message: str, details: str = "") -> None:
         """Non-modal error message; the application goes on."""
         self.errors.append(message)
         self.statusBar().showMessage(message, 10000)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Convergence Workbench", message,
-                          QMessageBox.StandardButton.Ok, self)
-        if details:
-            box.setDetailedText(details)
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _=None, b=box: self._error_boxes.remove(b) if b in self._error_boxes else None)
-        self._error_boxes.append(box)
-        box.show()
+        messages.show_error_box(self, message, details, self._error_boxes)
 
     # shutdown ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -354,7 +363,7 @@ class MainWindow(QMainWindow):
         threads have finished.
         """
         if self.thread is not None:
-            self.worker.stop()               # it finishes its iteration while the dialog stops
+            self.worker.stop()  # it finishes its iteration while the dialog stops
         # cancels a training run; False while its current step still runs
         training_busy = self.training_dialog is not None and not self.training_dialog.close()
         if self.thread is not None and stop_worker(self.worker, self.thread, CLOSE_GRACE_MS):
@@ -388,4 +397,4 @@ class MainWindow(QMainWindow):
             action.setEnabled(False)
         for thread in (self.thread, getattr(self.training_dialog, "thread", None)):
             if thread is not None:
-                thread.finished.connect(self.close)   # queued: runs in the GUI thread
+                thread.finished.connect(self.close)  # queued: runs in the GUI thread

@@ -1,4 +1,5 @@
 """The main window's menus (File, Export, Run) and their shortcuts."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt

@@ -4,6 +4,7 @@ Plain pyqtgraph ``ImageItem`` s (row-major float32, explicit levels) in linked v
 zoom and pan are synced; the error maps share one colour bar (magma, levels fixed unless the
 user drags the bar). Hovering any pane shows the pixel coordinates and value.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 ERROR_COLORMAP = "magma"
 
 
-DISPLAY_LIMIT = 1e6   # values of a blowing-up iterate are clipped for display (no float overflow)
+DISPLAY_LIMIT = 1e6  # values of a blowing-up iterate are clipped for display (no float overflow)
 
 
 def display_array(image: np.ndarray | None) -> np.ndarray | None:
@@ -42,7 +43,7 @@ class LanePaneInfo:
     k: int = 0
     psnr: float | None = None
     ssim: float | None = None
-    kept_k: int | None = None   # iterate shown instead of iteration k (not kept); None: k's own
+    kept_k: int | None = None  # iterate shown instead of iteration k (not kept); None: k's own
 
 
 def lane_title(info: LanePaneInfo, what: str) -> str:
@@ -83,7 +84,7 @@ class ImagePanes(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setAcceptDrops(False)   # files dropped here go to the main window
+        self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground("#1e1e1e")
         self.readout = QLabel("hover a pane to read pixel values")
@@ -104,7 +105,7 @@ class ImagePanes(QWidget):
     # structure --------------------------------------------------------------------------
     def _add_pane(self, key: str, row: int, col: int, title: str) -> pg.ImageItem:
         plot = self.graphics.addPlot(row=row, col=col)
-        plot.setMinimumSize(24, 24)   # many lanes shrink their panes instead of clipping the grid
+        plot.setMinimumSize(24, 24)  # many lanes shrink their panes instead of clipping the grid
         plot.hideAxis("left")
         plot.hideAxis("bottom")
         set_title(plot, title)
@@ -141,8 +142,9 @@ class ImagePanes(QWidget):
         self.error_bar = None
         if error_items:
             levels = self.error_levels or (0.0, 0.2)
-            self.error_bar = pg.ColorBarItem(values=levels, colorMap=ERROR_COLORMAP,
-                                             interactive=True, width=12, label="|x − x_gt|")
+            self.error_bar = pg.ColorBarItem(
+                values=levels, colorMap=ERROR_COLORMAP, interactive=True, width=12, label="|x − x_gt|"
+            )
             self.error_bar.setImageItem(error_items)
             self.graphics.addItem(self.error_bar, row=1, col=len(self.lane_infos) + 1)
 
@@ -164,8 +166,9 @@ class ImagePanes(QWidget):
         if image is not None and self._master is not None:
             self._master.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.02)
 
-    def set_lane_image(self, index: int, image: np.ndarray | None, error_map: np.ndarray | None,
-                       info: LanePaneInfo) -> None:
+    def set_lane_image(
+        self, index: int, image: np.ndarray | None, error_map: np.ndarray | None, info: LanePaneInfo
+    ) -> None:
         """Show lane ``index``'s iterate and error map and refresh its titles."""
         self.lane_infos[index] = info
         iterate_item = self.items[f"iterate{index}"]
@@ -207,8 +210,7 @@ class ImagePanes(QWidget):
             col, row = int(np.floor(point.x())), int(np.floor(point.y()))
             if 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
                 value = image[row, col]
-                text = (", ".join(f"{v:.4f}" for v in value) if np.ndim(value)
-                        else f"{float(value):.4f}")
+                text = ", ".join(f"{v:.4f}" for v in value) if np.ndim(value) else f"{float(value):.4f}"
                 message = f"{key}: x={col}, y={row}  value={text}"
                 self.readout.setText(message)
                 self.hovered.emit(message)

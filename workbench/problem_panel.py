@@ -5,6 +5,7 @@ The panel edits a plain dict shaped like the ``[problem]`` section of a config a
 ``changed(dict)`` after every edit; the main window validates it with ``core.config`` and
 rebuilds the run. It holds no numerical logic.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -99,8 +100,7 @@ class ProblemPanel(QWidget):
         self._thumbnail_timer.setInterval(0)
         self._thumbnail_timer.timeout.connect(self._load_next_thumbnail)
         self._thumbnail_timer.start()
-        self.catalogue.itemClicked.connect(
-            lambda item: self.set_image(item.data(Qt.ItemDataRole.UserRole)))
+        self.catalogue.itemClicked.connect(lambda item: self.set_image(item.data(Qt.ItemDataRole.UserRole)))
         layout.addWidget(self.catalogue)
 
         row = QHBoxLayout()
@@ -161,8 +161,9 @@ class ProblemPanel(QWidget):
     def _fill_degradations(self) -> None:
         for name in sorted(DEGRADATIONS):
             self.degradation.addItem(name, name)
-            self.degradation.setItemData(self.degradation.count() - 1, DEGRADATIONS[name].doc,
-                                         Qt.ItemDataRole.ToolTipRole)
+            self.degradation.setItemData(
+                self.degradation.count() - 1, DEGRADATIONS[name].doc, Qt.ItemDataRole.ToolTipRole
+            )
 
     def refresh_degradations(self) -> None:
         """Re-read the degradation registry (a plugin was loaded), keeping the selection."""
@@ -216,8 +217,7 @@ class ProblemPanel(QWidget):
             self.params_form.setParent(None)
             self.params_form.deleteLater()
         entry = DEGRADATIONS[self._problem["degradation"]]
-        self.params_form = ParamForm(entry.params, self._problem.get("params", {}),
-                                     owner=f"degradation '{entry.name}'")
+        self.params_form = ParamForm(entry.params, self._problem.get("params", {}), owner=f"degradation '{entry.name}'")
         self.params_form.setToolTip(entry.doc)
         self.params_form.changed.connect(self._on_param)
         self.params_box.addWidget(self.params_form)

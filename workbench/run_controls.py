@@ -4,6 +4,7 @@ The worker lives in its own thread and never returns to an event loop while it r
 signals must not be connected to its methods (they would be queued forever): these GUI-side
 slots call its mutex-guarded control methods directly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,9 +37,17 @@ class RunControls(QObject):
         Called after a reset replaced the run (the views forget the old one).
     """
 
-    def __init__(self, *, parent: QWidget, worker, transport, run_panel,
-                 show_status: Callable[[str, int], None], refresh: Callable[[], None],
-                 on_reset: Callable[[], None]):
+    def __init__(
+        self,
+        *,
+        parent: QWidget,
+        worker,
+        transport,
+        run_panel,
+        show_status: Callable[[str, int], None],
+        refresh: Callable[[], None],
+        on_reset: Callable[[], None],
+    ):
         super().__init__(parent)
         self.parent_widget = parent
         self.worker = worker
@@ -49,7 +58,7 @@ class RunControls(QObject):
         self.on_reset = on_reset
         self.limit_box: QMessageBox | None = None
         self.extend_button = None
-        self._resume = self.run_to_end      # what "Extend by N" goes on with
+        self._resume = self.run_to_end  # what "Extend by N" goes on with
 
     def connect(self) -> None:
         """Connect the transport bar's buttons and the worker's notices to these slots."""
@@ -116,19 +125,30 @@ class RunControls(QObject):
             self.show_status("nothing to run: there are no lanes (Lanes → Add adds one)", 10000)
             return
         if reason == "stopped":
-            self.show_status("nothing to run: every lane has stopped (converged, diverged, ended or "
-                             "failed); Reset or change a lane to run again", 10000)
+            self.show_status(
+                "nothing to run: every lane has stopped (converged, diverged, ended or "
+                "failed); Reset or change a lane to run again",
+                10000,
+            )
             return
         limit = self.worker.run.iterations
-        self.show_status(f"nothing to run: every running lane is at the iteration limit ({limit}); "
-                         "raise it under Run settings → iterations", 10000)
+        self.show_status(
+            f"nothing to run: every running lane is at the iteration limit ({limit}); "
+            "raise it under Run settings → iterations",
+            10000,
+        )
         self._offer_extension(limit)
 
     def _offer_extension(self, limit: int) -> None:
-        extra = max(1, limit)     # go on for as long again
+        extra = max(1, limit)  # go on for as long again
         if self.limit_box is None:
-            self.limit_box = QMessageBox(QMessageBox.Icon.Information, "Convergence Workbench", "",
-                                         QMessageBox.StandardButton.Close, self.parent_widget)
+            self.limit_box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Convergence Workbench",
+                "",
+                QMessageBox.StandardButton.Close,
+                self.parent_widget,
+            )
             self.limit_box.setModal(False)
             self.extend_button = self.limit_box.addButton("", QMessageBox.ButtonRole.AcceptRole)
             self.extend_button.clicked.connect(self.extend_limit)

@@ -1,5 +1,6 @@
 """Run settings: device (CPU, CUDA when present), float32/float64, iteration limit, tolerance,
 kept iterates, and the x axis of the curves."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ Debian packages, and with ``--install`` installs them with ``apt-get`` when it r
 with sudo; otherwise it prints the exact command and exits 1. Nothing is needed for the
 offscreen platform (tests) or on other systems, where it exits 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,7 @@ def missing_libraries(plugin: Path) -> list[str]:
     if shutil.which("ldd"):
         output = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
         missing |= {line.split("=>")[0].strip() for line in output.splitlines() if "not found" in line}
-    if ctypes.util.find_library("xcb-cursor") is None:    # opened by Qt at run time, not linked
+    if ctypes.util.find_library("xcb-cursor") is None:  # opened by Qt at run time, not linked
         missing.add("libxcb-cursor.so.0")
     return sorted(missing)
 

@@ -9,22 +9,17 @@ the plots. Cancelling stops the loop after the current step; the checkpoint of t
 epoch stays on disk (``--resume`` continues from it). Errors are shown in the dialog's log and
 never close the application.
 """
+
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import (
-    QMutex,
-    QMutexLocker,
-    QObject,
     Qt,
     QThread,
     QTimer,
-    Signal,
-    Slot,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,81 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.learned.training import Trainer, load_trainers
+from core.learned.training import load_trainers
 from core.learned.training.common import TrainSettings
 from core.paths import weights_dir
 
+from .training_worker import TrainingWorker
+
 REFRESH_MS = 100
-CLOSE_GRACE_MS = 200   # a close waits this long for the current training step, then defers
-
-
-class TrainingWorker(QObject):
-    """Runs ``trainer.func(settings)`` once in the thread it was moved to.
-
-    The settings' hooks are replaced by this worker's recorders; everything they record is read
-    by the GUI through :meth:`progress` (mutex-guarded copies).
-
-    Signals
-    -------
-    succeeded(object)
-        The trainer's summary dict (``summary["cancelled"]`` tells a cancelled run).
-    failed(str, str)
-        Summary and traceback of an exception raised by the trainer.
-    done()
-        Emitted last in every case (the thread quits on it).
-    """
-
-    succeeded = Signal(object)
-    failed = Signal(str, str)
-    done = Signal()
-
-    def __init__(self, trainer: Trainer, settings: TrainSettings):
-        super().__init__()
-        self.trainer = trainer
-        self.settings = settings
-        settings.should_stop = self.should_stop
-        settings.on_step = self._record_step
-        settings.on_epoch = self._record_epoch
-        settings.progress = False
-        self._mutex = QMutex()
-        self._cancel = False
-        self._losses: list[float] = []
-        self._epochs: list[dict] = []
-        self._step = (0, 0)         # (step in epoch, steps per epoch)
-
-    def cancel(self) -> None:
-        """Ask the loop to stop after its current step (any thread)."""
-        with QMutexLocker(self._mutex):
-            self._cancel = True
-
-    def should_stop(self) -> bool:
-        with QMutexLocker(self._mutex):
-            return self._cancel
-
-    def _record_step(self, step: int, steps: int, loss: float) -> None:
-        with QMutexLocker(self._mutex):
-            self._losses.append(float(loss))
-            self._step = (int(step), int(steps))
-
-    def _record_epoch(self, record: dict) -> None:
-        with QMutexLocker(self._mutex):
-            self._epochs.append(dict(record))
-
-    def progress(self) -> tuple[list[float], list[dict], tuple[int, int]]:
-        """Copies of (loss per step, epoch records, (step in epoch, steps per epoch))."""
-        with QMutexLocker(self._mutex):
-            return list(self._losses), list(self._epochs), self._step
-
-    @Slot()
-    def run(self) -> None:
-        """Train (worker thread); report the summary or the error, then ``done``."""
-        try:
-            summary = self.trainer.func(self.settings)
-        except Exception as exc:  # shown in the dialog, never fatal
-            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        else:
-            self.succeeded.emit(summary)
-        self.done.emit()
+CLOSE_GRACE_MS = 200  # a close waits this long for the current training step, then defers
 
 
 def parse_count(text: str, name: str, *, minimum: int = 1, allow_default: bool = False) -> int | None:
@@ -159,7 +87,7 @@ class TrainingDialog(QDialog):
         self.thread: QThread | None = None
         self.last_summary: dict | None = None
         self.errors: list[str] = []
-        self.stopping = False         # closing: waiting for the current training step
+        self.stopping = False  # closing: waiting for the current training step
         self._build_widgets(Path(out_dir) if out_dir is not None else weights_dir())
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -245,9 +173,17 @@ class TrainingDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for widget in (self.trainer_combo, self.epochs_edit, self.steps_edit, self.batch_edit,
-                       self.seed_edit, self.threads_edit, self.device_combo, self.out_edit,
-                       self.resume_check):
+        for widget in (
+            self.trainer_combo,
+            self.epochs_edit,
+            self.steps_edit,
+            self.batch_edit,
+            self.seed_edit,
+            self.threads_edit,
+            self.device_combo,
+            self.out_edit,
+            self.resume_check,
+        ):
             widget.setEnabled(not running)
 
     def log(self, line: str) -> None:
@@ -275,7 +211,8 @@ class TrainingDialog(QDialog):
             steps_per_epoch=parse_count(self.steps_edit.text(), "steps per epoch", allow_default=True),
             batch_size=parse_count(self.batch_edit.text(), "batch size", allow_default=True),
             threads=parse_count(self.threads_edit.text(), "CPU threads"),
-            progress=False)
+            progress=False,
+        )
 
     # control ------------------------------------------------------------------------------
     @property
@@ -297,8 +234,10 @@ class TrainingDialog(QDialog):
         self.psnr_curve.setData([], [])
         self.progress_bar.setRange(0, settings.epochs)
         self.progress_bar.setValue(0)
-        self.log(f"training {settings.name}: {settings.epochs} epochs into {settings.weights_dir}"
-                 + (" (resuming)" if settings.resume else ""))
+        self.log(
+            f"training {settings.name}: {settings.epochs} epochs into {settings.weights_dir}"
+            + (" (resuming)" if settings.resume else "")
+        )
         self.worker = TrainingWorker(self.trainers[settings.name], settings)
         self.thread = QThread(self)
         self.thread.setObjectName("training-worker")
@@ -325,7 +264,7 @@ class TrainingDialog(QDialog):
         """Wait for the training thread to end; True when it has."""
         if self.thread is None:
             return True
-        self.thread.quit()      # the loop's run() has returned or was cancelled: end the event loop
+        self.thread.quit()  # the loop's run() has returned or was cancelled: end the event loop
         ended = self.thread.wait(timeout_ms)
         if ended:
             self.thread = None
@@ -342,7 +281,7 @@ class TrainingDialog(QDialog):
         psnr = [(rec["epoch"], rec["val_psnr"]) for rec in epochs if "val_psnr" in rec]
         if psnr:
             self.psnr_curve.setData(*(np.asarray(column, dtype=float) for column in zip(*psnr)))
-        for rec in epochs[self._epochs_logged:]:
+        for rec in epochs[self._epochs_logged :]:
             figures = "  ".join(f"val {k[4:]} {v:.4f}" for k, v in rec.items() if k.startswith("val_"))
             self.log(f"epoch {rec['epoch']}: loss {rec['loss']:.4e}  {figures}  ({rec['seconds']:.0f} s)")
         self._epochs_logged = len(epochs)
@@ -364,8 +303,10 @@ class TrainingDialog(QDialog):
         else:
             final = ", ".join(f"{k} {v:.3f}" for k, v in summary.get("final_validation", {}).items())
             self.progress_bar.setValue(self.progress_bar.maximum())
-            self.log(f"done in {summary['wall_seconds']:.0f} s ({final}); weights: "
-                     f"{settings.weights_dir / (settings.name + '.pt')}")
+            self.log(
+                f"done in {summary['wall_seconds']:.0f} s ({final}); weights: "
+                f"{settings.weights_dir / (settings.name + '.pt')}"
+            )
 
     def _failed(self, message: str, details: str) -> None:
         self.show_error(message)
@@ -389,7 +330,7 @@ class TrainingDialog(QDialog):
                     self.log("stopping: the dialog closes when the current step has finished…")
                     self.start_button.setEnabled(False)
                     self.cancel_button.setEnabled(False)
-                    self.thread.finished.connect(self.close)   # queued: runs in the GUI thread
+                    self.thread.finished.connect(self.close)  # queued: runs in the GUI thread
                 return
         self.stopping = False
         self._join()

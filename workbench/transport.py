@@ -1,5 +1,6 @@
 """Transport bar: play/pause, step, step ×10, run to convergence, reset, speed cap and the
 iteration scrubber over the kept history."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -40,20 +41,25 @@ class TransportBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         icon = self.style().standardIcon
-        self.icons = {"play": icon(QStyle.StandardPixmap.SP_MediaPlay),
-                      "pause": icon(QStyle.StandardPixmap.SP_MediaPause)}
+        self.icons = {
+            "play": icon(QStyle.StandardPixmap.SP_MediaPlay),
+            "pause": icon(QStyle.StandardPixmap.SP_MediaPause),
+        }
         self.play = self._button("Play", "play / pause (Space)", self.icons["play"], checkable=True)
         self.play.toggled.connect(self._on_play)
         self.step = self._button("Step", "one iteration (→)", icon(QStyle.StandardPixmap.SP_ArrowForward))
         self.step.clicked.connect(lambda: self.step_requested.emit(1))
         self.step10 = self._button("Step ×10", "ten iterations", icon(QStyle.StandardPixmap.SP_MediaSeekForward))
         self.step10.clicked.connect(lambda: self.step_requested.emit(10))
-        self.converge = self._button("Run to end", "run at full speed until every lane has converged, "
-                                                   "diverged or reached the iteration limit",
-                                     icon(QStyle.StandardPixmap.SP_MediaSkipForward))
+        self.converge = self._button(
+            "Run to end",
+            "run at full speed until every lane has converged, diverged or reached the iteration limit",
+            icon(QStyle.StandardPixmap.SP_MediaSkipForward),
+        )
         self.converge.clicked.connect(self.converge_requested)
-        self.reset = self._button("Reset", "restart every lane from x⁰ (Home)",
-                                  icon(QStyle.StandardPixmap.SP_MediaSkipBackward))
+        self.reset = self._button(
+            "Reset", "restart every lane from x⁰ (Home)", icon(QStyle.StandardPixmap.SP_MediaSkipBackward)
+        )
         self.reset.clicked.connect(self.reset_requested)
         for button in (self.play, self.step, self.step10, self.converge, self.reset):
             layout.addWidget(button)
@@ -91,7 +97,7 @@ class TransportBar(QWidget):
         button.setToolTip(tip)
         button.setCheckable(checkable)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # Space/→ stay window shortcuts
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space/→ stay window shortcuts
         return button
 
     def _on_play(self, playing: bool) -> None:

@@ -5,6 +5,7 @@ the window for messages and repaints) instead of reading the window's attributes
 goes through ``core``: the config is validated by ``core.config``, lanes are restarted by
 ``Run.replace_lane``, sessions are written and read by ``core.session``.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -30,8 +31,14 @@ INPUT_ERRORS = (ValueError, OSError, OverflowError, RecursionError)
 
 def lane_spec(lane: dict) -> LaneSpec:
     """``LaneSpec`` from a TOML-shaped lane dict (validated later by the engine)."""
-    return LaneSpec(solver=lane["solver"], label=lane.get("label", ""), prior=lane.get("prior"),
-                    denoiser=lane.get("denoiser"), color=lane.get("color"), params=dict(lane.get("params", {})))
+    return LaneSpec(
+        solver=lane["solver"],
+        label=lane.get("label", ""),
+        prior=lane.get("prior"),
+        denoiser=lane.get("denoiser"),
+        color=lane.get("color"),
+        params=dict(lane.get("params", {})),
+    )
 
 
 def sessions_dir() -> Path:
@@ -65,9 +72,20 @@ class RunEditor:
         Told about every edit.
     """
 
-    def __init__(self, *, parent: QWidget, worker, problem_panel, lanes_panel, run_panel,
-                 show_error: ErrorFn, show_status: StatusFn, refresh: Callable[[], None],
-                 new_run: Callable[[], None], autosaver=None):
+    def __init__(
+        self,
+        *,
+        parent: QWidget,
+        worker,
+        problem_panel,
+        lanes_panel,
+        run_panel,
+        show_error: ErrorFn,
+        show_status: StatusFn,
+        refresh: Callable[[], None],
+        new_run: Callable[[], None],
+        autosaver=None,
+    ):
         self.parent = parent
         self.worker = worker
         self.problem_panel = problem_panel
@@ -252,8 +270,12 @@ class RunEditor:
         return path
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Open config (or a session's session.toml)",
-                                              str(sessions_dir()), "Config or session (*.toml);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent,
+            "Open config (or a session's session.toml)",
+            str(sessions_dir()),
+            "Config or session (*.toml);;All files (*)",
+        )
         if path:
             self.open_path(path)
 
@@ -273,8 +295,7 @@ class RunEditor:
         self.lanes_panel.refresh_components()
         self.problem_panel.refresh_degradations()
         added = sorted(f"{table.kind} '{name}'" for table, old in zip(tables, before) for name in set(table) - old)
-        self.show_status(f"plugin {Path(path).name} loaded: " + (", ".join(added) or "nothing new registered"),
-                         10000)
+        self.show_status(f"plugin {Path(path).name} loaded: " + (", ".join(added) or "nothing new registered"), 10000)
         return True
 
     def load_plugin_dialog(self) -> None:
@@ -305,8 +326,7 @@ class Exporter:
     show_status : callable(message, timeout_ms)
     """
 
-    def __init__(self, *, parent: QWidget, worker, panes, curves, show_error: ErrorFn,
-                 show_status: StatusFn):
+    def __init__(self, *, parent: QWidget, worker, panes, curves, show_error: ErrorFn, show_status: StatusFn):
         self.parent = parent
         self.worker = worker
         self.panes = panes
@@ -320,16 +340,25 @@ class Exporter:
             self._export(lambda: export.export_widget_png(self.panes, path))
 
     def export_curves_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export curves (one file per plot: name_<metric>.ext)",
-                                              "curves.png", "PNG (*.png);;SVG (*.svg)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.parent,
+            "Export curves (one file per plot: name_<metric>.ext)",
+            "curves.png",
+            "PNG (*.png);;SVG (*.svg)",
+        )
         if path:
             path = Path(path)
-            self._export(lambda: [export.export_plot(plot, path.with_name(f"{path.stem}_{key}{path.suffix}"))
-                                  for key, plot in self.curves.plots.items()])
+            self._export(
+                lambda: [
+                    export.export_plot(plot, path.with_name(f"{path.stem}_{key}{path.suffix}"))
+                    for key, plot in self.curves.plots.items()
+                ]
+            )
 
     def export_curves_figure_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export all curves as one figure", "curves.png",
-                                              "PNG (*.png);;SVG (*.svg)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.parent, "Export all curves as one figure", "curves.png", "PNG (*.png);;SVG (*.svg)"
+        )
         if path:
             self._export(lambda: export.export_plot(self.curves.graphics.ci, path))
 
@@ -345,8 +374,9 @@ class Exporter:
         label, ok = QInputDialog.getItem(self.parent, "Export iterates", "lane", labels, 0, False)
         if not ok:
             return
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export kept iterates", f"{label}.gif",
-                                              "GIF (*.gif);;MP4 (*.mp4)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.parent, "Export kept iterates", f"{label}.gif", "GIF (*.gif);;MP4 (*.mp4)"
+        )
         if path:
             self.export_animation(labels.index(label), path)
 

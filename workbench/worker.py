@@ -7,6 +7,7 @@ seconds and whenever it pauses; a GUI timer pulls it with ``latest()``. Every ac
 ``Run`` (stepping by the worker, edits by the GUI) happens under ``run_lock``, so a GUI edit
 waits at most one iteration.
 """
+
 from __future__ import annotations
 
 import enum
@@ -31,11 +32,11 @@ from core.engine import NO_LIMIT
 class Mode(enum.Enum):
     """What the worker loop is doing."""
 
-    PAUSED = "paused"           # waiting (a pending save still runs)
-    STEPPING = "stepping"       # ``steps_left`` more iterations, then PAUSED; may pass the limit
-    PLAYING = "playing"         # speed-capped, until the iteration limit
-    RUN_TO_END = "run to end"   # full speed until ``target`` (None: the iteration limit)
-    STOPPING = "stopping"       # the loop ends after the current iteration; final
+    PAUSED = "paused"  # waiting (a pending save still runs)
+    STEPPING = "stepping"  # ``steps_left`` more iterations, then PAUSED; may pass the limit
+    PLAYING = "playing"  # speed-capped, until the iteration limit
+    RUN_TO_END = "run to end"  # full speed until ``target`` (None: the iteration limit)
+    STOPPING = "stopping"  # the loop ends after the current iteration; final
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Control:
     def limit(self) -> float | None:
         """Iteration limit for ``Run.finished`` under this control (None: the run's own)."""
         if self.mode is Mode.STEPPING:
-            return NO_LIMIT          # a step request may pass the iteration limit
+            return NO_LIMIT  # a step request may pass the iteration limit
         return self.target
 
     def after_step(self) -> Control:
@@ -110,8 +111,8 @@ class RunWorker(QObject):
         self._mutex = QMutex()
         self._wake = QWaitCondition()
         self._control = Control()
-        self._save_to = None        # folder of a pending background save (autosave)
-        self._max_rate = 0.0        # iterations per second, 0 = unlimited
+        self._save_to = None  # folder of a pending background save (autosave)
+        self._max_rate = 0.0  # iterations per second, 0 = unlimited
         self._latest = None
         self._last_publish = 0.0
         self.publish()
@@ -317,7 +318,7 @@ class _Keeper(QObject):
     def keep(self, worker: RunWorker, thread: QThread) -> None:
         if thread not in self.pending:
             self.pending[thread] = worker
-            thread.finished.connect(self._release)   # queued into the GUI thread
+            thread.finished.connect(self._release)  # queued into the GUI thread
 
     @Slot()
     def _release(self) -> None:

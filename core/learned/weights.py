@@ -11,6 +11,7 @@ validation figures). Two processes may train different networks at the same time
 manifest is updated read-modify-write under an exclusive ``fcntl`` lock and replaced atomically.
 No pickle is ever executed on a load path: ``torch.load(..., weights_only=True)`` only.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,9 @@ class WeightsError(ValueError):
 
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.endswith(".pt"):
-        raise WeightsError(f"weights name {name!r} is invalid: use letters, digits, '_', '-', '.' "
-                           "without a '.pt' suffix")
+        raise WeightsError(
+            f"weights name {name!r} is invalid: use letters, digits, '_', '-', '.' without a '.pt' suffix"
+        )
     return name
 
 
@@ -75,13 +77,20 @@ def _check_entry(path: Path, name: str, entry) -> None:
     if not isinstance(entry, dict):
         raise WeightsError(f"{where} must be an object, got {type(entry).__name__}")
     file = entry.get("file", f"{name}.pt")
-    if (not isinstance(file, str) or not file or Path(file).name != file or file in (".", "..")
-            or file.startswith(".") or "\\" in file):
+    if (
+        not isinstance(file, str)
+        or not file
+        or Path(file).name != file
+        or file in (".", "..")
+        or file.startswith(".")
+        or "\\" in file
+    ):
         raise WeightsError(f"{where}: key 'file' must be a plain file name inside the weights folder, got {file!r}")
     if not isinstance(entry.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
         raise WeightsError(f"{where}: key 'sha256' must be 64 lowercase hex digits")
-    if "bytes" in entry and (not isinstance(entry["bytes"], int) or isinstance(entry["bytes"], bool)
-                             or entry["bytes"] < 0):
+    if "bytes" in entry and (
+        not isinstance(entry["bytes"], int) or isinstance(entry["bytes"], bool) or entry["bytes"] < 0
+    ):
         raise WeightsError(f"{where}: key 'bytes' must be a non-negative integer")
     if not isinstance(entry.get("meta", {}), dict):
         raise WeightsError(f"{where}: key 'meta' must be an object")
@@ -132,8 +141,7 @@ def state_dict_of(module_or_state) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").clone() for k, v in state.items()}
 
 
-def save_weights(name: str, module, meta: dict | None = None,
-                 directory: str | os.PathLike | None = None) -> Path:
+def save_weights(name: str, module, meta: dict | None = None, directory: str | os.PathLike | None = None) -> Path:
     """Save a network's state dict as ``NAME.pt`` and record its checksum and ``meta``.
 
     Parameters
@@ -155,8 +163,12 @@ def save_weights(name: str, module, meta: dict | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb") as handle:
         torch.save(state_dict_of(module), handle)
-    entry = {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
-             "meta": json.loads(json.dumps(meta or {}))}
+    entry = {
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        "meta": json.loads(json.dumps(meta or {})),
+    }
     update_manifest(name, entry, path.parent)
     return path
 
@@ -165,13 +177,16 @@ def weights_meta(name: str, directory: str | os.PathLike | None = None) -> dict:
     """The ``meta`` recorded for ``name`` in the manifest (raises WeightsError if unknown)."""
     manifest = read_manifest(directory)
     if _check_name(name) not in manifest:
-        raise WeightsError(f"weights '{name}' are not in {_folder(directory) / MANIFEST_NAME}; "
-                           f"available: {sorted(manifest)} (train them with `python -m core train {name}`)")
+        raise WeightsError(
+            f"weights '{name}' are not in {_folder(directory) / MANIFEST_NAME}; "
+            f"available: {sorted(manifest)} (train them with `python -m core train {name}`)"
+        )
     return dict(manifest[name].get("meta", {}))
 
 
-def load_state(name: str, directory: str | os.PathLike | None = None,
-               map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+def load_state(
+    name: str, directory: str | os.PathLike | None = None, map_location: str | torch.device = "cpu"
+) -> dict[str, torch.Tensor]:
     """Read ``NAME.pt`` after verifying its SHA-256 against the manifest.
 
     Raises
@@ -183,21 +198,28 @@ def load_state(name: str, directory: str | os.PathLike | None = None,
     folder = _folder(directory)
     manifest = read_manifest(folder)
     if _check_name(name) not in manifest:
-        raise WeightsError(f"weights '{name}' are not in {folder / MANIFEST_NAME}; "
-                           f"available: {sorted(manifest)} (train them with `python -m core train {name}`)")
+        raise WeightsError(
+            f"weights '{name}' are not in {folder / MANIFEST_NAME}; "
+            f"available: {sorted(manifest)} (train them with `python -m core train {name}`)"
+        )
     entry = manifest[name]
     path = folder / entry.get("file", f"{name}.pt")
     if not path.is_file():
-        raise WeightsError(f"weights file {path} is missing" if not path.exists() else
-                           f"weights file {path} is not a regular file")
+        raise WeightsError(
+            f"weights file {path} is missing" if not path.exists() else f"weights file {path} is not a regular file"
+        )
     expected = entry.get("bytes")
     if expected is not None and path.stat().st_size != expected:
-        raise WeightsError(f"weights file {path}: {path.stat().st_size} bytes, the manifest says {expected}; "
-                           "the file was modified or truncated")
+        raise WeightsError(
+            f"weights file {path}: {path.stat().st_size} bytes, the manifest says {expected}; "
+            "the file was modified or truncated"
+        )
     digest = sha256_file(path)
     if digest != entry.get("sha256"):
-        raise WeightsError(f"weights file {path}: SHA-256 {digest[:12]}… does not match the manifest "
-                           f"({str(entry.get('sha256'))[:12]}…); the file was modified or corrupted")
+        raise WeightsError(
+            f"weights file {path}: SHA-256 {digest[:12]}… does not match the manifest "
+            f"({str(entry.get('sha256'))[:12]}…); the file was modified or corrupted"
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # the unpickler refuses anything but tensors and containers
@@ -252,8 +274,12 @@ def cached_network(architecture, name: str, directory: str | os.PathLike | None 
         Weights folder (default :func:`core.paths.weights_dir`).
     """
     folder = _folder(directory).resolve()
-    key = (getattr(architecture, "__module__", ""), getattr(architecture, "__qualname__", repr(architecture)),
-           str(folder), name)
+    key = (
+        getattr(architecture, "__module__", ""),
+        getattr(architecture, "__qualname__", repr(architecture)),
+        str(folder),
+        name,
+    )
     if key not in _NETWORKS:
         if hasattr(architecture, "from_state_dict"):
             net = architecture.from_state_dict(load_state(name, folder))
@@ -264,8 +290,13 @@ def cached_network(architecture, name: str, directory: str | os.PathLike | None 
     return _NETWORKS[key]
 
 
-def network_on(net: torch.nn.Module, like: torch.Tensor | None = None, *,
-               device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> torch.nn.Module:
+def network_on(
+    net: torch.nn.Module,
+    like: torch.Tensor | None = None,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.nn.Module:
     """A frozen copy of ``net`` on ``like``'s device and (real) dtype, or on ``device``/``dtype``."""
     if like is not None:
         device = like.device
@@ -289,5 +320,7 @@ def check_trained_ratio(name: str, operator, solver: str, tolerance: float = 5.0
         return
     ratio = 100.0 * operator.sampling_ratio
     if abs(ratio - float(trained)) > tolerance:
-        raise ValueError(f"solver '{solver}': weights '{name}' were trained at {trained} % sampling, the problem "
-                         f"samples {ratio:.0f} %; use weights trained near {ratio:.0f} % (or 'auto')")
+        raise ValueError(
+            f"solver '{solver}': weights '{name}' were trained at {trained} % sampling, the problem "
+            f"samples {ratio:.0f} %; use weights trained near {ratio:.0f} % (or 'auto')"
+        )

@@ -7,6 +7,7 @@ Conventions
 * Observations ``y`` may be real or complex (MRI). Inner products are real: ⟨a, b⟩ = Re Σ conj(a)·b,
   so the adjoint satisfies ⟨A x, y⟩ = ⟨x, Aᵀ y⟩ exactly (tests check it in float64).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -101,8 +102,7 @@ class Operator:
 
     def normal_solve(self, b: Tensor, rho: float, x0: Tensor | None = None) -> Tensor:
         """Solve (AᵀA + ρI) z = b. Default: conjugate gradient (subclasses give closed forms)."""
-        return conjugate_gradient(lambda z: self.adjoint(self.forward(z)) + rho * z, b, x0,
-                                  max_iter=200, tol=1e-7)
+        return conjugate_gradient(lambda z: self.adjoint(self.forward(z)) + rho * z, b, x0, max_iter=200, tol=1e-7)
 
     def initial_estimate(self, y: Tensor) -> Tensor:
         """A sensible x⁰ from the observation (default Aᵀy)."""
@@ -159,8 +159,10 @@ class Operator:
     def to(self, device=None, dtype=None) -> Operator:
         """Move every tensor attribute to ``device``/``dtype`` in place (complex kept complex)."""
         current = self.tensor_options()
-        self._placement = {"device": current["device"] if device is None else torch.device(device),
-                           "dtype": current["dtype"] if dtype is None else dtype}
+        self._placement = {
+            "device": current["device"] if device is None else torch.device(device),
+            "dtype": current["dtype"] if dtype is None else dtype,
+        }
         for key, value in list(vars(self).items()):
             if isinstance(value, Tensor):
                 if value.is_complex() and dtype is not None:
@@ -196,7 +198,7 @@ class MatrixOperator(Operator):
 
     def forward(self, x: Tensor) -> Tensor:
         lead = x.shape[: x.dim() - len(self.image_shape)]
-        return (x.reshape(*lead, -1) @ self.matrix.T)
+        return x.reshape(*lead, -1) @ self.matrix.T
 
     def adjoint(self, y: Tensor) -> Tensor:
         lead = y.shape[:-1]

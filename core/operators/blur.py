@@ -7,6 +7,7 @@ zero-padded array whose 2-D DFT is the optical transfer function (OTF) K. Then
 
 which equals ``scipy.ndimage.convolve(x, k, mode="wrap")`` for a 2-D image.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,9 +38,7 @@ class BlurOperator(Operator):
         k = torch.as_tensor(np.asarray(kernel), dtype=torch.float64)
         height, width = self.image_shape[-2:]
         if k.dim() != 2 or k.shape[0] > height or k.shape[1] > width:
-            raise ValueError(
-                f"blur kernel of shape {tuple(k.shape)} does not fit the {height}×{width} image"
-            )
+            raise ValueError(f"blur kernel of shape {tuple(k.shape)} does not fit the {height}×{width} image")
         self.kernel = k
         padded = torch.zeros(height, width, dtype=torch.float64)
         padded[: k.shape[0], : k.shape[1]] = k
@@ -94,24 +93,71 @@ def make_kernel(params: dict, generator: torch.Generator) -> np.ndarray:
 @DEGRADATIONS.register(
     "blur",
     params=[
-        Param("kernel", "gaussian", "choice", choices=KERNEL_CHOICES,
-              help="blur kernel: Gaussian, random camera shake, straight line, box, file, Levin et al. 2009",
-              math="y = k ⊛ x + n (circular convolution)"),
-        Param("kernel_sigma", 1.6, "float", 0.1, 20.0, unit="px", help="Gaussian standard deviation",
-              math="k(r) ∝ exp(−r²/2σ²)", when=(("kernel", ("gaussian",)),)),
-        Param("kernel_size", 9, "int", 1, 101, unit="px", help="side of Gaussian/box kernels (odd)",
-              when=(("kernel", ("gaussian", "box")),)),
-        Param("motion_length", 15.0, "float", 1.0, 100.0, unit="px",
-              help="length of the line kernel / path length of the camera-shake trajectory",
-              when=(("kernel", ("line", "motion")),)),
-        Param("motion_angle", 30.0, "float", -180.0, 180.0, unit="deg",
-              help="line kernel direction, counter-clockwise from horizontal", when=(("kernel", ("line",)),)),
-        Param("kernel_path", "", "str",
-              help="kernel file (PNG/NPY/MAT) for kernel=file; optional Levin09.mat path for kernel=levin",
-              when=(("kernel", ("file", "levin")),)),
-        Param("levin_index", 1, "int", 1, 8,
-              help="which Levin kernel (1-8); also the cell entry of a MAT kernel file holding a cell array",
-              when=(("kernel", ("file", "levin")),)),
+        Param(
+            "kernel",
+            "gaussian",
+            "choice",
+            choices=KERNEL_CHOICES,
+            help="blur kernel: Gaussian, random camera shake, straight line, box, file, Levin et al. 2009",
+            math="y = k ⊛ x + n (circular convolution)",
+        ),
+        Param(
+            "kernel_sigma",
+            1.6,
+            "float",
+            0.1,
+            20.0,
+            unit="px",
+            help="Gaussian standard deviation",
+            math="k(r) ∝ exp(−r²/2σ²)",
+            when=(("kernel", ("gaussian",)),),
+        ),
+        Param(
+            "kernel_size",
+            9,
+            "int",
+            1,
+            101,
+            unit="px",
+            help="side of Gaussian/box kernels (odd)",
+            when=(("kernel", ("gaussian", "box")),),
+        ),
+        Param(
+            "motion_length",
+            15.0,
+            "float",
+            1.0,
+            100.0,
+            unit="px",
+            help="length of the line kernel / path length of the camera-shake trajectory",
+            when=(("kernel", ("line", "motion")),),
+        ),
+        Param(
+            "motion_angle",
+            30.0,
+            "float",
+            -180.0,
+            180.0,
+            unit="deg",
+            help="line kernel direction, counter-clockwise from horizontal",
+            when=(("kernel", ("line",)),),
+        ),
+        Param(
+            "kernel_path",
+            "",
+            "str",
+            help="kernel file (PNG/NPY/MAT) for kernel=file; optional Levin09.mat path for kernel=levin",
+            when=(("kernel", ("file", "levin")),),
+        ),
+        Param(
+            "levin_index",
+            1,
+            "int",
+            1,
+            8,
+            help="which Levin kernel (1-8); also the cell entry of a MAT kernel file holding a cell array",
+            when=(("kernel", ("file", "levin")),),
+        ),
     ],
     doc="Deblurring: circular convolution with a Gaussian, motion, line, box, file or Levin kernel",
 )

@@ -10,6 +10,7 @@ Normal equations, per block with D the diagonal 0/1 mask of its pixels inside th
 For interior blocks D = I and ΦDΦᵀ = I, giving (1/ρ)[I − ΦᵀΦ/(1 + ρ)]. Border blocks use the
 eigendecomposition Φ D Φᵀ = V diag(μ) Vᵀ computed once (at most four block types).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,12 @@ class BlockCS(Operator):
         """Move Φ and the border-block eigendecompositions."""
         super().to(device, dtype)
         self._types = [
-            (rows, cols, None if vecs is None else vecs.to(device=device, dtype=dtype),
-             None if mu is None else mu.to(device=device, dtype=dtype))
+            (
+                rows,
+                cols,
+                None if vecs is None else vecs.to(device=device, dtype=dtype),
+                None if mu is None else mu.to(device=device, dtype=dtype),
+            )
             for rows, cols, vecs, mu in self._types
         ]
         return self
@@ -141,11 +146,20 @@ class BlockCS(Operator):
 @DEGRADATIONS.register(
     "cs",
     params=[
-        Param("ratio", 25.0, "float", 1.0, 50.0, unit="%", help="measurements per block / pixels per block",
-              math="m = round(ratio/100 · B²), y_b = Φ x_b, ΦΦᵀ = I"),
+        Param(
+            "ratio",
+            25.0,
+            "float",
+            1.0,
+            50.0,
+            unit="%",
+            help="measurements per block / pixels per block",
+            math="m = round(ratio/100 · B²), y_b = Φ x_b, ΦΦᵀ = I",
+        ),
         Param("block", 33, "int", 4, 64, unit="px", help="block side B (image zero-padded to multiples)"),
     ],
-    doc="Block compressive sensing with a random orthonormal-row Φ", title="Block compressive sensing",
+    doc="Block compressive sensing with a random orthonormal-row Φ",
+    title="Block compressive sensing",
 )
 def cs_factory(image_shape, params, generator) -> BlockCS:
     """Build the block-CS operator for ``image_shape`` = (C, H, W)."""

@@ -1,4 +1,5 @@
 """Denoising: A = I, so (AᵀA + ρI)⁻¹ b = b / (1 + ρ)."""
+
 from __future__ import annotations
 
 from torch import Tensor

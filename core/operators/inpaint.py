@@ -2,6 +2,7 @@
 
 A = Aᵀ = diag(M) and AᵀA = diag(M) (M² = M), so (AᵀA + ρI)⁻¹ b = b / (M + ρ) elementwise.
 """
+
 from __future__ import annotations
 
 import torch
@@ -67,12 +68,11 @@ def center_mask(shape: tuple[int, int], box_fraction: float) -> Tensor:
     mask = torch.ones(shape, dtype=torch.float64)
     bh, bw = round(box_fraction * shape[0]), round(box_fraction * shape[1])
     top, left = (shape[0] - bh) // 2, (shape[1] - bw) // 2
-    mask[top: top + bh, left: left + bw] = 0.0
+    mask[top : top + bh, left : left + bw] = 0.0
     return mask
 
 
-def blocks_mask(shape: tuple[int, int], n_blocks: int, block_fraction: float,
-                generator: torch.Generator) -> Tensor:
+def blocks_mask(shape: tuple[int, int], n_blocks: int, block_fraction: float, generator: torch.Generator) -> Tensor:
     """``n_blocks`` missing boxes of sides round(block_fraction·H) × round(block_fraction·W),
     top-left corners uniform over the positions where the box fits (boxes may overlap)."""
     mask = torch.ones(shape, dtype=torch.float64)
@@ -81,23 +81,52 @@ def blocks_mask(shape: tuple[int, int], n_blocks: int, block_fraction: float,
     tops = torch.randint(0, shape[0] - bh + 1, (n_blocks,), generator=generator).tolist()
     lefts = torch.randint(0, shape[1] - bw + 1, (n_blocks,), generator=generator).tolist()
     for top, left in zip(tops, lefts):
-        mask[top: top + bh, left: left + bw] = 0.0
+        mask[top : top + bh, left : left + bw] = 0.0
     return mask
 
 
 @DEGRADATIONS.register(
     "inpaint",
     params=[
-        Param("mode", "random", "choice", choices=("random", "center", "blocks"),
-              help="random pixels, one centred box, or scattered boxes", math="y = M ⊙ x + n"),
-        Param("keep_rate", 0.5, "float", 0.01, 1.0, help="fraction of pixels kept (mode=random)",
-              math="P(M_ij = 1) = keep_rate", when=(("mode", ("random",)),)),
-        Param("box_fraction", 0.3, "float", 0.0, 0.95, help="side of the missing centre box / image side",
-              when=(("mode", ("center",)),)),
-        Param("n_blocks", 10, "int", 0, 500, help="number of missing boxes (mode=blocks)",
-              when=(("mode", ("blocks",)),)),
-        Param("block_fraction", 0.1, "float", 0.01, 0.5, help="side of each missing box / image side",
-              when=(("mode", ("blocks",)),)),
+        Param(
+            "mode",
+            "random",
+            "choice",
+            choices=("random", "center", "blocks"),
+            help="random pixels, one centred box, or scattered boxes",
+            math="y = M ⊙ x + n",
+        ),
+        Param(
+            "keep_rate",
+            0.5,
+            "float",
+            0.01,
+            1.0,
+            help="fraction of pixels kept (mode=random)",
+            math="P(M_ij = 1) = keep_rate",
+            when=(("mode", ("random",)),),
+        ),
+        Param(
+            "box_fraction",
+            0.3,
+            "float",
+            0.0,
+            0.95,
+            help="side of the missing centre box / image side",
+            when=(("mode", ("center",)),),
+        ),
+        Param(
+            "n_blocks", 10, "int", 0, 500, help="number of missing boxes (mode=blocks)", when=(("mode", ("blocks",)),)
+        ),
+        Param(
+            "block_fraction",
+            0.1,
+            "float",
+            0.01,
+            0.5,
+            help="side of each missing box / image side",
+            when=(("mode", ("blocks",)),),
+        ),
     ],
     doc="Inpainting: random pixels, a centre box or scattered blocks missing",
 )

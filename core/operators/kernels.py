@@ -3,6 +3,7 @@
 Every function returns a 2-D float64 numpy array with non-negative mass summing to 1 whose
 centre pixel is ``(size // 2, size // 2)``. Kernels are square; generated ones have odd sides.
 """
+
 from __future__ import annotations
 
 import math
@@ -181,9 +182,7 @@ def levin_kernel(index: int, path: str | Path | None = None) -> np.ndarray:
     """
     path = Path(path) if path else levin_kernels_file()
     if not path.is_file():
-        raise ValueError(
-            f"Levin kernels file '{path}' not found: put Levin09.mat there or set kernel_path"
-        )
+        raise ValueError(f"Levin kernels file '{path}' not found: put Levin09.mat there or set kernel_path")
     return load_kernel_file(path, index=index)
 
 

@@ -8,6 +8,7 @@ diagonal in Fourier for every mask, and
     (AᵀA + ρI)⁻¹ b = Re F⁻¹(F b / (M_s + ρ)).
 ``mask`` is stored in the unshifted FFT layout (DC at index (0, 0)), as ``torch.fft.fft2`` uses.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,7 @@ def _centered_coordinates(shape: tuple[int, int]) -> tuple[Tensor, Tensor]:
     return rows[:, None], cols[None, :]
 
 
-def cartesian_mask(shape: tuple[int, int], ratio: float, center_fraction: float,
-                   generator: torch.Generator) -> Tensor:
+def cartesian_mask(shape: tuple[int, int], ratio: float, center_fraction: float, generator: torch.Generator) -> Tensor:
     """Full k-space rows: a centred band of round(center_fraction·H) rows plus uniformly random
     other rows, round(ratio·H) rows in all. Returned centred (DC at (H//2, W//2))."""
     height = shape[0]
@@ -88,7 +88,7 @@ def cartesian_mask(shape: tuple[int, int], ratio: float, center_fraction: float,
     n_center = min(round(center_fraction * height), total)
     start = height // 2 - n_center // 2
     chosen = torch.zeros(height, dtype=torch.bool)
-    chosen[start: start + n_center] = True
+    chosen[start : start + n_center] = True
     others = torch.nonzero(~chosen).flatten()
     pick = others[torch.randperm(len(others), generator=generator)[: total - n_center]]
     chosen[pick] = True
@@ -115,8 +115,9 @@ def radial_mask(shape: tuple[int, int], ratio: float, generator: torch.Generator
     return mask
 
 
-def gaussian_mask(shape: tuple[int, int], ratio: float, center_fraction: float,
-                  generator: torch.Generator, sigma: float = 0.2) -> Tensor:
+def gaussian_mask(
+    shape: tuple[int, int], ratio: float, center_fraction: float, generator: torch.Generator, sigma: float = 0.2
+) -> Tensor:
     """Variable-density random points: a fully sampled centred box of sides
     round(center_fraction·(H, W)), the rest drawn without replacement with probability
     ∝ exp(−(u² + v²)/2σ²), u, v the frequencies in cycles per pixel. round(ratio·H·W) in all."""
@@ -137,13 +138,23 @@ def gaussian_mask(shape: tuple[int, int], ratio: float, center_fraction: float,
 @DEGRADATIONS.register(
     "mri",
     params=[
-        Param("mask", "cartesian", "choice", choices=("cartesian", "radial", "gaussian"),
-              help="k-space sampling: random full lines, radial spokes, variable-density points",
-              math="y = M ⊙ F x + n, F orthonormal DFT"),
-        Param("ratio", 25.0, "float", 1.0, 100.0, unit="%", help="fraction of k-space sampled",
-              math="Σ M / (H·W)"),
-        Param("center_fraction", 0.08, "float", 0.0, 1.0,
-              help="fully sampled centre band (cartesian) / box (gaussian), fraction of the side"),
+        Param(
+            "mask",
+            "cartesian",
+            "choice",
+            choices=("cartesian", "radial", "gaussian"),
+            help="k-space sampling: random full lines, radial spokes, variable-density points",
+            math="y = M ⊙ F x + n, F orthonormal DFT",
+        ),
+        Param("ratio", 25.0, "float", 1.0, 100.0, unit="%", help="fraction of k-space sampled", math="Σ M / (H·W)"),
+        Param(
+            "center_fraction",
+            0.08,
+            "float",
+            0.0,
+            1.0,
+            help="fully sampled centre band (cartesian) / box (gaussian), fraction of the side",
+        ),
     ],
     doc="Compressed-sensing MRI: undersampled orthonormal 2-D Fourier transform (real image)",
 )

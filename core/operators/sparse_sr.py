@@ -5,6 +5,7 @@ of the high-resolution image x, and the dictionary is D = S W⁻¹ with S the ×
     DᵀD = W SᵀS Wᵀ  ⇒  (DᵀD + ρI)⁻¹ = W (SᵀS + ρI)⁻¹ W⁻¹,
 and (SᵀS + ρI)⁻¹ is the box operator's exact Woodbury solve. ``to_image`` is W⁻¹, ``from_image`` W.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,10 @@ class SparseCodingSR(Operator):
         self.downsample = BoxDownsample(self.image_shape, scale)
         height, width = self.image_shape[-2:]
         if wavelet not in wavelets.WAVELETS:
-            raise ValueError(f"sparse_sr: parameter 'wavelet' must be an orthonormal wavelet "
-                             f"(haar, db1-db38, sym2-sym20, coif1-coif17), got {wavelet!r}")
+            raise ValueError(
+                f"sparse_sr: parameter 'wavelet' must be an orthonormal wavelet "
+                f"(haar, db1-db38, sym2-sym20, coif1-coif17), got {wavelet!r}"
+            )
         if height % 2**levels or width % 2**levels:
             raise ValueError(
                 f"sparse_sr: image size {height}×{width} is not a multiple of 2**levels = {2**levels} "
@@ -87,11 +90,11 @@ class SparseCodingSR(Operator):
 @DEGRADATIONS.register(
     "sparse_sr",
     params=[
-        Param("scale", 2, "int", 2, 4, unit="×", help="box downsampling factor",
-              math="o = S W⁻¹ α + n, unknown α = W x"),
+        Param(
+            "scale", 2, "int", 2, 4, unit="×", help="box downsampling factor", math="o = S W⁻¹ α + n, unknown α = W x"
+        ),
         Param("levels", 3, "int", 1, 6, help="wavelet decomposition levels (sides multiples of 2^levels)"),
-        Param("wavelet", "haar", "choice", choices=tuple(wavelets.WAVELETS),
-              help="orthonormal periodised wavelet W"),
+        Param("wavelet", "haar", "choice", choices=tuple(wavelets.WAVELETS), help="orthonormal periodised wavelet W"),
     ],
     doc="Sparse-coding SR: box ×s downsampling of W⁻¹α, unknown = wavelet coefficients α",
     image_multiple=lambda params: math.lcm(int(params.get("scale", 1)), 2 ** int(params.get("levels", 0))),

@@ -7,6 +7,7 @@ Bicubic:  separable resampling A x = R_H x R_Wᵀ with 1-D matrices built from t
           renormalised at the borders; Aᵀ y = R_Hᵀ y R_W. With R_HᵀR_H = U_H Λ_H U_Hᵀ (and W
           alike), AᵀA = (U_H ⊗ U_W)(Λ_H ⊗ Λ_W)(U_H ⊗ U_W)ᵀ gives the exact normal solve.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -133,10 +134,23 @@ class BicubicDownsample(_Downsampling):
 @DEGRADATIONS.register(
     "sr",
     params=[
-        Param("scale", 2, "int", 2, 4, unit="×", help="downsampling factor (image sides must be multiples)",
-              math="y = S_s x + n"),
-        Param("method", "box", "choice", choices=("box", "bicubic"),
-              help="box: mean of s×s blocks; bicubic: antialiased Keys cubic (a = −0.5), as imresize"),
+        Param(
+            "scale",
+            2,
+            "int",
+            2,
+            4,
+            unit="×",
+            help="downsampling factor (image sides must be multiples)",
+            math="y = S_s x + n",
+        ),
+        Param(
+            "method",
+            "box",
+            "choice",
+            choices=("box", "bicubic"),
+            help="box: mean of s×s blocks; bicubic: antialiased Keys cubic (a = −0.5), as imresize",
+        ),
     ],
     doc="Super-resolution: ×2-4 box-average or antialiased bicubic downsampling",
     image_multiple=lambda params: int(params.get("scale", 1)),

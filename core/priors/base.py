@@ -3,6 +3,7 @@
 A prior g carries its own weight λ: ``value(x)`` returns λ·r(x) and ``prox(v, step)`` returns
 prox_{step·g}(v) = argmin_x g(x) + ‖x − v‖² / (2·step).
 """
+
 from __future__ import annotations
 
 import torch

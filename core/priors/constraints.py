@@ -1,4 +1,5 @@
 """Box-constrained priors: the box indicator and ℓ0 + box (exact elementwise prox)."""
+
 from __future__ import annotations
 
 import torch
@@ -28,8 +29,7 @@ def box_indicator(x: Tensor, low: float, high: float) -> Tensor:
     return torch.where(inside, x.new_zeros(()), x.new_full((), float("inf")))
 
 
-@PRIORS.register("box", params=_box_params("feasible"),
-                 doc="indicator of [low, high]: prox = clip (projection)")
+@PRIORS.register("box", params=_box_params("feasible"), doc="indicator of [low, high]: prox = clip (projection)")
 class Box(Prior):
     """g(x) = χ_[low,high](x); prox = projection clip(v, low, high) for every step."""
 
@@ -47,8 +47,11 @@ class Box(Prior):
         return v.clamp(self.low, self.high)
 
 
-@PRIORS.register("l0_box", params=[lam_param(0.001, "the ℓ0 count")] + _box_params("ℓ0"),
-                 doc="λ‖x‖₀ + indicator of [low, high]; exact elementwise prox (hard threshold + clip)")
+@PRIORS.register(
+    "l0_box",
+    params=[lam_param(0.001, "the ℓ0 count")] + _box_params("ℓ0"),
+    doc="λ‖x‖₀ + indicator of [low, high]; exact elementwise prox (hard threshold + clip)",
+)
 class L0Box(Prior):
     """g(x) = λ‖x‖₀ + χ_[low,high](x) (non-convex), prox exact and elementwise.
 
@@ -77,5 +80,3 @@ class L0Box(Prior):
         cost_zero = v * v / two_s
         cost_clip = self.lam * (clipped != 0).to(v.dtype) + (clipped - v) ** 2 / two_s
         return torch.where(cost_zero < cost_clip, torch.zeros_like(v), clipped)
-
-

@@ -4,6 +4,7 @@ Each acts channel by channel on (C, H, W) or (N, C, H, W) images; ``sigma`` is t
 deviation on the [0, 1] scale (float or 0-d tensor; no host sync either way). As σ → 0 every
 denoiser tends to the identity.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,9 +32,10 @@ def _strength_param(default: float, meaning: str, math_: str) -> Param:
 
 @DENOISERS.register(
     "tv",
-    params=[_strength_param(1.0, "ROF weight per unit noise level", "θ = strength·σ"),
-            Param("denoiser_iters", 50, kind="int", low=1, high=10000,
-                  help="FGP dual iterations per call")],
+    params=[
+        _strength_param(1.0, "ROF weight per unit noise level", "θ = strength·σ"),
+        Param("denoiser_iters", 50, kind="int", low=1, high=10000, help="FGP dual iterations per call"),
+    ],
     doc="total-variation (ROF) denoiser with weight proportional to σ",
 )
 class TVDenoiser(Denoiser):
@@ -66,10 +68,11 @@ def _subband_slices(height: int, width: int, levels: int):
 
 @DENOISERS.register(
     "wavelet",
-    params=[_strength_param(1.0, "multiplier of the BayesShrink threshold", "T_b = strength·σ²/σ_b"),
-            Param("denoiser_wavelet", "db4", kind="choice", choices=WAVELETS,
-                  help="orthonormal periodised wavelet"),
-            Param("denoiser_levels", 3, kind="int", low=1, high=6, help="decomposition levels")],
+    params=[
+        _strength_param(1.0, "multiplier of the BayesShrink threshold", "T_b = strength·σ²/σ_b"),
+        Param("denoiser_wavelet", "db4", kind="choice", choices=WAVELETS, help="orthonormal periodised wavelet"),
+        Param("denoiser_levels", 3, kind="int", low=1, high=6, help="decomposition levels"),
+    ],
     doc="wavelet soft-thresholding denoiser (BayesShrink thresholds per subband)",
 )
 class WaveletDenoiser(Denoiser):
@@ -91,7 +94,7 @@ class WaveletDenoiser(Denoiser):
     def __call__(self, x: Tensor, sigma) -> Tensor:
         _check_image(x, self.name)
         height, width = x.shape[-2:]
-        block = 2 ** self.levels
+        block = 2**self.levels
         pad_h, pad_w = (-height) % block, (-width) % block
         padded = x
         if pad_h or pad_w:
@@ -136,12 +139,10 @@ class GaussianDenoiser(Denoiser):
         radius = min(radius, height - 1, width - 1)
         std = (self.strength * 10.0 * as_scalar(sigma, x)).clamp_min(torch.finfo(x.dtype).tiny)
         offsets = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-        kernel = torch.exp(-offsets**2 / (2.0 * std**2))
+        kernel = torch.exp(-(offsets**2) / (2.0 * std**2))
         kernel = kernel / kernel.sum()
         images = x.reshape(-1, 1, height, width)
         if radius > 0:
             images = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1))
             images = F.conv2d(F.pad(images, (0, 0, radius, radius), mode="reflect"), kernel.view(1, 1, -1, 1))
         return images.reshape(x.shape)
-
-

@@ -4,6 +4,7 @@ All transforms T used here are orthonormal (identity or periodised Haar/db4, see
 :mod:`core.wavelets`), so for g(x) = r(T x) the proximal map is exact:
 prox_{s·g}(v) = Tᵀ prox_{s·r}(T v).
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,9 @@ from .base import L1Pixel, Prior, Zero, soft_threshold
 
 def lam_param(default: float, what: str) -> Param:
     """The weight λ shared by every non-indicator prior."""
-    return Param("lam", default, low=0.0, high=1e4, log=True,
-                 help=f"regularisation weight λ of {what}", math="g(x) = λ·r(x)")
+    return Param(
+        "lam", default, low=0.0, high=1e4, log=True, help=f"regularisation weight λ of {what}", math="g(x) = λ·r(x)"
+    )
 
 
 def as_scalar(value, like: Tensor) -> Tensor:
@@ -42,8 +44,7 @@ class OrthonormalTransform:
         usable = max_levels(x.shape[-2], x.shape[-1])
         if usable == 0:
             raise ValueError(
-                f"{self.owner}: wavelet '{self.wavelet}' needs an even image size, got "
-                f"{x.shape[-2]}x{x.shape[-1]}"
+                f"{self.owner}: wavelet '{self.wavelet}' needs an even image size, got {x.shape[-2]}x{x.shape[-1]}"
             )
         return min(self.levels, usable)
 
@@ -61,20 +62,28 @@ class OrthonormalTransform:
 
 
 PRIORS.register("none", doc="no regulariser (g ≡ 0): plain least squares")(lambda params: Zero())
-PRIORS.register("l1", params=[lam_param(0.01, "the pixel ℓ1 norm")],
-                doc="λ‖x‖₁ on pixels; prox = soft threshold")(lambda params: L1Pixel(params["lam"]))
+PRIORS.register("l1", params=[lam_param(0.01, "the pixel ℓ1 norm")], doc="λ‖x‖₁ on pixels; prox = soft threshold")(
+    lambda params: L1Pixel(params["lam"])
+)
 
 WAVELET_CHOICE = WAVELETS
-LEVELS_PARAM = Param("levels", 3, kind="int", low=1, high=8,
-                     help="wavelet decomposition levels (reduced if the image size does not allow)")
+LEVELS_PARAM = Param(
+    "levels",
+    3,
+    kind="int",
+    low=1,
+    high=8,
+    help="wavelet decomposition levels (reduced if the image size does not allow)",
+)
 
 
 @PRIORS.register(
     "l1_wavelet",
-    params=[lam_param(0.01, "the wavelet ℓ1 norm"),
-            Param("wavelet", "db4", kind="choice", choices=WAVELET_CHOICE,
-                  help="orthonormal periodised wavelet W"),
-            LEVELS_PARAM],
+    params=[
+        lam_param(0.01, "the wavelet ℓ1 norm"),
+        Param("wavelet", "db4", kind="choice", choices=WAVELET_CHOICE, help="orthonormal periodised wavelet W"),
+        LEVELS_PARAM,
+    ],
     doc="λ‖Wx‖₁ on orthonormal wavelet coefficients; prox = Wᵀ S_{λs}(Wv)",
 )
 class L1Wavelet(Prior):
@@ -142,13 +151,33 @@ def gisa_shrink(v: Tensor, weight, p: float, iters: int) -> Tensor:
 
 @PRIORS.register(
     "lp",
-    params=[lam_param(0.01, "the ℓp quasi-norm"),
-            Param("p", 0.8, low=0.05, high=1.0, help="exponent p of the ℓp quasi-norm (p < 1: non-convex)",
-                  math="g(x) = λ Σ|(Tx)_i|^p"),
-            Param("gisa_iters", 2, kind="int", low=1, high=100,
-                  help="GISA fixed-point steps J per prox", math="t ← |v| − λ·s·p·t^(p−1)"),
-            Param("transform", "none", kind="choice", choices=("none",) + WAVELET_CHOICE,
-                  help="sparsifying transform T (orthonormal wavelet with 3 levels, or pixels)")],
+    params=[
+        lam_param(0.01, "the ℓp quasi-norm"),
+        Param(
+            "p",
+            0.8,
+            low=0.05,
+            high=1.0,
+            help="exponent p of the ℓp quasi-norm (p < 1: non-convex)",
+            math="g(x) = λ Σ|(Tx)_i|^p",
+        ),
+        Param(
+            "gisa_iters",
+            2,
+            kind="int",
+            low=1,
+            high=100,
+            help="GISA fixed-point steps J per prox",
+            math="t ← |v| − λ·s·p·t^(p−1)",
+        ),
+        Param(
+            "transform",
+            "none",
+            kind="choice",
+            choices=("none",) + WAVELET_CHOICE,
+            help="sparsifying transform T (orthonormal wavelet with 3 levels, or pixels)",
+        ),
+    ],
     doc="λ Σ|(Tx)_i|^p, 0<p≤1, prox by generalized iterated shrinkage (GISA)",
 )
 class LpGISA(Prior):
@@ -177,5 +206,3 @@ class LpGISA(Prior):
         coeffs = self.transform.forward(v)
         shrunk = gisa_shrink(coeffs, self.lam * as_scalar(step, v), self.p, self.gisa_iters)
         return self.transform.adjoint(shrunk)
-
-

@@ -12,6 +12,7 @@ The prox  prox_{θ·TV}(v) = argmin_x θ·TV(x) + ½‖x − v‖²  is solved t
 
 with projected gradient steps of size 1/(8θ²) (‖∇‖² ≤ 8) and Nesterov extrapolation.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,7 @@ def gradient(x: Tensor) -> Tensor:
 def gradient_adjoint(p: Tensor) -> Tensor:
     """∇ᵀp (= −div p) for p of shape (..., 2, H, W); exact adjoint of :func:`gradient`."""
     rows, cols = p[..., 0, :-1, :], p[..., 1, :, :-1]
-    return (F.pad(rows, (0, 0, 1, 0)) - F.pad(rows, (0, 0, 0, 1))
-            + F.pad(cols, (1, 0)) - F.pad(cols, (0, 1)))
+    return F.pad(rows, (0, 0, 1, 0)) - F.pad(rows, (0, 0, 0, 1)) + F.pad(cols, (1, 0)) - F.pad(cols, (0, 1))
 
 
 def tv_value(x: Tensor) -> Tensor:
@@ -91,9 +91,17 @@ def tv_dual_value(v: Tensor, theta, p: Tensor) -> Tensor:
 
 @PRIORS.register(
     "tv",
-    params=[lam_param(0.01, "the total variation"),
-            Param("tv_iters", 20, kind="int", low=1, high=10000,
-                  help="inner FGP dual iterations per prox (warm-started across calls)")],
+    params=[
+        lam_param(0.01, "the total variation"),
+        Param(
+            "tv_iters",
+            20,
+            kind="int",
+            low=1,
+            high=10000,
+            help="inner FGP dual iterations per prox (warm-started across calls)",
+        ),
+    ],
     doc="isotropic total variation λ Σ‖∇x‖₂ (Neumann); prox by warm-started FGP on the dual",
 )
 class TotalVariation(Prior):
@@ -116,8 +124,7 @@ class TotalVariation(Prior):
     def prox(self, v: Tensor, step) -> Tensor:
         dual = self._dual
         expected = (*v.shape[:-2], 2, *v.shape[-2:])
-        if dual is not None and (tuple(dual.shape) != expected or dual.device != v.device
-                                 or dual.dtype != v.dtype):
+        if dual is not None and (tuple(dual.shape) != expected or dual.device != v.device or dual.dtype != v.dtype):
             dual = None
         x, self._dual = tv_prox(v, self.lam * as_scalar(step, v), self.tv_iters, dual)
         self._dual = self._dual.detach()
@@ -125,5 +132,3 @@ class TotalVariation(Prior):
 
     def reset(self) -> None:
         self._dual = None
-
-

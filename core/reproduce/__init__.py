@@ -10,6 +10,7 @@ A reproducer writes a markdown table (and PNG plots) under ``out_dir`` (default
 bench/results/) and returns the paths it wrote. ``quick`` runs a reduced version (smaller
 images, fewer iterations) for smoke tests; the tables say which mode produced them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,10 @@ def shared_dataset(name: str) -> Path | None:
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
     """A GitHub markdown table; floats printed with 2 decimals."""
+
     def cell(v):
         return f"{v:.2f}" if isinstance(v, float) else str(v)
+
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -56,8 +59,9 @@ def write_text(path: Path, text: str) -> Path:
 
 def main(argv=None) -> int:
     """Entry point; returns the exit status (2 for bad input)."""
-    parser = argparse.ArgumentParser(prog="python -m core reproduce",
-                                     description="Regenerate a benchmark table / paper figure under bench/results.")
+    parser = argparse.ArgumentParser(
+        prog="python -m core reproduce", description="Regenerate a benchmark table / paper figure under bench/results."
+    )
     parser.add_argument("name", nargs="?", help="what to reproduce (see --list)")
     parser.add_argument("--out", type=Path, default=results_dir(), help="output folder (default bench/results)")
     parser.add_argument("--quick", action="store_true", help="reduced sizes/iterations (smoke test)")

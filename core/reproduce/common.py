@@ -1,5 +1,5 @@
-"""Helpers shared by the image benchmarks of the learned methods: test images, problems, lanes, PSNR.
-"""
+"""Helpers shared by the image benchmarks of the learned methods: test images, problems, lanes, PSNR."""
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +23,14 @@ def build(image: str, degradation: str, size: int | None, sigma: float = 0.0, se
     from ..problem import build_problem
     from ..registry import DEGRADATIONS
 
-    spec = ProblemSpec(image=image, size=size, degradation=degradation, noise_sigma=sigma, seed=seed,
-                       params=DEGRADATIONS.get_entry(degradation).resolve(params))
+    spec = ProblemSpec(
+        image=image,
+        size=size,
+        degradation=degradation,
+        noise_sigma=sigma,
+        seed=seed,
+        params=DEGRADATIONS.get_entry(degradation).resolve(params),
+    )
     return build_problem(spec, dtype="float32")
 
 

@@ -2,6 +2,7 @@
 
 Used by the reproductions under bench/results/ for convergence curves.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,14 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [start + i * step for i in range(int((high - start) / step) + 1)]
 
 
-def line_panel(series: Mapping[str, tuple[np.ndarray, np.ndarray]], colors: Mapping[str, str], title: str,
-               *, log_y: bool = False, size: tuple[int, int] = (420, 300)):
+def line_panel(
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    colors: Mapping[str, str],
+    title: str,
+    *,
+    log_y: bool = False,
+    size: tuple[int, int] = (420, 300),
+):
     """One panel (a PIL image) with a line per series, axes with tick labels, a title and a legend.
 
     Parameters
@@ -63,14 +70,16 @@ def line_panel(series: Mapping[str, tuple[np.ndarray, np.ndarray]], colors: Mapp
     y0, y1 = y0 - pad, y1 + pad
 
     def px(xv, yv):
-        return (left + (xv - x0) / (x1 - x0) * (width - left - right),
-                height - bottom - (yv - y0) / (y1 - y0) * (height - top - bottom))
+        return (
+            left + (xv - x0) / (x1 - x0) * (width - left - right),
+            height - bottom - (yv - y0) / (y1 - y0) * (height - top - bottom),
+        )
 
     for t in _nice_ticks(y0, y1):
         _, py = px(x0, t)
         draw.line([left - 4, py, left, py], fill="black")
         draw.line([left + 1, py, width - right - 1, py], fill=(230, 230, 230))
-        draw.text((2, py - 6), f"{10 ** t:.2g}" if log_y else f"{t:.3g}", fill="black", font=font)
+        draw.text((2, py - 6), f"{10**t:.2g}" if log_y else f"{t:.3g}", fill="black", font=font)
     for t in _nice_ticks(x0, x1):
         pxv, _ = px(t, y0)
         draw.line([pxv, height - bottom, pxv, height - bottom + 4], fill="black")

@@ -10,6 +10,7 @@ Writes bench/results/podm_fig2.md and one PNG per image (podm_fig2_<image>.png).
 Checks reported per image (the acceptance criteria of the learned-solver issue): PODM's final
 PSNR above FISTA's, PODM's objective Φ non-increasing, and PnP's relative change not monotone.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,7 +29,7 @@ LEARNED = "dncnn"
 #: PODM's denoiser schedule (units of 1/255). With the preset's IRCNN-style 49 → 5, PODM tied FISTA
 #: on bird (30.80 vs 30.81 dB); a gentler 15 → 2 keeps x_A closer to x^{l−1} (sweep in the report).
 PODM_SCHEDULE = {"sigma_max": 15.0, "sigma_min": 2.0}
-DEFAULT_SIZE = 128   # longer side (px); the CPU budget of this machine — native Set5 sizes on a GPU
+DEFAULT_SIZE = 128  # longer side (px); the CPU budget of this machine — native Set5 sizes on a GPU
 
 
 def fig2_config(image: str, *, grayscale: bool, size: int | None, iterations: int) -> Config:
@@ -66,7 +67,9 @@ def fig2_images(quick: bool) -> tuple[str, list[tuple[str, str, bool]]]:
 
 
 @register_reproducer("podm_fig2", doc="PODM Fig. 2: FISTA vs PnP (dncnn) vs PODM (dncnn) on ℓ0.8 sparse-coding SR ×2")
-def reproduce_podm_fig2(out_dir: Path, quick: bool, *, size: int | None = None, iterations: int | None = None) -> list[Path]:
+def reproduce_podm_fig2(
+    out_dir: Path, quick: bool, *, size: int | None = None, iterations: int | None = None
+) -> list[Path]:
     """Run the three lanes per image, write the curves (PNG) and the summary table."""
     out_dir = Path(out_dir)
     dataset, images = fig2_images(quick)
@@ -82,16 +85,25 @@ def reproduce_podm_fig2(out_dir: Path, quick: bool, *, size: int | None = None, 
         seconds = time.perf_counter() - t0
         lanes = {lane.label: lane for lane in snap.lanes}
         colors = {lane.label: lane.color or "#000000" for lane in snap.lanes}
-        curves = {name: {lab: (ln.iterations, ln.metrics[name]) for lab, ln in lanes.items()}
-                  for name in ("rel_change", "rec_error", "ssim")}
+        curves = {
+            name: {lab: (ln.iterations, ln.metrics[name]) for lab, ln in lanes.items()}
+            for name in ("rel_change", "rec_error", "ssim")
+        }
         podm = lanes["PODM"]
-        panels = [line_panel(curves["rel_change"], colors, f"(a) relative change, {label}", log_y=True),
-                  line_panel(curves["rec_error"], colors, "(b) reconstruction error ||x-x_gt||/||x_gt||"),
-                  line_panel(curves["ssim"], colors, "(c) SSIM"),
-                  line_panel({"||psi||": (podm.iterations, podm.metrics["opt_error"]),
-                              "c||x_G-x||": (podm.iterations, podm.metrics["opt_bound"])},
-                             {"||psi||": "#d62728", "c||x_G-x||": "#7f7f7f"},
-                             "(d) PODM optimality error and bound", log_y=True)]
+        panels = [
+            line_panel(curves["rel_change"], colors, f"(a) relative change, {label}", log_y=True),
+            line_panel(curves["rec_error"], colors, "(b) reconstruction error ||x-x_gt||/||x_gt||"),
+            line_panel(curves["ssim"], colors, "(c) SSIM"),
+            line_panel(
+                {
+                    "||psi||": (podm.iterations, podm.metrics["opt_error"]),
+                    "c||x_G-x||": (podm.iterations, podm.metrics["opt_bound"]),
+                },
+                {"||psi||": "#d62728", "c||x_G-x||": "#7f7f7f"},
+                "(d) PODM optimality error and bound",
+                log_y=True,
+            ),
+        ]
         written.append(save_panels(panels, out_dir / f"podm_fig2{'_quick' if quick else ''}_{label}.png"))
         final = {lab: (float(ln.metrics["psnr"][-1]), float(ln.metrics["ssim"][-1])) for lab, ln in lanes.items()}
         objective = podm.metrics["objective"]
@@ -99,30 +111,64 @@ def reproduce_podm_fig2(out_dir: Path, quick: bool, *, size: int | None = None, 
         pnp_increases = count_increases(lanes["PnP"].metrics["rel_change"])
         accepted = podm.metrics["accepted"]
         accepted_rate = float(np.nanmean(accepted)) if np.isfinite(accepted).any() else float("nan")
-        rows.append([label, *[v for lab in ("FISTA", "PnP", "PODM") for v in final[lab]],
-                     f"{accepted_rate:.2f}", round(seconds)])
-        checks.append([label, "yes" if final["PODM"][0] > final["FISTA"][0] else "**no**",
-                       "yes" if podm_increases == 0 else f"**no** ({podm_increases} increases)",
-                       "yes" if pnp_increases > 0 else "**no** (monotone)", pnp_increases])
-    header = ["image", "FISTA PSNR", "FISTA SSIM", "PnP PSNR", "PnP SSIM", "PODM PSNR", "PODM SSIM",
-              "PODM accepted x_G", "seconds"]
+        rows.append(
+            [
+                label,
+                *[v for lab in ("FISTA", "PnP", "PODM") for v in final[lab]],
+                f"{accepted_rate:.2f}",
+                round(seconds),
+            ]
+        )
+        checks.append(
+            [
+                label,
+                "yes" if final["PODM"][0] > final["FISTA"][0] else "**no**",
+                "yes" if podm_increases == 0 else f"**no** ({podm_increases} increases)",
+                "yes" if pnp_increases > 0 else "**no** (monotone)",
+                pnp_increases,
+            ]
+        )
+    header = [
+        "image",
+        "FISTA PSNR",
+        "FISTA SSIM",
+        "PnP PSNR",
+        "PnP SSIM",
+        "PODM PSNR",
+        "PODM SSIM",
+        "PODM accepted x_G",
+        "seconds",
+    ]
     mean_row = ["**mean**"] + [float(np.mean([r[i] for r in rows])) for i in range(1, 7)] + ["", ""]
-    text = (f"# PODM Fig. 2 reproduction ({dataset}{', quick mode' if quick else ''})\n\n"
-            "Generated by `python -m core reproduce podm_fig2` from `sessions/examples/podm_vs_fista_sr.toml` "
-            f"with the learned `{LEARNED}` denoiser as PODM's network A and as the PnP-HQS prior; "
-            f"{iterations} iterations per lane, image size {'native' if size is None else f'{size} px'}. "
-            "PSNR/SSIM on the Y channel of the whole image (no border shaving) after the last iteration.\n\n"
-            + markdown_table(header, rows + [mean_row])
-            + "\n## Checks (issue acceptance)\n\n"
-            + markdown_table(["image", "PODM PSNR > FISTA", "PODM Φ non-increasing",
-                              "PnP rel. change not monotone", "PnP rel. change increases"], checks)
-            + "\nPODM lane: σ schedule " + f"{PODM_SCHEDULE['sigma_max']:g} → {PODM_SCHEDULE['sigma_min']:g} /255 "
-            "(PnP keeps the IRCNN-style 49 → 5). The column 'accepted x_G' is the fraction of stages whose "
-            "learned step passed the error check (5) and the Φ-descent safeguard; it is small, so after the "
-            "first stages PODM mostly takes the proximal-gradient feedback step (6) — its final PSNR lead over "
-            "FISTA comes largely from FISTA converging faster to the ℓ0.8 model's minimiser, whose PSNR is "
-            "below the best early iterates. The paper reports the check always satisfied; we do not reproduce that.\n"
-            + "\nPaper (Table 1, Set5 ×2, different operator/prior details): FISTA 35.14, IRCNN 37.43, PODM 37.46 dB.\n"
-            + "\nCurves: " + ", ".join(f"![{p.stem}]({p.name})" for p in written) + "\n")
+    text = (
+        f"# PODM Fig. 2 reproduction ({dataset}{', quick mode' if quick else ''})\n\n"
+        "Generated by `python -m core reproduce podm_fig2` from `sessions/examples/podm_vs_fista_sr.toml` "
+        f"with the learned `{LEARNED}` denoiser as PODM's network A and as the PnP-HQS prior; "
+        f"{iterations} iterations per lane, image size {'native' if size is None else f'{size} px'}. "
+        "PSNR/SSIM on the Y channel of the whole image (no border shaving) after the last iteration.\n\n"
+        + markdown_table(header, rows + [mean_row])
+        + "\n## Checks (issue acceptance)\n\n"
+        + markdown_table(
+            [
+                "image",
+                "PODM PSNR > FISTA",
+                "PODM Φ non-increasing",
+                "PnP rel. change not monotone",
+                "PnP rel. change increases",
+            ],
+            checks,
+        )
+        + "\nPODM lane: σ schedule "
+        + f"{PODM_SCHEDULE['sigma_max']:g} → {PODM_SCHEDULE['sigma_min']:g} /255 "
+        "(PnP keeps the IRCNN-style 49 → 5). The column 'accepted x_G' is the fraction of stages whose "
+        "learned step passed the error check (5) and the Φ-descent safeguard; it is small, so after the "
+        "first stages PODM mostly takes the proximal-gradient feedback step (6) — its final PSNR lead over "
+        "FISTA comes largely from FISTA converging faster to the ℓ0.8 model's minimiser, whose PSNR is "
+        "below the best early iterates. The paper reports the check always satisfied; we do not reproduce that.\n"
+        + "\nPaper (Table 1, Set5 ×2, different operator/prior details): FISTA 35.14, IRCNN 37.43, PODM 37.46 dB.\n"
+        + "\nCurves: "
+        + ", ".join(f"![{p.stem}]({p.name})" for p in written)
+        + "\n"
+    )
     written.insert(0, write_text(out_dir / f"podm_fig2{'_quick' if quick else ''}.md", text))
     return written

@@ -3,6 +3,7 @@
 Nothing here syncs with the host inside a loop: step sizes and σ schedules are Python floats
 computed once before the iterations start.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,7 @@ from ..params import Param
 NOISE_SIGMA_FLOOR = 1.0 / 255.0
 
 
-def step_from_lipschitz(problem, step_size: float | None, scale: float = 1.0,
-                        extra_curvature: float = 0.0) -> float:
+def step_from_lipschitz(problem, step_size: float | None, scale: float = 1.0, extra_curvature: float = 0.0) -> float:
     """Gradient step γ: ``step_size`` if given, else ``scale / (L_f + extra)`` with L_f = ‖A‖₂².
 
     Parameters
@@ -85,13 +85,33 @@ def proximal_gradient_step(problem, prior, x: Tensor, gamma: float) -> Tensor:
 def schedule_params(sigma_min_default: float = 5.0) -> list[Param]:
     """Param declarations of a decreasing denoiser noise-level schedule (values in /255)."""
     return [
-        Param("sigma_max", 49.0, low=0.01, high=255.0, unit="/255", log=True,
-              help="denoiser noise level at the first iteration",
-              math="σ_1 = sigma_max/255"),
-        Param("sigma_min", sigma_min_default, low=0.01, high=255.0, unit="/255", log=True,
-              help="denoiser noise level reached after schedule_iters iterations, then held",
-              math="σ_k log-spaced from σ_max to σ_min"),
-        Param("schedule_iters", 30, kind="int", low=1, high=100000,
-              help="iterations over which the noise level decreases",
-              math="σ_k = σ_max (σ_min/σ_max)^((k−1)/(K−1)), k ≤ K"),
+        Param(
+            "sigma_max",
+            49.0,
+            low=0.01,
+            high=255.0,
+            unit="/255",
+            log=True,
+            help="denoiser noise level at the first iteration",
+            math="σ_1 = sigma_max/255",
+        ),
+        Param(
+            "sigma_min",
+            sigma_min_default,
+            low=0.01,
+            high=255.0,
+            unit="/255",
+            log=True,
+            help="denoiser noise level reached after schedule_iters iterations, then held",
+            math="σ_k log-spaced from σ_max to σ_min",
+        ),
+        Param(
+            "schedule_iters",
+            30,
+            kind="int",
+            low=1,
+            high=100000,
+            help="iterations over which the noise level decreases",
+            math="σ_k = σ_max (σ_min/σ_max)^((k−1)/(K−1)), k ≤ K",
+        ),
     ]

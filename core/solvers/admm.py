@@ -8,6 +8,7 @@ Boyd et al., "Distributed optimization and statistical learning via ADMM" (2011)
 The reported iterate is z^{k+1}: it is the variable the prior acts on, so g(z) is finite for
 indicator priors (box) and Φ(z) is the meaningful objective. x^{k+1} goes to the extras.
 """
+
 from __future__ import annotations
 
 from ..params import Param
@@ -17,11 +18,21 @@ from .base import Step
 
 @SOLVERS.register(
     "admm",
-    params=[Param("rho", 1.0, low=1e-8, high=1e8, log=True,
-                  help="ADMM penalty ρ of the constraint x = z",
-                  math="L_ρ = f(x) + g(z) + (ρ/2)‖x − z + u‖²")],
+    params=[
+        Param(
+            "rho",
+            1.0,
+            low=1e-8,
+            high=1e8,
+            log=True,
+            help="ADMM penalty ρ of the constraint x = z",
+            math="L_ρ = f(x) + g(z) + (ρ/2)‖x − z + u‖²",
+        )
+    ],
     doc="ADMM (scaled): x = (AᵀA+ρI)⁻¹(Aᵀy+ρ(z−u)), z = prox_{g/ρ}(x+u), u += x − z",
-    needs_prior=True, needs_denoiser=False, learned=False,
+    needs_prior=True,
+    needs_denoiser=False,
+    learned=False,
 )
 def admm(problem, *, prior, rho):
     """Alternating direction method of multipliers with the splitting x = z.
@@ -47,8 +58,7 @@ def admm(problem, *, prior, rho):
     k = 0
     while True:
         k += 1
-        x = problem.operator.normal_solve(aty + rho * (z - u), rho, x)   # (3.5)
-        z = prior.prox(x + u, 1.0 / rho)                                  # (3.6)
-        u = u + x - z                                                     # (3.7)
-        yield Step(k, z, info={"primal_residual": (x - z).norm()},
-                   extras={"x": problem.to_image(x)})
+        x = problem.operator.normal_solve(aty + rho * (z - u), rho, x)  # (3.5)
+        z = prior.prox(x + u, 1.0 / rho)  # (3.6)
+        u = u + x - z  # (3.7)
+        yield Step(k, z, info={"primal_residual": (x - z).norm()}, extras={"x": problem.to_image(x)})

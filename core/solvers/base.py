@@ -1,4 +1,5 @@
 """The one abstraction: a solver is a generator that yields one Step per iteration."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

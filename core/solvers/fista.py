@@ -6,6 +6,7 @@ Iteration k ≥ 1 (paper's (4.1)–(4.3), with y¹ = x⁰, t₁ = 1):
     y^{k+1} = x^k + ((t_k − 1)/t_{k+1}) (x^k − x^{k−1})          (4.3)
 Theorem 4.4: Φ(x^k) − Φ* ≤ 2L‖x⁰ − x*‖² / (k + 1)² for γ = 1/L and convex g.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,9 +17,14 @@ from .base import Step
 from .ista import STEP_SIZE_PARAM
 
 
-@SOLVERS.register("fista", params=[STEP_SIZE_PARAM],
-                  doc="FISTA: proximal gradient with Nesterov momentum t_{k+1} = (1+√(1+4t_k²))/2",
-                  needs_prior=True, needs_denoiser=False, learned=False)
+@SOLVERS.register(
+    "fista",
+    params=[STEP_SIZE_PARAM],
+    doc="FISTA: proximal gradient with Nesterov momentum t_{k+1} = (1+√(1+4t_k²))/2",
+    needs_prior=True,
+    needs_denoiser=False,
+    learned=False,
+)
 def fista(problem, *, prior, step_size):
     """Fast iterative shrinkage-thresholding.
 
@@ -42,9 +48,9 @@ def fista(problem, *, prior, step_size):
     k = 0
     while True:
         k += 1
-        x = proximal_gradient_step(problem, prior, y, gamma)      # (4.1)
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0      # (4.2)
+        x = proximal_gradient_step(problem, prior, y, gamma)  # (4.1)
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0  # (4.2)
         momentum = (t - 1.0) / t_next
-        y = x + momentum * (x - x_prev)                           # (4.3)
+        y = x + momentum * (x - x_prev)  # (4.3)
         x_prev, t = x, t_next
         yield Step(k, x, info={"momentum": momentum})

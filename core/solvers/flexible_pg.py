@@ -20,6 +20,7 @@ Monotone safeguard (``monotone = true``, our addition): for convex g the check a
 With the safeguard, v^k = ũ^k also needs Ψ(ũ^k) ≤ Ψ(x^k), and step 9 is skipped (x^{k+1} = v^k)
 if it would increase Ψ. With ``monotone = false`` the iteration is exactly Algorithm 1.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,27 +37,52 @@ from ._common import (
 from .base import Step
 
 FLEXIBLE_PG_PARAMS = [
-    Param("mu", 0.5, low=1e-12, high=1e8, log=True,
-          help="penalty μ^k of the auxiliary Ψ^k = Ψ + (μ/2)‖x − x^k‖² (needs μ > 2C)",
-          math="ũ = prox_{γg}(u − γ(∇f(u) + μ(u − x^k)))"),
-    Param("c", 0.2, low=0.0, high=1e8,
-          help="tolerance C^k of the error check (needs 2C < μ)",
-          math="‖d_{Ψ^k}(ũ)‖ ≤ C‖ũ − x^k‖"),
-    Param("step_size", None, low=1e-12, high=1e12, log=True,
-          help="proximal step γ < 1/L_f (automatic: 0.99/(L_f + μ), also stable for step 3)",
-          math="x⁺ = prox_{γg}(v − γ∇f(v))"),
+    Param(
+        "mu",
+        0.5,
+        low=1e-12,
+        high=1e8,
+        log=True,
+        help="penalty μ^k of the auxiliary Ψ^k = Ψ + (μ/2)‖x − x^k‖² (needs μ > 2C)",
+        math="ũ = prox_{γg}(u − γ(∇f(u) + μ(u − x^k)))",
+    ),
+    Param(
+        "c",
+        0.2,
+        low=0.0,
+        high=1e8,
+        help="tolerance C^k of the error check (needs 2C < μ)",
+        math="‖d_{Ψ^k}(ũ)‖ ≤ C‖ũ − x^k‖",
+    ),
+    Param(
+        "step_size",
+        None,
+        low=1e-12,
+        high=1e12,
+        log=True,
+        help="proximal step γ < 1/L_f (automatic: 0.99/(L_f + μ), also stable for step 3)",
+        math="x⁺ = prox_{γg}(v − γ∇f(v))",
+    ),
     *schedule_params(sigma_min_default=5.0),
-    Param("monotone", True, kind="bool",
-          help="also require Ψ to decrease when accepting ũ and in the final PG step",
-          math="accept ⇔ check ∧ Ψ(ũ) ≤ Ψ(x^k)"),
+    Param(
+        "monotone",
+        True,
+        kind="bool",
+        help="also require Ψ to decrease when accepting ũ and in the final PG step",
+        math="accept ⇔ check ∧ Ψ(ũ) ≤ Ψ(x^k)",
+    ),
 ]
 
 
-@SOLVERS.register("flexible_pg", params=FLEXIBLE_PG_PARAMS,
-                  doc="Algorithm 1 (optimization learning): flexible module + error check + PG",
-                  needs_prior=True, needs_denoiser=True, learned=False)
-def flexible_pg(problem, *, prior, denoiser, mu, c, step_size, sigma_max,
-                sigma_min, schedule_iters, monotone):
+@SOLVERS.register(
+    "flexible_pg",
+    params=FLEXIBLE_PG_PARAMS,
+    doc="Algorithm 1 (optimization learning): flexible module + error check + PG",
+    needs_prior=True,
+    needs_denoiser=True,
+    learned=False,
+)
+def flexible_pg(problem, *, prior, denoiser, mu, c, step_size, sigma_max, sigma_min, schedule_iters, monotone):
     """Error-controlled flexible proximal gradient (Algorithm 1).
 
     Parameters
@@ -87,13 +113,13 @@ def flexible_pg(problem, *, prior, denoiser, mu, c, step_size, sigma_max,
         When 2C ≥ μ or γ ≥ 1/L_f (checked when called, before the first step).
     """
     if not 2.0 * c < mu:
-        raise ValueError(f"flexible_pg: parameters 'c' = {c} and 'mu' = {mu} violate 0 < 2C < μ "
-                         "(Algorithm 1)")
+        raise ValueError(f"flexible_pg: parameters 'c' = {c} and 'mu' = {mu} violate 0 < 2C < μ (Algorithm 1)")
     gamma = step_from_lipschitz(problem, step_size, scale=0.99, extra_curvature=mu)
     lipschitz = float(problem.lipschitz())
     if gamma * lipschitz >= 1.0:
-        raise ValueError(f"flexible_pg: parameter 'step_size' = {gamma:g} must be below "
-                         f"1/L = {1.0 / lipschitz:g} (Algorithm 1)")
+        raise ValueError(
+            f"flexible_pg: parameter 'step_size' = {gamma:g} must be below 1/L = {1.0 / lipschitz:g} (Algorithm 1)"
+        )
     sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
     return _iterate(problem, prior, denoiser, mu, c, gamma, sigma, monotone)
 
@@ -131,7 +157,9 @@ def _iterate(problem, prior, denoiser, mu, c, gamma, sigma, monotone):
             descends = psi_next <= psi_v
             x = torch.where(descends, x, v)
             psi = torch.where(descends, psi_next, psi_v)
-        yield Step(k, x,
-                   info={"opt_error": opt_error, "opt_bound": opt_bound, "accepted": accepted,
-                         "sigma": sigma_k},
-                   extras={"u": problem.to_image(u), "u_tilde": problem.to_image(u_tilde)})
+        yield Step(
+            k,
+            x,
+            info={"opt_error": opt_error, "opt_bound": opt_bound, "accepted": accepted, "sigma": sigma_k},
+            extras={"u": problem.to_image(u), "u_tilde": problem.to_image(u_tilde)},
+        )

@@ -3,6 +3,7 @@
 Reference: Beck & Teboulle, SIAM J. Imaging Sci. 2(1), 2009, eq. (3.1) with the step 1/L of
 §3 ("constant step size"); methods.md §11.
 """
+
 from __future__ import annotations
 
 from ..params import Param
@@ -11,15 +12,24 @@ from ._common import proximal_gradient_step, step_from_lipschitz
 from .base import Step
 
 STEP_SIZE_PARAM = Param(
-    "step_size", None, low=1e-12, high=1e12, log=True,
+    "step_size",
+    None,
+    low=1e-12,
+    high=1e12,
+    log=True,
     help="gradient step γ (automatic: 1/L with L = ‖A‖₂²); γ > 2/L diverges",
     math="x⁺ = prox_{γg}(x − γAᵀ(Ax − y))",
 )
 
 
-@SOLVERS.register("ista", params=[STEP_SIZE_PARAM],
-                  doc="ISTA / proximal gradient: x⁺ = prox_{γg}(x − γ∇f(x))",
-                  needs_prior=True, needs_denoiser=False, learned=False)
+@SOLVERS.register(
+    "ista",
+    params=[STEP_SIZE_PARAM],
+    doc="ISTA / proximal gradient: x⁺ = prox_{γg}(x − γ∇f(x))",
+    needs_prior=True,
+    needs_denoiser=False,
+    learned=False,
+)
 def ista(problem, *, prior, step_size):
     """Iterative shrinkage-thresholding (proximal gradient).
 

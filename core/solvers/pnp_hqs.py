@@ -9,6 +9,7 @@ iterations, then held; ρ_k = λ_hqs σ_n² / σ_k² (IRCNN: λ_hqs = 1/3). σ_n
 is replaced by the floor 1/255 so that ρ_k stays positive.
 The denoiser acts on images: for sparse-coding SR it is applied to to_image(z) and mapped back.
 """
+
 from __future__ import annotations
 
 from ..params import Param
@@ -21,15 +22,22 @@ from .base import Step
     "pnp_hqs",
     params=[
         *schedule_params(sigma_min_default=5.0),
-        Param("hqs_lambda", 1.0 / 3.0, low=1e-8, high=1e8, log=True,
-              help="weight of the denoiser prior; sets the coupling ρ_k (IRCNN: 1/3)",
-              math="ρ_k = hqs_lambda · σ_n² / σ_k²"),
+        Param(
+            "hqs_lambda",
+            1.0 / 3.0,
+            low=1e-8,
+            high=1e8,
+            log=True,
+            help="weight of the denoiser prior; sets the coupling ρ_k (IRCNN: 1/3)",
+            math="ρ_k = hqs_lambda · σ_n² / σ_k²",
+        ),
     ],
     doc="PnP-HQS (IRCNN): z = (AᵀA+ρ_kI)⁻¹(Aᵀy+ρ_k x), x = D(z, σ_k), σ_k decreasing",
-    needs_prior=False, needs_denoiser=True, learned=False,
+    needs_prior=False,
+    needs_denoiser=True,
+    learned=False,
 )
-def pnp_hqs(problem, *, denoiser, sigma_max, sigma_min, schedule_iters,
-            hqs_lambda):
+def pnp_hqs(problem, *, denoiser, sigma_max, sigma_min, schedule_iters, hqs_lambda):
     """Half-quadratic splitting with a plug-in denoiser.
 
     Parameters
@@ -59,8 +67,7 @@ def pnp_hqs(problem, *, denoiser, sigma_max, sigma_min, schedule_iters,
     while True:
         k += 1
         sigma_k = sigma(k)
-        rho_k = hqs_lambda * noise_sigma ** 2 / sigma_k ** 2
-        z = problem.operator.normal_solve(aty + rho_k * x, rho_k, z)   # (6a)
-        x = denoise_unknown(problem, denoiser, z, sigma_k)             # (6b)
-        yield Step(k, x, info={"sigma": sigma_k, "rho": rho_k},
-                   extras={"z": problem.to_image(z)})
+        rho_k = hqs_lambda * noise_sigma**2 / sigma_k**2
+        z = problem.operator.normal_solve(aty + rho_k * x, rho_k, z)  # (6a)
+        x = denoise_unknown(problem, denoiser, z, sigma_k)  # (6b)
+        yield Step(k, x, info={"sigma": sigma_k, "rho": rho_k}, extras={"z": problem.to_image(z)})

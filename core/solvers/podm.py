@@ -33,6 +33,7 @@ step (6), unless it would increase Φ (impossible for an exact prox and γ < 1/L
 in which case x^l = x^{l−1}. Selection uses torch.where (no host sync). With ``monotone =
 false`` the update is exactly (5)–(6).
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,30 +50,60 @@ from ._common import (
 from .base import Step
 
 PODM_PARAMS = [
-    Param("mu", 0.01, low=1e-8, high=1e8, log=True,
-          help="weight of the learned prior d(x, x_A) = (μ/2)‖x − x_A‖² (H = μI/2, §5.1)",
-          math="(AᵀA + μI) x̃ = Aᵀy + μ x_A"),
-    Param("mu_opt", None, low=0.0, high=1e8,
-          help="trade-off μ^l of the momentum proximal step (7) (automatic: = mu, as in §5.1)",
-          math="x_G = prox_{γg}(x̃ − γ(∇f(x̃) + μ_opt(x̃ − x^{l−1})))"),
-    Param("c", 0.08, low=0.0, high=1e8,
-          help="tolerance c^l of the optimality-error check (5) (Prop. 1: c < mu_opt/2)",
-          math="‖ψ‖ ≤ c‖x_G − x^{l−1}‖"),
-    Param("step_size", None, low=1e-12, high=1e12, log=True,
-          help="proximal step γ (automatic: 0.99/(L_f + μ_opt): (6) decreases Φ, (7) is stable)",
-          math="γ < 1/L_f; (7) is a gradient step on f + (μ_opt/2)‖x − x^{l−1}‖²"),
+    Param(
+        "mu",
+        0.01,
+        low=1e-8,
+        high=1e8,
+        log=True,
+        help="weight of the learned prior d(x, x_A) = (μ/2)‖x − x_A‖² (H = μI/2, §5.1)",
+        math="(AᵀA + μI) x̃ = Aᵀy + μ x_A",
+    ),
+    Param(
+        "mu_opt",
+        None,
+        low=0.0,
+        high=1e8,
+        help="trade-off μ^l of the momentum proximal step (7) (automatic: = mu, as in §5.1)",
+        math="x_G = prox_{γg}(x̃ − γ(∇f(x̃) + μ_opt(x̃ − x^{l−1})))",
+    ),
+    Param(
+        "c",
+        0.08,
+        low=0.0,
+        high=1e8,
+        help="tolerance c^l of the optimality-error check (5) (Prop. 1: c < mu_opt/2)",
+        math="‖ψ‖ ≤ c‖x_G − x^{l−1}‖",
+    ),
+    Param(
+        "step_size",
+        None,
+        low=1e-12,
+        high=1e12,
+        log=True,
+        help="proximal step γ (automatic: 0.99/(L_f + μ_opt): (6) decreases Φ, (7) is stable)",
+        math="γ < 1/L_f; (7) is a gradient step on f + (μ_opt/2)‖x − x^{l−1}‖²",
+    ),
     *schedule_params(sigma_min_default=5.0),
-    Param("monotone", True, kind="bool",
-          help="also require Φ(x_G) ≤ Φ(x^{l−1}) to accept (safeguard for nonconvex g)",
-          math="accept ⇔ (5) ∧ Φ(x_G) ≤ Φ(x^{l−1})"),
+    Param(
+        "monotone",
+        True,
+        kind="bool",
+        help="also require Φ(x_G) ≤ Φ(x^{l−1}) to accept (safeguard for nonconvex g)",
+        math="accept ⇔ (5) ∧ Φ(x_G) ≤ Φ(x^{l−1})",
+    ),
 ]
 
 
-@SOLVERS.register("podm", params=PODM_PARAMS,
-                  doc="PODM: denoiser propagation + fidelity + error-checked proximal feedback",
-                  needs_prior=True, needs_denoiser=True, learned=False)
-def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size,
-         sigma_max, sigma_min, schedule_iters, monotone):
+@SOLVERS.register(
+    "podm",
+    params=PODM_PARAMS,
+    doc="PODM: denoiser propagation + fidelity + error-checked proximal feedback",
+    needs_prior=True,
+    needs_denoiser=True,
+    learned=False,
+)
+def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size, sigma_max, sigma_min, schedule_iters, monotone):
     """Propagation and optimization based deep model with a plug-in denoiser as A.
 
     Parameters
@@ -108,12 +139,12 @@ def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size,
     mu_opt = mu if mu_opt is None else mu_opt
     gamma = step_from_lipschitz(problem, step_size, scale=0.99, extra_curvature=mu_opt)
     sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
-    half_mu = 0.5 * mu                       # H = (μ/2) I
+    half_mu = 0.5 * mu  # H = (μ/2) I
     prior.reset()
     aty = problem.operator.adjoint(problem.y)
     x = problem.x0.clone()
     phi = problem.objective(x, prior)
-    stage = 0                                # l in the paper
+    stage = 0  # l in the paper
     while True:
         stage += 1
         x_prev, phi_prev = x, phi
@@ -125,10 +156,13 @@ def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size,
         grad_tilde = problem.grad_fidelity(x_tilde)
         x_g = prior.prox(x_tilde - gamma * (grad_tilde + mu_opt * (x_tilde - x_prev)), gamma)
         # ψ (formula after (7)) and the check (5)
-        psi = ((x_tilde - x_g) / gamma
-               - (0.5 * mu_opt) * (2.0 * x_tilde - x_g - x_prev)
-               + half_mu * (x_g - x_prev)
-               + problem.grad_fidelity(x_g) - grad_tilde)
+        psi = (
+            (x_tilde - x_g) / gamma
+            - (0.5 * mu_opt) * (2.0 * x_tilde - x_g - x_prev)
+            + half_mu * (x_g - x_prev)
+            + problem.grad_fidelity(x_g)
+            - grad_tilde
+        )
         opt_error = psi.norm()
         opt_bound = c * (x_g - x_prev).norm()
         error_check = opt_error <= opt_bound
@@ -145,8 +179,15 @@ def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size,
             accepted = error_check
             x = torch.where(accepted, x_g, x_fb)
             phi = phi_prev  # unused without the safeguard
-        yield Step(stage, x,
-                   info={"opt_error": opt_error, "opt_bound": opt_bound, "accepted": accepted,
-                         "error_check": error_check, "sigma": sigma_l},
-                   extras={"x_A": problem.to_image(x_a), "x_tilde": problem.to_image(x_tilde),
-                           "x_G": problem.to_image(x_g)})
+        yield Step(
+            stage,
+            x,
+            info={
+                "opt_error": opt_error,
+                "opt_bound": opt_bound,
+                "accepted": accepted,
+                "error_check": error_check,
+                "sigma": sigma_l,
+            },
+            extras={"x_A": problem.to_image(x_a), "x_tilde": problem.to_image(x_tilde), "x_G": problem.to_image(x_g)},
+        )

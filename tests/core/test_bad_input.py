@@ -1,4 +1,5 @@
 """Bad input ends in one ValueError naming the file, key or parameter and the reason (CLI: exit 2)."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,7 @@ def all_params():
                 yield f"{registry.kind} '{name}'", param
 
 
-@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan, 10 ** 400, "1", "yes", [1], {"a": 1}])
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan, 10**400, "1", "yes", [1], {"a": 1}])
 def test_every_declared_parameter_rejects_non_values_naming_itself(bad):
     checked = 0
     for owner, param in all_params():
@@ -66,17 +67,20 @@ def test_text_from_an_edit_field_is_parsed_then_validated():
             param.parse(text)
 
 
-@pytest.mark.parametrize("section, key, value, fragment", [
-    ("problem", "noise_sigma", math.nan, "[problem] key 'noise_sigma' must be finite"),
-    ("problem", "noise_sigma", math.inf, "[problem] key 'noise_sigma' must be finite"),
-    ("problem", "noise_sigma", 1e308, "[problem] key 'noise_sigma' = 1e+308 is above its maximum"),
-    ("problem", "noise_sigma", "0.1", "[problem] key 'noise_sigma' must be a number"),
-    ("problem", "grayscale", "yes", "[problem] key 'grayscale' must be true or false"),
-    ("problem", "size", 100000, "[problem] key 'size' = 100000 is above its maximum 8192"),
-    ("run", "tolerance", math.nan, "[run] key 'tolerance' must be finite"),
-    ("run", "tolerance", math.inf, "[run] key 'tolerance' must be finite"),
-    ("run", "iterations", "10", "[run] key 'iterations' must be an integer"),
-])
+@pytest.mark.parametrize(
+    "section, key, value, fragment",
+    [
+        ("problem", "noise_sigma", math.nan, "[problem] key 'noise_sigma' must be finite"),
+        ("problem", "noise_sigma", math.inf, "[problem] key 'noise_sigma' must be finite"),
+        ("problem", "noise_sigma", 1e308, "[problem] key 'noise_sigma' = 1e+308 is above its maximum"),
+        ("problem", "noise_sigma", "0.1", "[problem] key 'noise_sigma' must be a number"),
+        ("problem", "grayscale", "yes", "[problem] key 'grayscale' must be true or false"),
+        ("problem", "size", 100000, "[problem] key 'size' = 100000 is above its maximum 8192"),
+        ("run", "tolerance", math.nan, "[run] key 'tolerance' must be finite"),
+        ("run", "tolerance", math.inf, "[run] key 'tolerance' must be finite"),
+        ("run", "iterations", "10", "[run] key 'iterations' must be an integer"),
+    ],
+)
 def test_non_finite_and_mistyped_config_values_are_rejected(section, key, value, fragment):
     with pytest.raises(ValueError) as info:
         Config.from_dict(with_changes(section, key, value))
@@ -113,25 +117,57 @@ def test_config_files_that_are_not_configs_are_named_in_the_error(tmp_path):
         load_config(tmp_path)
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
-    with pytest.raises(ValueError, match=r"fifo\.toml: not a regular file"):   # returns at once, never blocks
+    with pytest.raises(ValueError, match=r"fifo\.toml: not a regular file"):  # returns at once, never blocks
         load_config(fifo)
 
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=8))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                      st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                      max_leaves=10)
-keys = st.sampled_from(["image", "size", "grayscale", "color_mode", "degradation", "noise_sigma", "seed", "params",
-                        "solver", "label", "prior", "denoiser", "color", "iterations", "tolerance", "keep_iterates",
-                        "device", "dtype", "sync_every", "lam", "scale", "x"])
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=10,
+)
+keys = st.sampled_from(
+    [
+        "image",
+        "size",
+        "grayscale",
+        "color_mode",
+        "degradation",
+        "noise_sigma",
+        "seed",
+        "params",
+        "solver",
+        "label",
+        "prior",
+        "denoiser",
+        "color",
+        "iterations",
+        "tolerance",
+        "keep_iterates",
+        "device",
+        "dtype",
+        "sync_every",
+        "lam",
+        "scale",
+        "x",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problem=st.dictionaries(keys, values, max_size=5), lane=st.dictionaries(keys, values, max_size=5),
-       run=st.dictionaries(keys, values, max_size=4), top=st.sampled_from(["ok", "lanes-not-list", "extra"]))
+@given(
+    problem=st.dictionaries(keys, values, max_size=5),
+    lane=st.dictionaries(keys, values, max_size=5),
+    run=st.dictionaries(keys, values, max_size=4),
+    top=st.sampled_from(["ok", "lanes-not-list", "extra"]),
+)
 def test_any_config_table_is_accepted_or_refused_with_a_value_error(problem, lane, run, top):
-    data = {"problem": {**GOOD["problem"], **problem}, "lanes": [{**GOOD["lanes"][0], **lane}],
-            "run": {**GOOD["run"], **run}}
+    data = {
+        "problem": {**GOOD["problem"], **problem},
+        "lanes": [{**GOOD["lanes"][0], **lane}],
+        "run": {**GOOD["run"], **run},
+    }
     if top == "lanes-not-list":
         data["lanes"] = lane
     elif top == "extra":
@@ -180,14 +216,17 @@ def weights_copy(tmp_path):
     return folder
 
 
-@pytest.mark.parametrize("tamper, fragment", [
-    (lambda m: m.__setitem__("dncnn", "dncnn.pt"), "entry 'dncnn' must be an object"),
-    (lambda m: m["dncnn"].__setitem__("meta", [1, 2]), "key 'meta' must be an object"),
-    (lambda m: m["dncnn"].__setitem__("file", "../../etc/passwd"), "key 'file' must be a plain file name"),
-    (lambda m: m["dncnn"].__setitem__("file", "/etc/hostname"), "key 'file' must be a plain file name"),
-    (lambda m: m["dncnn"].__setitem__("sha256", 5), "key 'sha256' must be 64 lowercase hex digits"),
-    (lambda m: m["dncnn"].__setitem__("bytes", "many"), "key 'bytes' must be a non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "tamper, fragment",
+    [
+        (lambda m: m.__setitem__("dncnn", "dncnn.pt"), "entry 'dncnn' must be an object"),
+        (lambda m: m["dncnn"].__setitem__("meta", [1, 2]), "key 'meta' must be an object"),
+        (lambda m: m["dncnn"].__setitem__("file", "../../etc/passwd"), "key 'file' must be a plain file name"),
+        (lambda m: m["dncnn"].__setitem__("file", "/etc/hostname"), "key 'file' must be a plain file name"),
+        (lambda m: m["dncnn"].__setitem__("sha256", 5), "key 'sha256' must be 64 lowercase hex digits"),
+        (lambda m: m["dncnn"].__setitem__("bytes", "many"), "key 'bytes' must be a non-negative integer"),
+    ],
+)
 def test_a_tampered_manifest_is_refused_naming_the_entry(weights_copy, tamper, fragment):
     manifest = json.loads((weights_copy / "manifest.json").read_text())
     tamper(manifest)
@@ -249,18 +288,29 @@ def npz_declaring(folder, shape):
         archive.writestr("lane0_k1.npy", header.getvalue() + b"\0" * 64)
 
 
-@pytest.mark.parametrize("damage, fragment", [
-    (lambda f: npz_declaring(f, (200000, 200000)), "is not a display image"),
-    (lambda f: rewrite_npz(f, lane7_k1=np.zeros((32, 32), np.float32)), "names lane 7"),
-    (lambda f: rewrite_npz(f, **{"lane-1_k1": np.zeros((32, 32), np.float32)}), "unexpected array"),
-    (lambda f: rewrite_npz(f, lane0_k1=np.zeros((32, 32, 5), np.float32)), "is not a display image"),
-    (lambda f: rewrite_npz(f, lane_labels=np.array(["someone else"])), "are not the session's lanes"),
-    (lambda f: (f / "metrics.csv").write_text((f / "metrics.csv").read_text().replace("FISTA,", "GHOST,")),
-     "are not in the session"),
-    (lambda f: (f / "metrics.csv").write_text("\n".join((f / "metrics.csv").read_text().splitlines()[:1]
-                                                        + (f / "metrics.csv").read_text().splitlines()[2:]) + "\n"),
-     "iterations must run 1, 2, 3"),
-])
+@pytest.mark.parametrize(
+    "damage, fragment",
+    [
+        (lambda f: npz_declaring(f, (200000, 200000)), "is not a display image"),
+        (lambda f: rewrite_npz(f, lane7_k1=np.zeros((32, 32), np.float32)), "names lane 7"),
+        (lambda f: rewrite_npz(f, **{"lane-1_k1": np.zeros((32, 32), np.float32)}), "unexpected array"),
+        (lambda f: rewrite_npz(f, lane0_k1=np.zeros((32, 32, 5), np.float32)), "is not a display image"),
+        (lambda f: rewrite_npz(f, lane_labels=np.array(["someone else"])), "are not the session's lanes"),
+        (
+            lambda f: (f / "metrics.csv").write_text((f / "metrics.csv").read_text().replace("FISTA,", "GHOST,")),
+            "are not in the session",
+        ),
+        (
+            lambda f: (f / "metrics.csv").write_text(
+                "\n".join(
+                    (f / "metrics.csv").read_text().splitlines()[:1] + (f / "metrics.csv").read_text().splitlines()[2:]
+                )
+                + "\n"
+            ),
+            "iterations must run 1, 2, 3",
+        ),
+    ],
+)
 def test_session_files_are_validated_before_use(saved_session, tmp_path, damage, fragment):
     from core.session import open_session
 
@@ -279,7 +329,7 @@ def test_image_files_are_checked_before_they_are_inflated(tmp_path, monkeypatch)
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
-    side = 8000     # 8000² 16-bit RGBA: 512 MB of samples from a ~1 MB file
+    side = 8000  # 8000² 16-bit RGBA: 512 MB of samples from a ~1 MB file
     ihdr = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
     data = zlib.compress(b"\0" * (side * (8 * side + 1)), 9)
     bomb = tmp_path / "bomb.png"

@@ -1,4 +1,5 @@
 """CLI: run writes the resolved config, metrics and final images; list; errors exit 2; presets run."""
+
 from __future__ import annotations
 
 import csv
@@ -44,8 +45,12 @@ def test_run_writes_resolved_config_metrics_and_final_images(tmp_path):
     config_path.write_text(CONFIG)
     out = tmp_path / "out"
     assert main(["run", str(config_path), "--out", str(out), "--iterations", "6", "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["config.toml", "final_ADMM.png", "final_FISTA___l1.png",
-                                                     "metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.toml",
+        "final_ADMM.png",
+        "final_FISTA___l1.png",
+        "metrics.csv",
+    ]
     written = load_config(out / "config.toml")
     assert written.run.iterations == 6
     assert written.lanes[1].params["rho"] == 1.0 and written.lanes[1].params["tv_iters"] == 20
@@ -63,23 +68,36 @@ def test_run_writes_resolved_config_metrics_and_final_images(tmp_path):
 def test_python_m_core_exit_codes(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(CONFIG.replace('solver = "admm"', 'solver = "admn"'))
-    result = subprocess.run([sys.executable, "-m", "core", "run", str(bad), "--out", str(tmp_path / "o")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "run", str(bad), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "unknown solver 'admn'" in result.stderr and str(bad) in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["run", "{missing}", "--out", "{out}"], "cannot read config file"),
-    (["run", "{syntax}", "--out", "{out}"], "TOML syntax error"),
-    (["run", "{image}", "--out", "{out}"], "[problem] key 'image' = 'no_such_picture'"),
-    (["run", "{good}", "--out", "{out}", "--iterations", "-3"], "--iterations must be ≥ 0"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["run", "{missing}", "--out", "{out}"], "cannot read config file"),
+        (["run", "{syntax}", "--out", "{out}"], "TOML syntax error"),
+        (["run", "{image}", "--out", "{out}"], "[problem] key 'image' = 'no_such_picture'"),
+        (["run", "{good}", "--out", "{out}", "--iterations", "-3"], "--iterations must be ≥ 0"),
+    ],
+)
 def test_bad_input_prints_message_and_returns_2(tmp_path, capsys, argv, fragment):
-    files = {"missing": tmp_path / "missing.toml", "syntax": tmp_path / "syntax.toml",
-             "image": tmp_path / "image.toml", "good": tmp_path / "good.toml", "out": tmp_path / "out"}
+    files = {
+        "missing": tmp_path / "missing.toml",
+        "syntax": tmp_path / "syntax.toml",
+        "image": tmp_path / "image.toml",
+        "good": tmp_path / "good.toml",
+        "out": tmp_path / "out",
+    }
     files["syntax"].write_text("[problem\n")
     files["image"].write_text(CONFIG.replace('"camera"', '"no_such_picture"'))
     files["good"].write_text(CONFIG)

@@ -1,4 +1,5 @@
 """docs/components.md is generated from the registries and must match them."""
+
 from __future__ import annotations
 
 from core.components_doc import components_markdown

@@ -1,4 +1,5 @@
 """Config: TOML loading, resolution with registry defaults, round trip and every error message."""
+
 from __future__ import annotations
 
 import pytest
@@ -78,8 +79,7 @@ def test_automatic_values_are_omitted_and_restored():
 
 
 def test_lane_params_are_split_by_declared_names():
-    lane = resolve_lane(LaneSpec(solver="podm", prior="l1", denoiser="gaussian",
-                                 params={"lam": 0.02, "c": 0.5}))
+    lane = resolve_lane(LaneSpec(solver="podm", prior="l1", denoiser="gaussian", params={"lam": 0.02, "c": 0.5}))
     solver, prior, denoiser = split_lane_params(lane)
     assert set(solver) == {p.name for p in SOLVERS["podm"].params} and solver["c"] == 0.5
     assert prior == {"lam": 0.02}
@@ -150,8 +150,17 @@ ERRORS = [
     (('denoiser = "gaussian"', 'denoiser = "bm3d"'), ["unknown denoiser 'bm3d'", "available"]),
     (('degradation = "blur"', 'degradation = "blurr"'), ["[problem] key 'degradation'", "unknown degradation 'blurr'"]),
     (('kernel = "box"', 'kernel = "disk"'), ["[problem.params]", "'kernel'", "must be one of"]),
-    (("step_size = 0.5", "stepsize = 0.5"), ["[lanes.params] of lane 'FISTA'", "unknown parameter(s) ['stepsize']",
-                                             "valid:", "'step_size'", "'lam'", "'wavelet'"]),
+    (
+        ("step_size = 0.5", "stepsize = 0.5"),
+        [
+            "[lanes.params] of lane 'FISTA'",
+            "unknown parameter(s) ['stepsize']",
+            "valid:",
+            "'step_size'",
+            "'lam'",
+            "'wavelet'",
+        ],
+    ),
     (("lam = 0.003", 'lam = "x"'), ["[lanes.params] of lane 'FISTA'", "'lam' must be a number"]),
     (('solver = "pnp_hqs"', 'solver = "pnp_hqs"\nlabel = "FISTA"'), ["duplicate label 'FISTA'"]),
     (('label = "FISTA"\nsolver = "fista"', 'label = "FISTA"'), ["[[lanes]] #1", "missing required key 'solver'"]),

@@ -1,20 +1,23 @@
 """A lane whose objective explodes is flagged as diverging while it runs on, history kept; others go on."""
-from __future__ import annotations
 
-import numpy as np
+from __future__ import annotations
 
 from core.config import Config
 from core.engine import DIVERGENCE_FACTOR, Run
 
 
 def test_an_exploding_objective_flags_that_lane_only_and_keeps_its_history():
-    config = Config.from_dict({
-        "problem": {"image": "camera", "size": 64, "degradation": "blur", "noise_sigma": 0.01},
-        "lanes": [{"label": "step 50", "solver": "fista", "prior": "l1_wavelet", "params": {"step_size": 50.0}},
-                  {"label": "FISTA", "solver": "fista", "prior": "l1_wavelet"},
-                  {"label": "PnP", "solver": "pnp_hqs", "denoiser": "tv"}],
-        "run": {"iterations": 12},
-    })
+    config = Config.from_dict(
+        {
+            "problem": {"image": "camera", "size": 64, "degradation": "blur", "noise_sigma": 0.01},
+            "lanes": [
+                {"label": "step 50", "solver": "fista", "prior": "l1_wavelet", "params": {"step_size": 50.0}},
+                {"label": "FISTA", "solver": "fista", "prior": "l1_wavelet"},
+                {"label": "PnP", "solver": "pnp_hqs", "denoiser": "tv"},
+            ],
+            "run": {"iterations": 12},
+        }
+    )
     run = Run(config)
     run.run()
     bad, good, pnp = run.snapshot().lanes

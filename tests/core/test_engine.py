@@ -1,5 +1,6 @@
 """Engine: lockstep stepping, metrics history, divergence/convergence/ended/error statuses,
 bounded iterate history, reproducibility, lane editing and the metrics CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -54,14 +55,19 @@ def _test_extras(problem, *, blow_up_at=0):
 
 
 FAKE_SOLVERS = [
-    (_test_raises, [Param("fail_at", 3, kind="int", low=1)],
-     "test: gradient descent that raises at iteration fail_at"),
-    (_test_stages, [Param("stages", 4, kind="int", low=1)],
-     "test: a fixed number of stages, the last one flagged ended"),
+    (_test_raises, [Param("fail_at", 3, kind="int", low=1)], "test: gradient descent that raises at iteration fail_at"),
+    (
+        _test_stages,
+        [Param("stages", 4, kind="int", low=1)],
+        "test: a fixed number of stages, the last one flagged ended",
+    ),
     (_test_random, [], "test: x⁰ plus fresh uniform noise at every step"),
-    (_test_extras, [Param("blow_up_at", 0, kind="int", low=0)],
-     "test: gradient descent yielding extras {'probe': k·x^k} in one reused buffer; "
-     "only iteration blow_up_at is NaN"),
+    (
+        _test_extras,
+        [Param("blow_up_at", 0, kind="int", low=0)],
+        "test: gradient descent yielding extras {'probe': k·x^k} in one reused buffer; "
+        "only iteration blow_up_at is NaN",
+    ),
 ]
 
 
@@ -69,16 +75,19 @@ FAKE_SOLVERS = [
 def fake_solvers(scratch_registries):
     """The test-only solvers above, registered for one test (gone afterwards)."""
     for func, params, doc in FAKE_SOLVERS:
-        SOLVERS.register(func.__name__, params=params, doc=doc,
-                         needs_prior=False, needs_denoiser=False, learned=False)(func)
+        SOLVERS.register(func.__name__, params=params, doc=doc, needs_prior=False, needs_denoiser=False, learned=False)(
+            func
+        )
 
 
 def make_config(lanes, iterations=20, **run):
-    return Config.from_dict({
-        "problem": {"image": "camera", "size": 32, "degradation": "blur", "noise_sigma": 0.01, "seed": 3},
-        "lanes": lanes,
-        "run": {"iterations": iterations, **run},
-    })
+    return Config.from_dict(
+        {
+            "problem": {"image": "camera", "size": 32, "degradation": "blur", "noise_sigma": 0.01, "seed": 3},
+            "lanes": lanes,
+            "run": {"iterations": iterations, **run},
+        }
+    )
 
 
 FISTA = {"label": "FISTA", "solver": "fista", "prior": "l1", "params": {"lam": 0.001}}
@@ -104,7 +113,7 @@ def test_step_records_one_metric_point_per_iteration_and_values_match_references
         # objective = ½‖Ax − y‖² + λ‖x‖₁ evaluated independently
         x = torch.from_numpy(lane.image[None])
         residual = run.problem.operator.forward(x) - run.problem.y
-        expected = 0.5 * float((residual ** 2).sum()) + 0.001 * float(x.abs().sum())
+        expected = 0.5 * float((residual**2).sum()) + 0.001 * float(x.abs().sum())
         assert lane.metrics["objective"][-1] == pytest.approx(expected, rel=1e-4)
         assert np.all(np.isnan(lane.metrics["opt_error"])) and np.all(np.isnan(lane.metrics["accepted"]))
     assert snap.lanes[0].series["momentum"][0] == 0.0  # FISTA's (t₁ − 1)/t₂
@@ -122,8 +131,9 @@ def test_diverging_lane_is_stopped_while_fista_finishes():
     config = make_config([FISTA, ISTA], iterations=60)
     run = Run(config)
     lipschitz = run.problem.lipschitz()
-    run.replace_lane(1, LaneSpec(solver="ista", label="ISTA 50/L", prior="l1",
-                                 params={"lam": 0.001, "step_size": 50.0 / lipschitz}))
+    run.replace_lane(
+        1, LaneSpec(solver="ista", label="ISTA 50/L", prior="l1", params={"lam": 0.001, "step_size": 50.0 / lipschitz})
+    )
     run.run()
     fista, ista = run.snapshot().lanes
     assert fista.status == "running" and fista.k == 60 and np.all(np.isfinite(fista.metrics["psnr"]))
@@ -141,8 +151,9 @@ def test_sync_every_detects_the_same_divergence_iteration():
     results = []
     for sync_every in (1, 7):
         run = Run(make_config([FISTA], iterations=60, sync_every=sync_every))
-        run.add_lane(LaneSpec(solver="ista", label="bad", prior="l1",
-                              params={"step_size": 50.0 / run.problem.lipschitz()}))
+        run.add_lane(
+            LaneSpec(solver="ista", label="bad", prior="l1", params={"step_size": 50.0 / run.problem.lipschitz()})
+        )
         run.run()
         results.append((run.lanes[1].status, run.lanes[1].k, len(run.snapshot().lanes[1].seconds)))
     assert results[0] == results[1]
@@ -159,8 +170,12 @@ def test_tolerance_stops_lane_at_first_small_relative_change():
 
 
 def test_ended_and_error_lanes_stop_while_others_continue(fake_solvers):
-    run = Run(make_config([FISTA, {"label": "stages", "solver": "_test_stages"},
-                           {"label": "raises", "solver": "_test_raises"}], iterations=8))
+    run = Run(
+        make_config(
+            [FISTA, {"label": "stages", "solver": "_test_stages"}, {"label": "raises", "solver": "_test_raises"}],
+            iterations=8,
+        )
+    )
     run.run()
     fista, stages, raises = run.snapshot().lanes
     assert fista.k == 8 and fista.status == "running"
@@ -202,10 +217,13 @@ def test_extras_are_kept_with_the_last_k_iterates(fake_solvers):
 
 
 def test_divergence_cut_back_also_drops_later_extras(fake_solvers):
-    run = Run(make_config([{"label": "probe", "solver": "_test_extras", "params": {"blow_up_at": 3}}],
-                          keep_iterates=10, sync_every=50))
+    run = Run(
+        make_config(
+            [{"label": "probe", "solver": "_test_extras", "params": {"blow_up_at": 3}}], keep_iterates=10, sync_every=50
+        )
+    )
     run.step(5)
-    assert np.all(np.isfinite(run.extras(0, 5)["probe"]))   # finite again, not yet checked
+    assert np.all(np.isfinite(run.extras(0, 5)["probe"]))  # finite again, not yet checked
     run.check()
     assert run.lanes[0].status == "diverged at 3" and run.kept_iterations(0) == [0, 1, 2, 3]
     assert run.extras(0, 4) == {} and run.extras(0, 5) == {}
@@ -257,7 +275,9 @@ def test_metrics_csv_columns_rows_and_values(tmp_path, fake_solvers):
     with open(tmp_path / "m.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert rows[0] == "lane,iteration,rel_change,rec_error,psnr,ssim,objective,opt_error,opt_bound,accepted,status".split(",")
+    assert rows[
+        0
+    ] == "lane,iteration,rel_change,rec_error,psnr,ssim,objective,opt_error,opt_bound,accepted,status".split(",")
     assert [r[0] for r in rows[1:]] == ["FISTA"] * 6 + ["stages"] * 4
     snap = run.snapshot()
     assert [int(r[1]) for r in rows[1:7]] == list(range(1, 7))
@@ -266,10 +286,20 @@ def test_metrics_csv_columns_rows_and_values(tmp_path, fake_solvers):
 
 
 def test_colour_run_in_y_mode_displays_rgb():
-    config = Config.from_dict({
-        "problem": {"image": "astronaut", "size": 32, "grayscale": False, "color_mode": "y",
-                    "degradation": "denoise", "noise_sigma": 0.05},
-        "lanes": [FISTA], "run": {"iterations": 2}})
+    config = Config.from_dict(
+        {
+            "problem": {
+                "image": "astronaut",
+                "size": 32,
+                "grayscale": False,
+                "color_mode": "y",
+                "degradation": "denoise",
+                "noise_sigma": 0.05,
+            },
+            "lanes": [FISTA],
+            "run": {"iterations": 2},
+        }
+    )
     run = Run(config)
     run.run()
     snap = run.snapshot()
@@ -277,6 +307,7 @@ def test_colour_run_in_y_mode_displays_rgb():
     assert snap.ground_truth.shape == (32, 32, 3) and snap.lanes[0].image.shape == (32, 32, 3)
     assert snap.lanes[0].error_map.shape == (32, 32)
     from core.images import load_image
+
     np.testing.assert_allclose(snap.ground_truth, load_image("astronaut", size=32, grayscale=False), atol=1e-5)
 
 
@@ -296,7 +327,9 @@ def test_each_lane_has_its_own_random_stream(fake_solvers):
     crowded.add_lane(LaneSpec(solver="_test_random", label="r"))
     crowded.step(5)
     np.testing.assert_array_equal(alone.snapshot().lanes[0].image, crowded.snapshot().lanes[1].image)
-    np.testing.assert_array_equal(alone.snapshot().lanes[0].metrics["psnr"], crowded.snapshot().lanes[1].metrics["psnr"])
+    np.testing.assert_array_equal(
+        alone.snapshot().lanes[0].metrics["psnr"], crowded.snapshot().lanes[1].metrics["psnr"]
+    )
     first, second = crowded.snapshot().lanes
     assert first.metrics["rel_change"][0] > 0  # the noise really is random per step
 
@@ -344,9 +377,9 @@ def test_mri_noise_is_complex_with_expected_power():
     noise = problem.y - problem.operator.forward(problem.x_true)
     assert noise.is_complex()
     sampled = noise[noise.abs() > 0]
-    assert float((sampled.abs() ** 2).mean()) == pytest.approx(0.05 ** 2, rel=0.1)
-    assert float(sampled.real.std()) == pytest.approx(0.05 / 2 ** 0.5, rel=0.1)
-    assert float(sampled.imag.std()) == pytest.approx(0.05 / 2 ** 0.5, rel=0.1)
+    assert float((sampled.abs() ** 2).mean()) == pytest.approx(0.05**2, rel=0.1)
+    assert float(sampled.real.std()) == pytest.approx(0.05 / 2**0.5, rel=0.1)
+    assert float(sampled.imag.std()) == pytest.approx(0.05 / 2**0.5, rel=0.1)
 
 
 def test_images_are_cropped_to_the_degradation_multiple():

@@ -1,4 +1,5 @@
 """core never imports Qt: importing the engine, CLI and every registered component is Qt-free."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,8 @@ from core.registry import load_all
 load_all()
 from core.config import default_config
 core.cli.describe_components()
-gui = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6', 'PyQt5', 'PyQt6', 'workbench'))
+gui = sorted(m for m in sys.modules
+             if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6', 'PyQt5', 'PyQt6', 'workbench'))
 print(json.dumps({'gui': gui, 'engine': 'core.engine' in sys.modules, 'n': len(sys.modules)}))
 """
 
@@ -33,6 +35,7 @@ def test_core_sources_never_mention_qt_imports():
         for line in path.read_text(encoding="utf-8").splitlines():
             stripped = line.strip()
             if stripped.startswith(("import ", "from ")) and any(
-                    name in stripped for name in ("PySide6", "pyqtgraph", "PyQt", "workbench")):
+                name in stripped for name in ("PySide6", "pyqtgraph", "PyQt", "workbench")
+            ):
                 offenders.append(f"{path.relative_to(ROOT)}: {stripped}")
     assert offenders == []

@@ -1,4 +1,5 @@
 """Image loading (every format / bit depth, every bad input), catalogue, colour helpers."""
+
 from __future__ import annotations
 
 import os
@@ -67,16 +68,21 @@ def _write_png(path, array, bit_depth=16):
 
     header = struct.pack(">IIBBBBB", w, h, bit_depth, colour_type, 0, 0, 0)
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(lines)))
-                + chunk(b"IEND", b""))
+        f.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"".join(lines)))
+            + chunk(b"IEND", b"")
+        )
 
 
 # --- every supported format and bit depth -------------------------------------------------------
 MODES = {"L": (20, 24), "LA": (20, 24, 2), "RGB": (20, 24, 3), "RGBA": (20, 24, 4)}
 
 
-@pytest.mark.parametrize("ext,mode", [(ext, mode) for ext in ("png", "bmp", "tif") for mode in MODES
-                                      if (ext, mode) != ("bmp", "LA")])      # BMP has no grey+alpha
+@pytest.mark.parametrize(
+    "ext,mode", [(ext, mode) for ext in ("png", "bmp", "tif") for mode in MODES if (ext, mode) != ("bmp", "LA")]
+)  # BMP has no grey+alpha
 def test_8bit_files_load_exactly(tmp_path, ext, mode):
     shape = MODES[mode]
     data = _random(shape)
@@ -88,7 +94,7 @@ def test_8bit_files_load_exactly(tmp_path, ext, mode):
     np.testing.assert_array_equal(got, colour / 255.0)
 
 
-@pytest.mark.parametrize("levels", [65536, 3])                  # 3 levels: many Paeth ties
+@pytest.mark.parametrize("levels", [65536, 3])  # 3 levels: many Paeth ties
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 def test_16bit_png_every_filter_type(tmp_path, channels, levels):
     data = (RNG.integers(0, levels, (11, 13, channels)) * (65535 // (levels - 1))).astype(np.uint16).squeeze()
@@ -117,7 +123,7 @@ def test_16bit_tiff_packbits_and_planar(tmp_path):
     grey = _random((16, 18), np.uint16)
     Image.fromarray(grey).save(tmp_path / "g16.tif", compression="packbits")
     with tifffile.TiffFile(tmp_path / "g16.tif") as tif:
-        assert tif.pages[0].compression == 32773          # really PackBits
+        assert tif.pages[0].compression == 32773  # really PackBits
     np.testing.assert_array_equal(load_image(tmp_path / "g16.tif"), grey / 65535.0)
     rgb = _random((16, 18, 3), np.uint16)
     tifffile.imwrite(tmp_path / "c16.tif", rgb, photometric="rgb")
@@ -135,7 +141,7 @@ def test_compressed_tiff(tmp_path, compression):
 
 def test_float_tiff_validated_and_clipped(tmp_path):
     values = RNG.random((12, 10)).astype(np.float32)
-    values[0, 0], values[0, 1] = -1e-4, 1 + 1e-4                # tiny excursions are clipped
+    values[0, 0], values[0, 1] = -1e-4, 1 + 1e-4  # tiny excursions are clipped
     tifffile.imwrite(tmp_path / "f.tif", values)
     got = load_image(tmp_path / "f.tif")
     np.testing.assert_allclose(got, np.clip(values, 0, 1).astype(np.float64))
@@ -171,13 +177,13 @@ def test_grayscale_is_bt601_luma(tmp_path):
 
 
 def test_size_resizes_longer_side_antialiased():
-    full = load_image("chelsea", grayscale=False)                  # 300 × 451
+    full = load_image("chelsea", grayscale=False)  # 300 × 451
     small = load_image("chelsea", size=64, grayscale=False)
     assert small.shape == (43, 64, 3)
     expected = resize(full, (43, 64, 3), order=3, anti_aliasing=True, mode="reflect")
     np.testing.assert_allclose(small, expected, atol=1e-12)
     assert abs(small.mean() - full.mean()) < 0.01
-    assert load_image("page", size=40).shape == (20, 40)         # 191 × 384, grey
+    assert load_image("page", size=40).shape == (20, 40)  # 191 × 384, grey
 
 
 def test_multiple_of_crops_centred(tmp_path):
@@ -192,8 +198,9 @@ def test_multiple_of_crops_centred(tmp_path):
         load_image(tmp_path / "g.png", multiple_of=24)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"size": 4}, "size"), ({"size": 2.5}, "size"),
-                                          ({"multiple_of": 0}, "multiple_of")])
+@pytest.mark.parametrize(
+    "kwargs,match", [({"size": 4}, "size"), ({"size": 2.5}, "size"), ({"multiple_of": 0}, "multiple_of")]
+)
 def test_bad_options_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_image("camera", **kwargs)
@@ -244,13 +251,25 @@ def _make_bad(tmp_path, kind):
     return path
 
 
-@pytest.mark.parametrize("kind,reason", [
-    ("missing", "file not found"), ("empty", "empty"), ("text", "not a recognised image format"),
-    ("truncated", "corrupt or unreadable"), ("truncated16", "corrupt or unreadable|truncated"),
-    ("one_pixel", "1×1 pixels"), ("thin", "5×40 pixels; at least 8×8"), ("huge", "larger than 8192"),
-    ("channels", "6 channels"), ("stack", "stack"), ("nan", "NaN"), ("range", r"\[0, 1\]"),
-    ("animation", "3 frames"), ("directory", "directory"),
-])
+@pytest.mark.parametrize(
+    "kind,reason",
+    [
+        ("missing", "file not found"),
+        ("empty", "empty"),
+        ("text", "not a recognised image format"),
+        ("truncated", "corrupt or unreadable"),
+        ("truncated16", "corrupt or unreadable|truncated"),
+        ("one_pixel", "1×1 pixels"),
+        ("thin", "5×40 pixels; at least 8×8"),
+        ("huge", "larger than 8192"),
+        ("channels", "6 channels"),
+        ("stack", "stack"),
+        ("nan", "NaN"),
+        ("range", r"\[0, 1\]"),
+        ("animation", "3 frames"),
+        ("directory", "directory"),
+    ],
+)
 def test_bad_inputs_raise_image_error_naming_file_and_reason(tmp_path, kind, reason):
     path = _make_bad(tmp_path, kind)
     with pytest.raises(ImageError, match=reason) as info:
@@ -275,6 +294,7 @@ def test_unknown_catalogue_name_suggests_close_names():
 def test_every_catalogue_image_loads_offline(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("network access attempted")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     assert catalogue_names() == list(CATALOGUE) and "camera" in CATALOGUE
@@ -290,7 +310,7 @@ def test_every_catalogue_image_loads_offline(monkeypatch):
 def test_ycbcr_matches_matlab_convention_and_inverts():
     rgb = RNG.random((6, 7, 3))
     ycc = rgb_to_ycbcr(rgb)
-    np.testing.assert_allclose(ycc * 255.0, rgb2ycbcr(rgb), atol=1e-10)         # skimage: Y in [16, 235]
+    np.testing.assert_allclose(ycc * 255.0, rgb2ycbcr(rgb), atol=1e-10)  # skimage: Y in [16, 235]
     np.testing.assert_allclose(ycbcr_to_rgb(ycc), rgb, atol=1e-12)
     np.testing.assert_allclose(ycbcr_to_rgb(ycc), ycbcr2rgb(ycc * 255.0), atol=1e-10)
     white, black = rgb_to_ycbcr(np.ones(3)), rgb_to_ycbcr(np.zeros(3))
@@ -309,7 +329,7 @@ def test_to_uint8_and_save_png_roundtrip_atomically(tmp_path):
     target = tmp_path / "out.png"
     target.write_bytes(b"old contents")
     save_png(target, image)
-    assert os.listdir(tmp_path) == ["out.png"]                  # temporary file renamed away
+    assert os.listdir(tmp_path) == ["out.png"]  # temporary file renamed away
     np.testing.assert_array_equal(load_image(target, grayscale=False), to_uint8(image) / 255.0)
     with pytest.raises(ValueError, match="shape"):
         save_png(tmp_path / "x.png", np.zeros((4, 4, 5)))

@@ -1,4 +1,5 @@
 """Metrics against scikit-image and closed forms."""
+
 from __future__ import annotations
 
 import math
@@ -64,7 +65,7 @@ def test_ssim_and_psnr_match_skimage_on_natural_grey(dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(7, 9), (40, 56)])
 def test_colour_ssim_is_skimage_channel_axis_mean(shape, dtype):
-    clean = astronaut()[: shape[0], 100:100 + shape[1]] / 255.0
+    clean = astronaut()[: shape[0], 100 : 100 + shape[1]] / 255.0
     noisy, clean = _noisy_pair(clean, 0.1, 5, dtype)
     expected = structural_similarity(noisy, clean, data_range=1, channel_axis=2)
     x = torch.from_numpy(noisy).permute(2, 0, 1)
@@ -77,7 +78,7 @@ def test_colour_ssim_is_skimage_channel_axis_mean(shape, dtype):
 def test_psnr_clips_x_and_closed_form():
     ref = torch.full((1, 8, 8), 0.5, dtype=torch.float64)
     x = ref + 0.1
-    assert psnr(x, ref).item() == pytest.approx(20.0, abs=1e-9)      # 10 log10(1 / 0.01)
+    assert psnr(x, ref).item() == pytest.approx(20.0, abs=1e-9)  # 10 log10(1 / 0.01)
     # values above 1 are clipped to 1 before the error is measured: error 0.5 everywhere
     assert psnr(torch.full_like(ref, 7.0), ref).item() == pytest.approx(10 * math.log10(4.0), abs=1e-9)
     assert psnr(ref, ref).item() == math.inf
@@ -106,13 +107,13 @@ def test_batched_psnr_ssim_give_one_value_per_image():
 
 
 def test_rel_change_and_rec_error_closed_forms():
-    old = torch.tensor([[3.0, 0.0], [0.0, 4.0]], dtype=torch.float64)      # ‖old‖ = 5
+    old = torch.tensor([[3.0, 0.0], [0.0, 4.0]], dtype=torch.float64)  # ‖old‖ = 5
     new = old + torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
     assert rel_change(new, old).item() == pytest.approx(0.2, abs=1e-15)
     assert rec_error(new, old).item() == pytest.approx(0.2, abs=1e-15)
     assert rec_error(-old, old).item() == pytest.approx(2.0, abs=1e-15)
     zero = torch.zeros(2, 2, dtype=torch.float64)
-    assert rel_change(zero, zero).item() == 0.0                           # 0/0 reported as no change
+    assert rel_change(zero, zero).item() == 0.0  # 0/0 reported as no change
 
 
 def test_context_caches_reference_and_follows_dtype():
@@ -152,9 +153,11 @@ def test_compute_metrics_on_tiny_problem():
     err = (x_new - truth).numpy()
     assert out["rec_error"].item() == pytest.approx(np.linalg.norm(err) / np.linalg.norm(truth.numpy()), rel=1e-12)
     assert out["psnr"].item() == pytest.approx(
-        peak_signal_noise_ratio(truth.numpy()[0], np.clip(x_new.numpy()[0], 0, 1), data_range=1), abs=1e-9)
+        peak_signal_noise_ratio(truth.numpy()[0], np.clip(x_new.numpy()[0], 0, 1), data_range=1), abs=1e-9
+    )
     assert out["ssim"].item() == pytest.approx(
-        structural_similarity(x_new.numpy()[0], truth.numpy()[0], data_range=1), abs=1e-9)
+        structural_similarity(x_new.numpy()[0], truth.numpy()[0], data_range=1), abs=1e-9
+    )
     assert out["accepted"].item() == 1.0 and out["opt_error"].item() == 0.5
     assert math.isnan(out["opt_bound"].item())
 

@@ -1,5 +1,6 @@
 """The fast paths of issue 11: the short-filter wavelet transform, the separable SSIM box filter,
 the lane's cached previous image and the grouped metric history (same numbers as before)."""
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,7 @@ def _pywt_packed(x: np.ndarray, wavelet: str, levels: int) -> np.ndarray:
     import pywt
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # pywt warns when the coarsest level is shorter than the filter
+        warnings.simplefilter("ignore")  # pywt warns when the coarsest level is shorter than the filter
         coeffs = pywt.wavedec2(x, wavelet, mode="periodization", level=levels, axes=(-2, -1))
     return pywt.coeffs_to_array(coeffs, axes=(-2, -1))[0]
 
@@ -63,8 +64,9 @@ def test_fast_transform_equals_the_conv_transform_and_pywavelets(wavelet, shape,
     np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(fast.numpy(), _pywt_packed(x.numpy(), wavelet, levels), rtol=0, atol=1e-12)
     # the inverse (= adjoint) on arbitrary coefficients, and perfect reconstruction
-    np.testing.assert_allclose(waverec(x, wavelet, levels).numpy(),
-                               _conv_path(waverec, x, wavelet, levels).numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        waverec(x, wavelet, levels).numpy(), _conv_path(waverec, x, wavelet, levels).numpy(), rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(waverec(fast, wavelet, levels).numpy(), x.numpy(), rtol=0, atol=1e-10)
 
 
@@ -77,15 +79,16 @@ def test_fast_transform_in_float32_matches_to_rounding_and_leaves_its_input_alon
     assert torch.equal(x, before)
     torch.testing.assert_close(fast, slow, rtol=1e-6, atol=2e-6)
     back = waverec(fast, wavelet, 3)
-    assert torch.equal(fast, wavedec(x, wavelet, 3))          # deterministic, no aliasing of outputs
+    assert torch.equal(fast, wavedec(x, wavelet, 3))  # deterministic, no aliasing of outputs
     torch.testing.assert_close(back, x, rtol=1e-6, atol=2e-6)
 
 
 def test_fast_transform_on_non_contiguous_input():
-    x = torch.randn(32, 48, dtype=torch.float64).T              # (48, 32), transposed strides
+    x = torch.randn(32, 48, dtype=torch.float64).T  # (48, 32), transposed strides
     for wavelet in ("haar", "db4"):
-        np.testing.assert_allclose(wavedec(x, wavelet, 2).numpy(),
-                                   _conv_path(wavedec, x.contiguous(), wavelet, 2).numpy(), atol=1e-12)
+        np.testing.assert_allclose(
+            wavedec(x, wavelet, 2).numpy(), _conv_path(wavedec, x.contiguous(), wavelet, 2).numpy(), atol=1e-12
+        )
 
 
 def test_autograd_uses_the_differentiable_path_with_the_same_values():
@@ -94,7 +97,7 @@ def test_autograd_uses_the_differentiable_path_with_the_same_values():
     assert c.requires_grad
     np.testing.assert_allclose(c.detach().numpy(), wavedec(x.detach(), "haar", 2).numpy(), atol=1e-12)
     with torch.no_grad():
-        assert not wavedec(x, "haar", 2).requires_grad        # no_grad: the fast path
+        assert not wavedec(x, "haar", 2).requires_grad  # no_grad: the fast path
 
 
 def _avg_pool_window_mean(t: torch.Tensor) -> torch.Tensor:
@@ -154,10 +157,20 @@ def test_compute_metrics_with_given_images_equals_computing_them():
 
 
 def _run(degradation, params, keep, lanes):
-    config = Config.from_dict({
-        "problem": {"image": "camera", "size": 32, "degradation": degradation, "noise_sigma": 0.01,
-                    "seed": 2, "params": params},
-        "lanes": lanes, "run": {"iterations": 6, "keep_iterates": keep, "dtype": "float64"}})
+    config = Config.from_dict(
+        {
+            "problem": {
+                "image": "camera",
+                "size": 32,
+                "degradation": degradation,
+                "noise_sigma": 0.01,
+                "seed": 2,
+                "params": params,
+            },
+            "lanes": lanes,
+            "run": {"iterations": 6, "keep_iterates": keep, "dtype": "float64"},
+        }
+    )
     run = Run(config)
     run.run()
     return run
@@ -166,8 +179,10 @@ def _run(degradation, params, keep, lanes):
 @pytest.mark.parametrize("degradation, params", [("blur", {}), ("sparse_sr", {"scale": 2, "levels": 2})])
 @pytest.mark.parametrize("keep", [0, 10])
 def test_lane_rel_change_from_the_cached_image_equals_recomputing_it(degradation, params, keep):
-    lanes = [{"label": "ISTA", "solver": "ista", "prior": "l1", "params": {"lam": 0.001}},
-             {"label": "FISTA", "solver": "fista", "prior": "l1", "params": {"lam": 0.001}}]
+    lanes = [
+        {"label": "ISTA", "solver": "ista", "prior": "l1", "params": {"lam": 0.001}},
+        {"label": "FISTA", "solver": "fista", "prior": "l1", "params": {"lam": 0.001}},
+    ]
     run = _run(degradation, params, keep, lanes)
     problem = run.problem
     for lane in run.lanes:

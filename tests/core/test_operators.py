@@ -1,5 +1,6 @@
 """Degradation operators: adjoints, normal solves, forward models against references, masks,
 seeding, kernel files and input errors. Everything in float64 on small images."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,10 @@ def build(name, params=None, shape=SHAPE, seed=0):
 def random_observation(op, x, g):
     y = op.forward(x)
     if y.is_complex():
-        return torch.complex(torch.randn(y.shape, generator=g, dtype=torch.float64),
-                             torch.randn(y.shape, generator=g, dtype=torch.float64))
+        return torch.complex(
+            torch.randn(y.shape, generator=g, dtype=torch.float64),
+            torch.randn(y.shape, generator=g, dtype=torch.float64),
+        )
     return torch.randn(y.shape, generator=g, dtype=torch.float64)
 
 
@@ -87,8 +90,7 @@ def test_normal_solve_matches_conjugate_gradient(name, params):
     b = torch.randn((2, *SHAPE), generator=g, dtype=torch.float64)
     for rho in (0.05, 2.0):
         z = op.normal_solve(b, rho)
-        ref = conjugate_gradient(lambda v: op.adjoint(op.forward(v)) + rho * v, b,
-                                 max_iter=3000, tol=1e-13)
+        ref = conjugate_gradient(lambda v: op.adjoint(op.forward(v)) + rho * v, b, max_iter=3000, tol=1e-13)  # noqa: B023
         assert float((z - ref).norm() / ref.norm()) < 1e-6
         residual = op.adjoint(op.forward(z)) + rho * z - b
         assert float(residual.norm() / b.norm()) < 1e-10
@@ -137,8 +139,11 @@ def test_blur_equals_scipy_wrap_convolution_for_asymmetric_kernel():
 
 
 def test_blur_kernels_are_normalised_and_shaped():
-    for params, side in (({"kernel": "gaussian", "kernel_size": 7}, 7), ({"kernel": "box", "kernel_size": 3}, 3),
-                         ({"kernel": "line", "motion_length": 9.0, "motion_angle": 0.0}, 11)):
+    for params, side in (
+        ({"kernel": "gaussian", "kernel_size": 7}, 7),
+        ({"kernel": "box", "kernel_size": 3}, 3),
+        ({"kernel": "line", "motion_length": 9.0, "motion_angle": 0.0}, 11),
+    ):
         k = build("blur", params).kernel
         assert k.shape == (side, side) and float(k.sum()) == pytest.approx(1.0, abs=1e-12)
     # a horizontal line kernel lies on the centre row and is symmetric
@@ -352,7 +357,9 @@ def test_levin_style_cell_files(tmp_path):
     scipy.io.savemat(tmp_path / "levin5.mat", {"kernels": cells})
     for name in ("levin73.mat", "levin5.mat"):
         for index, k in enumerate(kernels, start=1):
-            op = build("blur", {"kernel": "levin", "levin_index": index, "kernel_path": str(tmp_path / name)}, (1, 16, 16))
+            op = build(
+                "blur", {"kernel": "levin", "levin_index": index, "kernel_path": str(tmp_path / name)}, (1, 16, 16)
+            )
             np.testing.assert_allclose(op.kernel.numpy(), k / k.sum(), atol=1e-12)
     with pytest.raises(ValueError, match="index 5 out of range"):
         build("blur", {"kernel": "levin", "levin_index": 5, "kernel_path": str(tmp_path / "levin5.mat")})
@@ -367,9 +374,16 @@ def test_bad_kernels_and_parameters_raise_clear_errors(tmp_path):
     (tmp_path / "junk.mat").write_bytes(b"not a mat file at all")
     (tmp_path / "junk.png").write_bytes(b"not a png")
     np.save(tmp_path / "big.npy", np.ones((21, 21)))
-    cases = [("missing.npy", "does not exist"), ("rect.npy", "square"), ("empty.npy", "empty"),
-             ("nan.npy", "NaN"), ("zero.npy", "positive"), ("obj.npy", "obj.npy"),
-             ("junk.mat", "junk.mat"), ("junk.png", "junk.png")]
+    cases = [
+        ("missing.npy", "does not exist"),
+        ("rect.npy", "square"),
+        ("empty.npy", "empty"),
+        ("nan.npy", "NaN"),
+        ("zero.npy", "positive"),
+        ("obj.npy", "obj.npy"),
+        ("junk.mat", "junk.mat"),
+        ("junk.png", "junk.png"),
+    ]
     for name, message in cases:
         with pytest.raises(ValueError, match=message):
             build("blur", {"kernel": "file", "kernel_path": str(tmp_path / name)})

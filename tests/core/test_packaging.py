@@ -1,4 +1,5 @@
 """The built wheel carries the weights and presets, and an unpacked wheel works outside the checkout."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,22 @@ print(sorted((lane.label, lane.status.split()[0]) for lane in run.lanes))
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", str(CHECKOUT_DIR), "--no-deps",
-                             "--no-build-isolation", "-q", "-w", str(out)], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(CHECKOUT_DIR),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {result.stderr.strip().splitlines()[-1:]}")
     return next(out.glob("*.whl"))
@@ -51,8 +66,14 @@ def test_an_unpacked_wheel_runs_a_preset_with_a_learned_lane_from_any_folder(whe
     env = {**os.environ, "PYTHONPATH": str(site)}
     for variable in ("CW_WEIGHTS_DIR", "CW_PRESETS_DIR"):
         env.pop(variable, None)
-    result = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r})\n" + SCRIPT],
-                            cwd=elsewhere, capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r})\n" + SCRIPT],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     weights, lanes = result.stdout.strip().splitlines()[-2:]
     assert weights.startswith(str(site))

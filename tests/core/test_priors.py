@@ -1,4 +1,5 @@
 """Tests for priors (value + prox against brute force) and classical denoisers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,17 +38,22 @@ def _grid_minimum(cost, low, high, n=400_001):
     values = cost(grid)
     best = int(np.argmin(values))
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-    polished = scipy.optimize.minimize_scalar(cost, bounds=(lo, hi), method="bounded",
-                                              options={"xatol": 1e-13})
+    polished = scipy.optimize.minimize_scalar(cost, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13})
     return min(values[best], float(cost(np.array([polished.x]))[0]))
 
 
 # --------------------------------------------------------------------------- registry / values
 def test_registry_entries_and_params():
     load_all()
-    expected = {"none": set(), "l1": {"lam"}, "l1_wavelet": {"lam", "wavelet", "levels"},
-                "lp": {"lam", "p", "gisa_iters", "transform"}, "l0_box": {"lam", "low", "high"},
-                "tv": {"lam", "tv_iters"}, "box": {"low", "high"}}
+    expected = {
+        "none": set(),
+        "l1": {"lam"},
+        "l1_wavelet": {"lam", "wavelet", "levels"},
+        "lp": {"lam", "p", "gisa_iters", "transform"},
+        "l0_box": {"lam", "low", "high"},
+        "tv": {"lam", "tv_iters"},
+        "box": {"low", "high"},
+    }
     for name, names in expected.items():
         entry = PRIORS.get_entry(name)
         assert {p.name for p in entry.params} == names
@@ -73,7 +79,8 @@ def test_values_closed_forms():
     coeffs = wavedec(x, "db4", 3)
     assert L1Wavelet(0.3, "db4", 3).value(x).item() == pytest.approx(0.3 * coeffs.abs().sum().item())
     assert LpGISA(0.2, 0.5, transform="haar").value(x).item() == pytest.approx(
-        0.2 * (wavedec(x, "haar", 3).abs() ** 0.5).sum().item())
+        0.2 * (wavedec(x, "haar", 3).abs() ** 0.5).sum().item()
+    )
     for prior in (L1Wavelet(0.3), LpGISA(0.2, 0.5), TotalVariation(0.1), L0Box(0.1, -1, 1)):
         assert prior.value(zero).item() == 0.0
         assert prior.value(x).item() > 0.0
@@ -99,9 +106,18 @@ def test_gradient_adjoint_identity():
     assert (gradient(x) * p).sum().item() == pytest.approx((x * gradient_adjoint(p)).sum().item(), abs=1e-12)
 
 
-@pytest.mark.parametrize("prior", [L1Wavelet(0.5, "haar"), LpGISA(0.5, 0.7), LpGISA(0.5, 0.5, transform="db4"),
-                                   TotalVariation(0.5), L0Box(0.5, -5, 5), Box(-5, 5)],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "prior",
+    [
+        L1Wavelet(0.5, "haar"),
+        LpGISA(0.5, 0.7),
+        LpGISA(0.5, 0.5, transform="db4"),
+        TotalVariation(0.5),
+        L0Box(0.5, -5, 5),
+        Box(-5, 5),
+    ],
+    ids=lambda p: p.name,
+)
 def test_prox_with_vanishing_step_is_identity(prior):
     v = _rand(1, 16, 16, seed=4)
     for step in (1e-10, torch.tensor(1e-10, dtype=DT)):
@@ -134,8 +150,10 @@ def test_gisa_reaches_scalar_global_minimum(p, weight):
     values = np.array([-2.0, -0.9, -0.45, -0.1, 0.0, 0.2, 0.35, 0.6, 1.0, 3.0])
     shrunk = gisa_shrink(torch.tensor(values, dtype=DT), weight, p, iters=30).numpy()
     for v, t in zip(values, shrunk):
+
         def cost(z, v=v):
             return weight * np.abs(z) ** p + 0.5 * (z - v) ** 2
+
         reference = _grid_minimum(cost, -abs(v) - 0.5, abs(v) + 0.5)
         assert cost(np.array([t]))[0] <= reference + 1e-6
         assert cost(np.array([t]))[0] >= reference - 1e-6  # sanity: the grid is fine enough
@@ -160,8 +178,10 @@ def test_lp_prox_in_wavelet_domain_is_global_minimum_per_coefficient():
     # ‖x − v‖ = ‖Tx − Tv‖ (T orthonormal), so the objective splits over coefficients.
     total_reference = 0.0
     for c in wavedec(v, "db4", 3).flatten().tolist():
+
         def cost(z, c=c):
             return prior.lam * np.abs(z) ** prior.p + (z - c) ** 2 / (2 * step)
+
         total_reference += _grid_minimum(cost, -abs(c) - 0.5, abs(c) + 0.5, n=20_001)
     assert _prox_objective(prior, x, v, step) == pytest.approx(total_reference, abs=1e-6)
 
@@ -174,15 +194,18 @@ def test_l0_box_prox_against_dense_grid(low, high):
     x = prior.prox(torch.tensor(values, dtype=DT), step).numpy()
     assert np.all((x >= low) & (x <= high))
     for v, z in zip(values, x):
+
         def cost(t, v=v):
             return prior.lam * (t != 0) + (t - v) ** 2 / (2 * step)
+
         grid = np.union1d(np.linspace(low, high, 200_001), [0.0] if low <= 0 <= high else [])
         reference = cost(grid).min()
         assert cost(np.array([z]))[0] <= reference + 1e-12
         assert cost(np.array([z]))[0] >= reference - 1e-4
     vt = torch.tensor(values, dtype=DT)
     assert _prox_objective(prior, prior.prox(vt, step), vt, step) <= _prox_objective(
-        prior, vt.clamp(low, high), vt, step)
+        prior, vt.clamp(low, high), vt, step
+    )
 
 
 def test_box_prox_is_projection():
@@ -212,9 +235,14 @@ def _tv_reference(v: np.ndarray, theta: float) -> tuple[np.ndarray, float]:
     def ball_jac(q):
         return np.hstack([np.diag(-2 * q[:n]), np.diag(-2 * q[n:])])
 
-    result = scipy.optimize.minimize(objective, np.zeros(2 * n), jac=True, method="SLSQP",
-                                     constraints=[{"type": "ineq", "fun": ball, "jac": ball_jac}],
-                                     options={"ftol": 1e-15, "maxiter": 1000})
+    result = scipy.optimize.minimize(
+        objective,
+        np.zeros(2 * n),
+        jac=True,
+        method="SLSQP",
+        constraints=[{"type": "ineq", "fun": ball, "jac": ball_jac}],
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
     x_ref = b - theta * adjoint @ result.x
     return x_ref.reshape(v.shape), 0.5 * b @ b - result.fun
 
@@ -264,6 +292,7 @@ def test_tv_warm_start_needs_fewer_iterations():
 # --------------------------------------------------------------------------- denoisers
 def _camera64():
     from skimage import data, transform
+
     image = transform.resize(data.camera().astype(np.float64) / 255.0, (64, 64), anti_aliasing=True)
     return torch.from_numpy(image)[None]
 
@@ -295,14 +324,16 @@ def test_wavelet_prior_levels_follow_image_size():
     expected = wavedec(v, "db4", 2)
     assert prior.value(v).item() == pytest.approx(0.2 * expected.abs().sum().item())
     x = prior.prox(v, 1.0)
-    assert torch.allclose(wavedec(x, "db4", 2), torch.sign(expected) * (expected.abs() - 0.2).clamp_min(0),
-                          atol=1e-12)
+    assert torch.allclose(wavedec(x, "db4", 2), torch.sign(expected) * (expected.abs() - 0.2).clamp_min(0), atol=1e-12)
     with pytest.raises(ValueError, match="even"):
         prior.prox(_rand(1, 11, 20, seed=13), 1.0)
 
 
-@pytest.mark.parametrize("prior", [L1Wavelet(0.1), LpGISA(0.1, 0.7, transform="haar"), TotalVariation(0.1, 50),
-                                   L0Box(0.01), Box()], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "prior",
+    [L1Wavelet(0.1), LpGISA(0.1, 0.7, transform="haar"), TotalVariation(0.1, 50), L0Box(0.01), Box()],
+    ids=lambda p: p.name,
+)
 def test_float32_matches_float64(prior):
     v = _rand(2, 16, 16, seed=14, scale=0.5) + 0.5
     step = torch.tensor(0.7, dtype=torch.float32)

@@ -1,4 +1,5 @@
 """Registry: parameter names never collide within a lane, and every declaration is usable."""
+
 from __future__ import annotations
 
 import itertools
@@ -25,8 +26,11 @@ def test_no_parameter_name_collisions_in_any_lane_combination():
     for solver, prior, denoiser in lane_combinations():
         count += 1
         seen = {}
-        for kind, registry, name in (("solver", SOLVERS, solver), ("prior", PRIORS, prior),
-                                     ("denoiser", DENOISERS, denoiser)):
+        for kind, registry, name in (
+            ("solver", SOLVERS, solver),
+            ("prior", PRIORS, prior),
+            ("denoiser", DENOISERS, denoiser),
+        ):
             if name is None:
                 continue
             for param in registry[name].params:

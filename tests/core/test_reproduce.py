@@ -1,4 +1,5 @@
 """The reproduction registry/CLI and the PNG line plots used by the reproductions."""
+
 import numpy as np
 import pytest
 
@@ -43,10 +44,12 @@ def test_fig2_config_swaps_in_the_learned_denoiser():
 
 def test_line_panel_draws_each_series_in_its_colour(tmp_path):
     x = np.arange(1, 11)
-    panel = line_panel({"a": (x, 10.0 ** -x), "b": (x, 10.0 ** (-x / 2))}, {"a": "#ff0000", "b": "#0000ff"},
-                       "t", log_y=True)
+    panel = line_panel(
+        {"a": (x, 10.0**-x), "b": (x, 10.0 ** (-x / 2))}, {"a": "#ff0000", "b": "#0000ff"}, "t", log_y=True
+    )
     pixels = np.asarray(panel)
     assert ((pixels == [255, 0, 0]).all(-1)).sum() > 50 and ((pixels == [0, 0, 255]).all(-1)).sum() > 50
     path = save_panels([panel, panel, panel], tmp_path / "p.png")
     from PIL import Image
+
     assert Image.open(path).size == (2 * panel.size[0], 2 * panel.size[1])

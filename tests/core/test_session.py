@@ -1,4 +1,5 @@
 """Sessions: save/open round trip, reproduction by rerunning, atomic writes, corrupt folders."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,13 +12,23 @@ from core.session import open_session, save_session
 
 
 def make_run(iterations=7):
-    config = Config.from_dict({
-        "problem": {"image": "coins", "size": 32, "degradation": "inpaint", "noise_sigma": 0.01, "seed": 5,
-                    "params": {"keep_rate": 0.6}},
-        "lanes": [{"label": "FISTA l1w", "solver": "fista", "prior": "l1_wavelet", "params": {"lam": 0.002}},
-                  {"label": "PnP", "solver": "pnp_hqs", "denoiser": "gaussian"}],
-        "run": {"iterations": iterations, "keep_iterates": 3},
-    })
+    config = Config.from_dict(
+        {
+            "problem": {
+                "image": "coins",
+                "size": 32,
+                "degradation": "inpaint",
+                "noise_sigma": 0.01,
+                "seed": 5,
+                "params": {"keep_rate": 0.6},
+            },
+            "lanes": [
+                {"label": "FISTA l1w", "solver": "fista", "prior": "l1_wavelet", "params": {"lam": 0.002}},
+                {"label": "PnP", "solver": "pnp_hqs", "denoiser": "gaussian"},
+            ],
+            "run": {"iterations": iterations, "keep_iterates": 3},
+        }
+    )
     run = Run(config)
     run.run()
     return run
@@ -96,20 +107,36 @@ def copy_session(saved, tmp_path):
     return target
 
 
-@pytest.mark.parametrize("damage, fragments", [
-    (lambda f: (f / "session.toml").write_text("schema_version = 1\n[config\n"), ["session.toml", "corrupt", "TOML"]),
-    (lambda f: (f / "session.toml").write_text((f / "session.toml").read_text().replace(
-        "schema_version = 1", "schema_version = 2")), ["session.toml", "unsupported schema_version 2"]),
-    (lambda f: (f / "session.toml").unlink(), ["session.toml", "missing"]),
-    (lambda f: (f / "session.toml").write_text((f / "session.toml").read_text().replace(
-        'solver = "fista"', 'solver = "fistaa"')), ["session.toml", "invalid config", "unknown solver 'fistaa'"]),
-    (lambda f: (f / "metrics.csv").unlink(), ["metrics.csv", "missing"]),
-    (lambda f: (f / "metrics.csv").write_text("a,b\n1,2\n"), ["metrics.csv", "corrupt", "header"]),
-    (lambda f: (f / "metrics.csv").write_text((f / "metrics.csv").read_text() + "PnP,8,x\n"),
-     ["metrics.csv", "corrupt", "fields"]),
-    (lambda f: (f / "iterates.npz").write_bytes(b"not a zip"), ["iterates.npz", "corrupt"]),
-    (lambda f: (f / "iterates.npz").unlink(), ["iterates.npz", "missing"]),
-])
+@pytest.mark.parametrize(
+    "damage, fragments",
+    [
+        (
+            lambda f: (f / "session.toml").write_text("schema_version = 1\n[config\n"),
+            ["session.toml", "corrupt", "TOML"],
+        ),
+        (
+            lambda f: (f / "session.toml").write_text(
+                (f / "session.toml").read_text().replace("schema_version = 1", "schema_version = 2")
+            ),
+            ["session.toml", "unsupported schema_version 2"],
+        ),
+        (lambda f: (f / "session.toml").unlink(), ["session.toml", "missing"]),
+        (
+            lambda f: (f / "session.toml").write_text(
+                (f / "session.toml").read_text().replace('solver = "fista"', 'solver = "fistaa"')
+            ),
+            ["session.toml", "invalid config", "unknown solver 'fistaa'"],
+        ),
+        (lambda f: (f / "metrics.csv").unlink(), ["metrics.csv", "missing"]),
+        (lambda f: (f / "metrics.csv").write_text("a,b\n1,2\n"), ["metrics.csv", "corrupt", "header"]),
+        (
+            lambda f: (f / "metrics.csv").write_text((f / "metrics.csv").read_text() + "PnP,8,x\n"),
+            ["metrics.csv", "corrupt", "fields"],
+        ),
+        (lambda f: (f / "iterates.npz").write_bytes(b"not a zip"), ["iterates.npz", "corrupt"]),
+        (lambda f: (f / "iterates.npz").unlink(), ["iterates.npz", "missing"]),
+    ],
+)
 def test_damaged_sessions_raise_value_error_naming_the_file(saved, tmp_path, damage, fragments):
     folder = copy_session(saved, tmp_path)
     damage(folder)
@@ -121,8 +148,7 @@ def test_damaged_sessions_raise_value_error_naming_the_file(saved, tmp_path, dam
 
 def test_pickled_npz_is_refused(saved, tmp_path):
     folder = copy_session(saved, tmp_path)
-    np.savez(folder / "iterates.npz", lane_labels=np.array(["a"], dtype=object),
-             lane0_k0=np.zeros((2, 2)))
+    np.savez(folder / "iterates.npz", lane_labels=np.array(["a"], dtype=object), lane0_k0=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="iterates.npz: corrupt"):
         open_session(folder)
 

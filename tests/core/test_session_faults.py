@@ -1,4 +1,5 @@
 """Sessions survive kill -9, a full disk and mixed folders: a folder is one whole save or refused."""
+
 from __future__ import annotations
 
 import errno
@@ -23,11 +24,13 @@ from core.session import open_session, save_session
 
 
 def make_run(iterations: int, seed: int = 5) -> Run:
-    config = Config.from_dict({
-        "problem": {"image": "coins", "size": 32, "degradation": "inpaint", "noise_sigma": 0.01, "seed": seed},
-        "lanes": [{"label": "FISTA", "solver": "fista", "prior": "l1", "params": {"lam": 0.002}}],
-        "run": {"iterations": iterations, "keep_iterates": 3},
-    })
+    config = Config.from_dict(
+        {
+            "problem": {"image": "coins", "size": 32, "degradation": "inpaint", "noise_sigma": 0.01, "seed": seed},
+            "lanes": [{"label": "FISTA", "solver": "fista", "prior": "l1", "params": {"lam": 0.002}}],
+            "run": {"iterations": iterations, "keep_iterates": 3},
+        }
+    )
     run = Run(config)
     run.run()
     return run
@@ -84,7 +87,7 @@ def test_without_an_atomic_exchange_a_crash_between_the_renames_is_recovered(tmp
     folder = tmp_path / "session"
     save_session(make_run(3), folder)
     monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
-    save_session(make_run(4), folder)                         # the two-rename fallback works
+    save_session(make_run(4), folder)  # the two-rename fallback works
     assert snapshot_of(folder)[1] == {"FISTA": [1, 2, 3, 4]}
     real_rename, calls = os.rename, []
 
@@ -98,8 +101,8 @@ def test_without_an_atomic_exchange_a_crash_between_the_renames_is_recovered(tmp
     with pytest.raises(OSError, match="simulated crash"):
         save_session(make_run(6), folder)
     monkeypatch.setattr(atomic.os, "rename", real_rename)
-    assert not folder.exists()                                  # the moment a real crash would leave
-    assert snapshot_of(folder)[1] == {"FISTA": [1, 2, 3, 4]}    # open puts the old session back
+    assert not folder.exists()  # the moment a real crash would leave
+    assert snapshot_of(folder)[1] == {"FISTA": [1, 2, 3, 4]}  # open puts the old session back
     assert leftovers(folder) == []
 
 
@@ -138,11 +141,11 @@ def test_kill_9_during_repeated_saves_leaves_one_whole_save(tmp_path):
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
-        iterations, metrics = snapshot_of(folder)                # opens: one whole save
+        iterations, metrics = snapshot_of(folder)  # opens: one whole save
         assert metrics == {"FISTA": list(range(1, iterations + 1))}
         _, _, iterates = open_session(folder)
         assert max(iterates["FISTA"]) == iterations
     assert kills == 6
-    save_session(make_run(2), folder)                              # the next save cleans up after the dead
+    save_session(make_run(2), folder)  # the next save cleans up after the dead
     assert leftovers(folder) == []
     assert np.isfinite(open_session(folder)[1]["FISTA"]["psnr"]).all()

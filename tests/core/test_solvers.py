@@ -1,4 +1,5 @@
 """Classical solvers (ISTA, FISTA, ADMM, PnP-HQS) against independent numpy references."""
+
 from __future__ import annotations
 
 import math
@@ -33,15 +34,22 @@ def lasso():
     y = problem.y.numpy()
     lam = 0.1 * np.abs(matrix.T @ y).max()
     x_star = lasso_reference(matrix, y, lam)
+
     # independent check: smooth reformulation x = p − q, p, q ≥ 0, solved by L-BFGS-B
     def smooth(pq):
         p, q = pq[:64], pq[64:]
         r = matrix @ (p - q) - y
         grad_x = matrix.T @ r
         return 0.5 * r @ r + lam * pq.sum(), np.concatenate([grad_x + lam, -grad_x + lam])
-    res = scipy.optimize.minimize(smooth, np.zeros(128), jac=True, method="L-BFGS-B",
-                                  bounds=[(0, None)] * 128, options={"ftol": 1e-15, "gtol": 1e-12,
-                                                                      "maxiter": 10000})
+
+    res = scipy.optimize.minimize(
+        smooth,
+        np.zeros(128),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None)] * 128,
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000},
+    )
     phi_star = lasso_objective(matrix, y, lam, x_star)
     assert abs(res.fun - phi_star) < 1e-9
     assert np.linalg.norm(res.x[:64] - res.x[64:] - x_star) < 1e-4
@@ -50,8 +58,14 @@ def lasso():
 
 
 def test_registry_entries_and_flags():
-    expected = {"ista": (True, False), "fista": (True, False), "admm": (True, False),
-                "pnp_hqs": (False, True), "podm": (True, True), "flexible_pg": (True, True)}
+    expected = {
+        "ista": (True, False),
+        "fista": (True, False),
+        "admm": (True, False),
+        "pnp_hqs": (False, True),
+        "podm": (True, True),
+        "flexible_pg": (True, True),
+    }
     for name, (needs_prior, needs_denoiser) in expected.items():
         entry = SOLVERS.get_entry(name)
         assert entry.extra["needs_prior"] is needs_prior, name
@@ -81,12 +95,12 @@ def test_ista_objective_monotone_and_fista_rate_bound(lasso):
     L = problem.lipschitz()
     x0 = problem.x0.numpy().ravel()
     bound_const = 2.0 * L * np.sum((x0 - x_star) ** 2)
-    fista_gaps = [lasso_objective(matrix, y, lam, s.x.numpy()) - phi_star
-                  for s in run_solver("fista", problem, 300, prior=prior)]
+    fista_gaps = [
+        lasso_objective(matrix, y, lam, s.x.numpy()) - phi_star for s in run_solver("fista", problem, 300, prior=prior)
+    ]
     for k, gap in enumerate(fista_gaps, start=1):
         assert -1e-12 <= gap <= bound_const / (k + 1) ** 2 + 1e-12, k
-    ista_values = [lasso_objective(matrix, y, lam, s.x.numpy())
-                   for s in run_solver("ista", problem, 300, prior=prior)]
+    ista_values = [lasso_objective(matrix, y, lam, s.x.numpy()) for s in run_solver("ista", problem, 300, prior=prior)]
     assert all(b <= a + 1e-12 for a, b in zip(ista_values, ista_values[1:]))
     # FISTA is faster than ISTA here (the point of the method)
     assert fista_gaps[299] < ista_values[299] - phi_star
@@ -123,13 +137,12 @@ def test_admm_reaches_reference_minimiser(lasso):
 
 
 def test_least_squares_with_zero_prior_reaches_normal_equations():
-    matrix = random_matrix(50, 30, seed=4)          # overdetermined: unique LS solution
+    matrix = random_matrix(50, 30, seed=4)  # overdetermined: unique LS solution
     problem = make_problem(matrix, (1, 5, 6), noise_sigma=0.05, seed=5)
     y = problem.y.numpy()
     x_ls = np.linalg.solve(matrix.T @ matrix, matrix.T @ y)
-    assert np.linalg.norm(matrix @ x_ls - y) > 0.01        # noisy: LS ≠ ground truth
-    for name, iterations, kwargs in [("ista", 3000, {}), ("fista", 1000, {}),
-                                     ("admm", 500, {"rho": 0.5})]:
+    assert np.linalg.norm(matrix @ x_ls - y) > 0.01  # noisy: LS ≠ ground truth
+    for name, iterations, kwargs in [("ista", 3000, {}), ("fista", 1000, {}), ("admm", 500, {"rho": 0.5})]:
         steps = run_solver(name, problem, iterations, prior=Zero(), **kwargs)
         assert np.linalg.norm(steps[-1].x.numpy().ravel() - x_ls) < 1e-8, name
 
@@ -137,8 +150,7 @@ def test_least_squares_with_zero_prior_reaches_normal_equations():
 def test_ista_with_too_large_step_diverges(lasso):
     problem, matrix, y, lam, *_ = lasso
     L = problem.lipschitz()
-    norms = [float(s.x.norm()) for s in run_solver("ista", problem, 80, prior=L1Pixel(lam),
-                                                   step_size=3.0 / L)]
+    norms = [float(s.x.norm()) for s in run_solver("ista", problem, 80, prior=L1Pixel(lam), step_size=3.0 / L)]
     assert not math.isfinite(norms[-1]) or norms[-1] > 1e8 * norms[0]
     # and the same problem converges at 1/L
     norms_ok = [float(s.x.norm()) for s in run_solver("ista", problem, 80, prior=L1Pixel(lam))]
@@ -152,16 +164,17 @@ def test_pnp_hqs_identity_denoiser_tends_to_least_squares():
     y = problem.y.numpy()
     x_ls = np.linalg.solve(matrix.T @ matrix, matrix.T @ y)
     # ρ_k = hqs_lambda σ_n²/σ_k² grows from 0.05 to 0.33 along the schedule
-    steps = run_solver("pnp_hqs", problem, 300, denoiser=Identity(), sigma_max=25.0,
-                       sigma_min=10.0, schedule_iters=5, hqs_lambda=5.0)
+    steps = run_solver(
+        "pnp_hqs", problem, 300, denoiser=Identity(), sigma_max=25.0, sigma_min=10.0, schedule_iters=5, hqs_lambda=5.0
+    )
     assert np.linalg.norm(steps[-1].x.numpy().ravel() - x_ls) < 1e-8
-    assert np.linalg.norm(steps[2].x.numpy().ravel() - x_ls) > 1e-3      # not there at once
+    assert np.linalg.norm(steps[2].x.numpy().ravel() - x_ls) > 1e-3  # not there at once
     # the schedule: log-spaced 25/255 → max(10/255, σ_n) over 5 iterations, then held
     sigma_end = max(10.0 / 255.0, 0.01)
     expected = [25.0 / 255.0 * (sigma_end / (25.0 / 255.0)) ** (i / 4) for i in range(5)]
     assert [s.info["sigma"] for s in steps[:5]] == pytest.approx(expected, rel=1e-12)
     assert steps[5].info["sigma"] == pytest.approx(sigma_end, rel=1e-12)
-    assert steps[0].info["rho"] == pytest.approx(5.0 * 0.01 ** 2 / expected[0] ** 2, rel=1e-12)
+    assert steps[0].info["rho"] == pytest.approx(5.0 * 0.01**2 / expected[0] ** 2, rel=1e-12)
     # one step of the data step by hand: z = (AᵀA + ρ I)⁻¹(Aᵀy + ρ x⁰); D = identity ⇒ x¹ = z
     rho = steps[0].info["rho"]
     x0 = problem.x0.numpy().ravel()
@@ -172,13 +185,13 @@ def test_pnp_hqs_identity_denoiser_tends_to_least_squares():
 def test_pnp_hqs_denoises_images_not_unknowns():
     """With a non-identity to_image (sparse-coding SR), the denoiser must receive images."""
     rng = np.random.default_rng(8)
-    basis, _ = np.linalg.qr(rng.standard_normal((16, 16)))    # orthonormal W: α = W x
+    basis, _ = np.linalg.qr(rng.standard_normal((16, 16)))  # orthonormal W: α = W x
     matrix = random_matrix(10, 16, seed=9)
     problem = make_problem(matrix, (1, 4, 4), noise_sigma=0.01, seed=10)
     w = torch.tensor(basis)
     op = problem.operator
-    op.to_image = lambda a: (a.reshape(-1) @ w).reshape(1, 4, 4)      # x = Wᵀα
-    op.from_image = lambda x: (w @ x.reshape(-1)).reshape(1, 4, 4)    # α = W x
+    op.to_image = lambda a: (a.reshape(-1) @ w).reshape(1, 4, 4)  # x = Wᵀα
+    op.from_image = lambda x: (w @ x.reshape(-1)).reshape(1, 4, 4)  # α = W x
     seen = []
 
     class Recorder(Identity):

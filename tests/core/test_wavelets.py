@@ -1,4 +1,5 @@
 """Tests for the orthonormal periodised 2-D wavelet transform (core/wavelets.py)."""
+
 from __future__ import annotations
 
 import math
@@ -57,9 +58,9 @@ def test_filters_are_orthonormal_qmf_with_vanishing_moments(wavelet):
     assert lo.sum() == pytest.approx(math.sqrt(2.0), abs=1e-15)
     for shift in range(0, taps // 2):
         expected = 1.0 if shift == 0 else 0.0
-        assert np.dot(lo[: taps - 2 * shift], lo[2 * shift:]) == pytest.approx(expected, abs=1e-15)
-        assert np.dot(hi[: taps - 2 * shift], hi[2 * shift:]) == pytest.approx(expected, abs=1e-15)
-        assert np.dot(lo[: taps - 2 * shift], hi[2 * shift:]) == pytest.approx(0.0, abs=1e-15)
+        assert np.dot(lo[: taps - 2 * shift], lo[2 * shift :]) == pytest.approx(expected, abs=1e-15)
+        assert np.dot(hi[: taps - 2 * shift], hi[2 * shift :]) == pytest.approx(expected, abs=1e-15)
+        assert np.dot(lo[: taps - 2 * shift], hi[2 * shift :]) == pytest.approx(0.0, abs=1e-15)
     # db4 has 4 vanishing moments (Σ n^m g[n] = 0, m = 0..3), Haar one.
     moments = taps // 2
     n = np.arange(taps, dtype=np.float64)
@@ -139,7 +140,7 @@ def test_invalid_input_raises_value_error():
     with pytest.raises(ValueError, match="divisible"):
         wavedec(x, "haar", 3)
     with pytest.raises(ValueError, match="wavelet"):
-        wavedec(x, "bior2.2", 1)   # in PyWavelets, but not orthonormal
+        wavedec(x, "bior2.2", 1)  # in PyWavelets, but not orthonormal
     with pytest.raises(ValueError, match="levels"):
         waverec(x, "haar", -1)
     with pytest.raises(ValueError, match="H, W"):
@@ -148,14 +149,17 @@ def test_invalid_input_raises_value_error():
 
 def test_max_levels():
     from core.wavelets import max_levels
+
     assert max_levels(64, 48) == 4
     assert max_levels(12, 16) == 2
     assert max_levels(7, 16) == 0
     assert max_levels(1, 1) == 0
 
 
-@pytest.mark.parametrize("wavelet", ["haar", "db1", "db2", "db4", "db8", "db20", "db38", "sym2", "sym4", "sym12",
-                                     "sym20", "coif1", "coif5", "coif17"])
+@pytest.mark.parametrize(
+    "wavelet",
+    ["haar", "db1", "db2", "db4", "db8", "db20", "db38", "sym2", "sym4", "sym12", "sym20", "coif1", "coif5", "coif17"],
+)
 @pytest.mark.parametrize("levels", [1, 3])
 def test_every_family_matches_pywavelets_periodization(wavelet, levels):
     import warnings
@@ -168,7 +172,7 @@ def test_every_family_matches_pywavelets_periodization(wavelet, levels):
     x = np.random.default_rng(levels).random((2, 32, 64))
     coeffs = wavedec(torch.from_numpy(x), wavelet, levels).numpy()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # pywt warns that long filters see boundary effects
+        warnings.simplefilter("ignore")  # pywt warns that long filters see boundary effects
         for c in range(2):
             reference, _ = pywt.coeffs_to_array(pywt.wavedec2(x[c], wavelet, mode="periodization", level=levels))
             np.testing.assert_allclose(coeffs[c], reference, atol=1e-12)
@@ -192,8 +196,8 @@ def test_every_family_is_orthonormal_to_the_precision_of_its_published_filters(w
     assert lo.sum() == pytest.approx(math.sqrt(2.0), abs=1e-9)
     for shift in range(0, taps // 2):
         expected = 1.0 if shift == 0 else 0.0
-        assert np.dot(lo[: taps - 2 * shift], lo[2 * shift:]) == pytest.approx(expected, abs=1e-9)
-        assert np.dot(lo[: taps - 2 * shift], hi[2 * shift:]) == pytest.approx(0.0, abs=1e-9)
+        assert np.dot(lo[: taps - 2 * shift], lo[2 * shift :]) == pytest.approx(expected, abs=1e-9)
+        assert np.dot(lo[: taps - 2 * shift], hi[2 * shift :]) == pytest.approx(0.0, abs=1e-9)
     x = torch.randn(2, 16, 24, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     c = wavedec(x, wavelet, 2)
     assert torch.allclose(waverec(c, wavelet, 2), x, rtol=0, atol=1e-8)

@@ -4,6 +4,7 @@ PySide6 6.12.0 on CPython < 3.12 drops one reference to ``None`` per call of any
 ``None``-returning Qt method; a solver worker that locks a mutex per iteration then aborts the
 interpreter with "deallocating None" within seconds (see ../shared/reference/gui.md).
 """
+
 from __future__ import annotations
 
 import os

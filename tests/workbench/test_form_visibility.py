@@ -1,4 +1,5 @@
 """Forms show only the parameters that apply (issue 7): a Gaussian kernel hides the motion fields."""
+
 from __future__ import annotations
 
 from core.registry import DEGRADATIONS, load_all
@@ -17,7 +18,7 @@ def test_blur_form_shows_only_the_chosen_kernels_parameters(qtbot):
     assert shown() == {"kernel", "motion_length"} == set(form.visible_names())
     form.set_value("kernel", "levin")
     assert shown() == {"kernel", "kernel_path", "levin_index"}
-    assert set(form.values()) == {p.name for p in DEGRADATIONS["blur"].params}   # hidden ones still resolved
+    assert set(form.values()) == {p.name for p in DEGRADATIONS["blur"].params}  # hidden ones still resolved
 
 
 def test_inpaint_form_follows_the_mode(qtbot):

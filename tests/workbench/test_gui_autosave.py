@@ -1,6 +1,7 @@
 """Autosave (issue 9, items 2, 3 and 16): a restored autosave is not overwritten with less while it
 is replayed; a second instance leaves a running instance's autosave and marker alone and a dead
 PID in the marker means a crash; a full disk shows one persistent warning and retries quietly."""
+
 from __future__ import annotations
 
 import errno
@@ -29,8 +30,9 @@ def save_and_wait(qtbot, window, folder) -> None:
     """Ask for an autosave and wait until the folder was swapped for a new one."""
     before = (folder / "session.toml").stat().st_ino if (folder / "session.toml").exists() else None
     window.autosaver.save_now()
-    qtbot.waitUntil(lambda: (folder / "session.toml").exists()
-                    and (folder / "session.toml").stat().st_ino != before, timeout=30000)
+    qtbot.waitUntil(
+        lambda: (folder / "session.toml").exists() and (folder / "session.toml").stat().st_ino != before, timeout=30000
+    )
 
 
 def denoise_config():
@@ -50,21 +52,21 @@ def test_a_restored_autosave_keeps_what_it_holds_until_the_replay_has_caught_up(
     run = Run(denoise_config())
     run.step(30)
     autosave = save_session(run, tmp_path / ".autosave")
-    (autosave / MARKER).write_text(str(dead_pid()))            # the instance that wrote it crashed
+    (autosave / MARKER).write_text(str(dead_pid()))  # the instance that wrote it crashed
     make_app()
     begun = start(None, autosave, ask_restore=lambda: True)
     assert begun.restored and begun.replay == 30 and begun.autosave_dir == autosave
     window = MainWindow(begun.run.config, autosave_dir=begun.autosave_dir, run=begun.run)
     qtbot.addWidget(window)
     window.replay(begun.replay, restored=True)
-    window.worker.set_paused(True)                              # the replay is still far behind
+    window.worker.set_paused(True)  # the replay is still far behind
     wait_idle(qtbot, window)
     assert max(lane_steps(window)) < 30
-    window.autosaver.save_now()                                 # as the periodic timer does
+    window.autosaver.save_now()  # as the periodic timer does
     window.autosaver._tick()
     qtbot.wait(200)
     assert saved_iterations(autosave) == 30
-    window.replay(begun.replay, restored=True)                  # the replay catches up: saves go on
+    window.replay(begun.replay, restored=True)  # the replay catches up: saves go on
     qtbot.waitUntil(lambda: lane_steps(window) == [30, 30], timeout=60000)
     wait_idle(qtbot, window)
     save_and_wait(qtbot, window, autosave)
@@ -88,7 +90,7 @@ def test_a_second_instance_leaves_the_running_instance_alone_and_a_dead_pid_is_a
     autosave = save_session(run, tmp_path / ".autosave")
     first = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        (autosave / MARKER).write_text(str(first.pid))        # the first instance is running
+        (autosave / MARKER).write_text(str(first.pid))  # the first instance is running
         assert marker_owner_alive(autosave) and unclean_autosave(autosave) is None
         asked = []
         make_app()
@@ -104,15 +106,15 @@ def test_a_second_instance_leaves_the_running_instance_alone_and_a_dead_pid_is_a
         save_and_wait(qtbot, window, own)
         assert saved_iterations(own) == 1 and saved_iterations(autosave) == 2
         window.close()
-        assert (autosave / MARKER).read_text() == str(first.pid)   # the first one's marker is kept
-        assert not own.exists()                                    # a clean exit of the second one
-        (autosave / MARKER).write_text(f"{first.pid} 1")           # same PID, another process start
+        assert (autosave / MARKER).read_text() == str(first.pid)  # the first one's marker is kept
+        assert not own.exists()  # a clean exit of the second one
+        (autosave / MARKER).write_text(f"{first.pid} 1")  # same PID, another process start
         assert not marker_owner_alive(autosave)
         (autosave / MARKER).write_text(str(first.pid))
     finally:
         first.kill()
         first.wait()
-    assert unclean_autosave(autosave) == autosave                   # its process died: a crash
+    assert unclean_autosave(autosave) == autosave  # its process died: a crash
     begun = start(None, autosave, ask_restore=lambda: True)
     assert begun.restored and begun.replay == 2
 
@@ -138,14 +140,14 @@ def test_a_full_disk_during_autosave_shows_one_warning_and_retries_quietly(qtbot
     window = MainWindow(small_config(), autosave_dir=tmp_path / ".autosave")
     qtbot.addWidget(window)
     window.show()
-    window.autosaver._periodic.setInterval(100)                # retries every 0.1 s in the test
+    window.autosaver._periodic.setInterval(100)  # retries every 0.1 s in the test
     window.autosaver.save_now()
     qtbot.waitUntil(lambda: full["tries"] >= 3, timeout=30000)  # retried while nothing plays
     warning = window.status_autosave
     assert warning.isVisible() and "No space left on device" in warning.text()
     assert "retrying" in warning.text()
     assert not window.errors and not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
-    full["on"] = False                                          # space again: the next retry saves
+    full["on"] = False  # space again: the next retry saves
     qtbot.waitUntil(lambda: (tmp_path / ".autosave" / "session.toml").exists(), timeout=30000)
     qtbot.waitUntil(lambda: not warning.isVisible(), timeout=10000)
     window.close()

@@ -1,6 +1,7 @@
 """Closing the main window while the worker is inside a long iteration ends cleanly: the close
 waits for the iteration (window shows that it is stopping), never destroys a running thread,
 and the autosave's crash marker is removed."""
+
 from __future__ import annotations
 
 import threading
@@ -29,9 +30,17 @@ def slow_solver(monkeypatch):
             k += 1
             yield Step(k, x)
 
-    monkeypatch.setitem(SOLVERS, "_test_slow", Entry("_test_slow", slow, (), "sleeps at every step",
-                                                     {"kind": "solver", "needs_prior": False,
-                                                      "needs_denoiser": False, "learned": False}))
+    monkeypatch.setitem(
+        SOLVERS,
+        "_test_slow",
+        Entry(
+            "_test_slow",
+            slow,
+            (),
+            "sleeps at every step",
+            {"kind": "solver", "needs_prior": False, "needs_denoiser": False, "learned": False},
+        ),
+    )
     return in_step
 
 
@@ -54,16 +63,16 @@ def test_closing_during_a_slow_iteration_waits_for_it_and_closes_cleanly(qtbot, 
     thread = window.thread
     started = time.perf_counter()
     window.close()
-    assert time.perf_counter() - started < 0.9 * STEP_SECONDS    # the GUI thread did not wait
+    assert time.perf_counter() - started < 0.9 * STEP_SECONDS  # the GUI thread did not wait
     # the iteration is still running: the window stays, says so, and takes no edits
     assert thread.isRunning() and window.isVisible() and window.stopping
     assert "stopping" in window.statusBar().currentMessage()
     assert not window.centralWidget().isEnabled()
-    window.close()                                               # a second request changes nothing
+    window.close()  # a second request changes nothing
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
     assert time.perf_counter() - started < 5.0
     assert thread.isFinished() and window.thread is None
-    assert not (tmp_path / ".autosave" / MARKER).exists()         # a clean exit
+    assert not (tmp_path / ".autosave" / MARKER).exists()  # a clean exit
 
 
 def test_a_window_deleted_while_stopping_keeps_its_thread_alive_until_it_ends(qtbot, slow_solver):
@@ -85,9 +94,9 @@ def test_a_window_deleted_while_stopping_keeps_its_thread_alive_until_it_ends(qt
     thread = weakref.ref(window.thread)
     window.close()
     assert window.stopping
-    window.deleteLater()                 # as pytest-qt does after a test
+    window.deleteLater()  # as pytest-qt does after a test
     del window
     qtbot.wait(50)
     gc.collect()
-    assert thread() is not None and thread().isRunning()   # kept, not destroyed while running
+    assert thread() is not None and thread().isRunning()  # kept, not destroyed while running
     qtbot.waitUntil(lambda: not worker_module._keeper.pending, timeout=10000)

@@ -1,6 +1,7 @@
 """Which components the lanes panel offers: File → Load plugin… adds a plugin's components to the
 lists (issue 8), and learned solvers that do not apply to the problem's degradation are shown
 disabled with the reason (issue 7)."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -40,13 +41,14 @@ def test_load_plugin_action_adds_its_solver_to_the_lanes_panel(main_window, qtbo
     assert "heavy_ball" in main_window.statusBar().currentMessage()
     assert enabled(main_window, "heavy_ball")
     assert main_window.lanes_panel.denoiser.findData("median3") >= 0
-    main_window.lanes_panel.solver.setCurrentIndex(solver_row(main_window, "heavy_ball"))   # as a user picks it
+    main_window.lanes_panel.solver.setCurrentIndex(solver_row(main_window, "heavy_ball"))  # as a user picks it
     assert main_window.run.lanes[0].spec.solver == "heavy_ball" and not main_window.errors
     assert main_window.lanes_panel.solver.currentData() == "heavy_ball"
 
 
-def test_a_failing_plugin_shows_its_message_and_the_window_goes_on(main_window, qtbot, monkeypatch, tmp_path,
-                                                                   scratch_registries):
+def test_a_failing_plugin_shows_its_message_and_the_window_goes_on(
+    main_window, qtbot, monkeypatch, tmp_path, scratch_registries
+):
     bad = tmp_path / "broken_plugin.py"
     bad.write_text("raise RuntimeError('no good')\n", encoding="utf-8")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
@@ -69,7 +71,7 @@ def test_solvers_that_do_not_apply_are_disabled_with_the_reason_until_the_degrad
     assert enabled(main_window, "fista") and enabled(main_window, "podm")
     tip = combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)
     assert applicability("lista", "sparse_sr") in tip and "denoise" in tip
-    main_window.problem_panel.degradation.setCurrentText("denoise")     # the user changes the problem
+    main_window.problem_panel.degradation.setCurrentText("denoise")  # the user changes the problem
     assert main_window.run.config.problem.degradation == "denoise"
     assert enabled(main_window, "lista") and not enabled(main_window, "ista_net_plus")
     assert "not available" not in combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)

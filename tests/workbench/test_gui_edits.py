@@ -1,5 +1,6 @@
 """Editing from the GUI: new image (API and drop), degradation, lanes; bad files; sessions;
 autosave; exports; the ``--screenshot`` command."""
+
 from __future__ import annotations
 
 import os
@@ -44,12 +45,14 @@ def test_dropping_an_image_file_updates_observation(main_window, tmp_path):
     path = write_waves_image(tmp_path / "dropped.png")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     main_window.dragEnterEvent(enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
-                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     main_window.dropEvent(drop)
     assert Path(main_window.run.config.problem.image) == path
     np.testing.assert_array_equal(main_window.panes.image_of("observation"), main_window.run.snapshot().observation)
@@ -72,7 +75,7 @@ def test_changing_the_degradation_rebuilds_the_problem(main_window):
     main_window.problem_panel.set_degradation("blur")
     run = main_window.run
     assert run.config.problem.degradation == "blur"
-    assert run.config.problem.params["kernel"] == "gaussian"          # form defaults
+    assert run.config.problem.params["kernel"] == "gaussian"  # form defaults
     assert "kernel_sigma" in main_window.problem_panel.params_form.editors
     np.testing.assert_array_equal(main_window.panes.image_of("observation"), run.snapshot().observation)
     main_window.problem_panel.params_form.set_value("kernel_sigma", 3.0)
@@ -154,7 +157,7 @@ def test_autosave_writes_a_session_and_marks_unclean_exits(qtbot, tmp_path):
     wait_idle(qtbot, window)
     window.autosaver.save_now()
     qtbot.waitUntil(lambda: (tmp_path / ".autosave" / "session.toml").exists(), timeout=30000)
-    assert unclean_autosave(tmp_path / ".autosave") == tmp_path / ".autosave"   # still running
+    assert unclean_autosave(tmp_path / ".autosave") == tmp_path / ".autosave"  # still running
     window.close()
     assert not (tmp_path / ".autosave" / MARKER).exists()
     assert unclean_autosave(tmp_path / ".autosave") is None
@@ -170,7 +173,7 @@ def test_exports_write_plots_csv_and_animation(main_window, qtbot, tmp_path):
     assert iio.imread(png).ndim == 3 and "<svg" in svg.read_text()
     figure = export.export_plot(main_window.curves.graphics.ci, tmp_path / "curves.svg")
     text = figure.read_text()
-    assert text.count("<polyline") + text.count("<path") > 50 and text.count("<text") > 20   # vectors
+    assert text.count("<polyline") + text.count("<path") > 50 and text.count("<text") > 20  # vectors
     assert export.export_plot(main_window.curves.graphics.ci, tmp_path / "curves.png").stat().st_size > 1000
     csv = export.export_metrics_csv(main_window.worker.latest(), tmp_path / "metrics.csv")
     assert len(csv.read_text().strip().splitlines()) == 1 + 2 * 3
@@ -178,21 +181,39 @@ def test_exports_write_plots_csv_and_animation(main_window, qtbot, tmp_path):
     assert iio.imread(panes).std() > 5
     main_window.export_animation(0, tmp_path / "fista.gif")
     frames = iio.imread(tmp_path / "fista.gif", index=None)
-    assert frames.shape[0] == len(main_window.run.kept_iterations(0)) == 4   # x⁰ + 3 iterates
+    assert frames.shape[0] == len(main_window.run.kept_iterations(0)) == 4  # x⁰ + 3 iterates
 
 
 def test_screenshot_command_writes_a_non_blank_png_of_the_window(tmp_path):
     config = tmp_path / "small.toml"
     config.write_text(
         '[problem]\nimage = "camera"\nsize = 64\ndegradation = "sr"\nnoise_sigma = 0.01\n'
-        '[problem.params]\nscale = 2\n'
+        "[problem.params]\nscale = 2\n"
         '[[lanes]]\nsolver = "fista"\nprior = "l1_wavelet"\n'
-        '[run]\niterations = 20\n', encoding="utf-8")
+        "[run]\niterations = 20\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "workbench", "--screenshot", str(out), str(config),
-                             "--iterations", "3", "--size", "1000x700"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "--screenshot",
+            str(out),
+            str(config),
+            "--iterations",
+            "3",
+            "--size",
+            "1000x700",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     image = iio.imread(out)
     assert image.shape[:2] == (700, 1000)
@@ -202,9 +223,9 @@ def test_screenshot_command_writes_a_non_blank_png_of_the_window(tmp_path):
 def test_start_opens_a_session_folder_and_offers_the_autosave_after_a_crash(qtbot, tmp_path):
     from conftest import small_config
 
+    from core.config import default_config
     from core.engine import Run
     from core.session import save_session
-    from core.config import default_config
     from workbench.app import load_start_config, start_config
     from workbench.autosave import MARKER
 
@@ -223,7 +244,7 @@ def test_start_opens_a_session_folder_and_offers_the_autosave_after_a_crash(qtbo
     assert restored.problem.degradation == "denoise" and replay == 3
     default, replay = start_config(None, autosave, ask_restore=lambda: False)
     assert default.problem == default_config().problem and replay == 0
-    (autosave / MARKER).unlink()                 # clean exit: nothing is offered
+    (autosave / MARKER).unlink()  # clean exit: nothing is offered
     asked = []
     start_config(None, autosave, ask_restore=lambda: asked.append(1) or True)
     assert not asked
@@ -253,5 +274,5 @@ def test_error_maps_share_one_colour_scale(main_window, qtbot):
     panes = main_window.panes
     levels = [tuple(panes.items[f"error{i}"].getLevels()) for i in range(2)]
     assert levels[0] == levels[1] == tuple(panes.error_bar.levels())
-    panes.error_bar.setLevels((0.0, 0.05))           # the user drags the colour bar
+    panes.error_bar.setLevels((0.0, 0.05))  # the user drags the colour bar
     assert [tuple(panes.items[f"error{i}"].getLevels()) for i in range(2)] == [(0.0, 0.05)] * 2

@@ -1,5 +1,6 @@
 """Forms generated from the registry's parameter declarations: every registered component gets
 one, with ranges, defaults and tooltips; invalid input is rejected with the Param's message."""
+
 from __future__ import annotations
 
 from core.params import Param
@@ -32,10 +33,12 @@ def test_tooltip_shows_meaning_math_range_and_default():
 
 
 def test_valid_edit_emits_the_validated_value_and_invalid_edit_is_rejected(qtbot):
-    params = [Param("lam", 0.01, low=0.0, high=1.0, help="weight"),
-              Param("iters", 5, kind="int", low=1, high=50, help="count"),
-              Param("mode", "a", kind="choice", choices=("a", "b"), help="mode"),
-              Param("step_size", None, low=1e-12, high=1e12, help="auto step")]
+    params = [
+        Param("lam", 0.01, low=0.0, high=1.0, help="weight"),
+        Param("iters", 5, kind="int", low=1, high=50, help="count"),
+        Param("mode", "a", kind="choice", choices=("a", "b"), help="mode"),
+        Param("step_size", None, low=1e-12, high=1e12, help="auto step"),
+    ]
     form = ParamForm(params, owner="solver 'demo'")
     qtbot.addWidget(form)
     changes, errors = [], []
@@ -46,10 +49,10 @@ def test_valid_edit_emits_the_validated_value_and_invalid_edit_is_rejected(qtbot
     form.set_value("mode", "b")
     form.set_value("step_size", "2e-3")
     assert changes == [("lam", 0.5), ("iters", 7), ("mode", "b"), ("step_size", 2e-3)]
-    form.set_value("lam", "3")              # above the maximum
+    form.set_value("lam", "3")  # above the maximum
     assert errors and "lam" in errors[-1] and "maximum" in errors[-1]
     assert form.values()["lam"] == 0.5 and "background" in form.editors["lam"].styleSheet()
-    form.set_value("step_size", "")         # back to automatic
+    form.set_value("step_size", "")  # back to automatic
     assert form.values()["step_size"] is None
     spin = form.editors["iters"]
     assert (spin.minimum(), spin.maximum()) == (1, 50)

@@ -1,6 +1,7 @@
 """The start path on bad input (issue 9, item 5): every case ends with one line naming the file or
 key and the reason, never a traceback; ``--screenshot`` exits 2, the GUI start opens the default
 problem instead, and an autosave that cannot be restored is set aside."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ LANES = '[[lanes]]\nsolver = "ista"\nprior = "tv"\n'
 
 def write_config(folder: Path, name: str, image: str, extra: str = "", run: str = "") -> Path:
     path = folder / f"{name}.toml"
-    path.write_text(f'[problem]\nimage = "{image}"\ndegradation = "denoise"\n{extra}\n{LANES}'
-                    f'[run]\niterations = 3\n{run}\n', encoding="utf-8")
+    path.write_text(
+        f'[problem]\nimage = "{image}"\ndegradation = "denoise"\n{extra}\n{LANES}[run]\niterations = 3\n{run}\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -67,8 +70,7 @@ def bad_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
         "no such file": (folder / "nothing.toml", "nothing.toml"),
     }
     if not torch.cuda.is_available():
-        cases["cuda without CUDA"] = (write_config(folder, "cuda", "camera", "size = 32", 'device = "cuda"'),
-                                      "device")
+        cases["cuda without CUDA"] = (write_config(folder, "cuda", "camera", "size = 32", 'device = "cuda"'), "device")
     return cases
 
 
@@ -98,8 +100,12 @@ def test_tampered_weights_name_the_weights_file(qtbot, tmp_path, monkeypatch):
         handle.write(b"tampered")
     monkeypatch.setenv("CW_WEIGHTS_DIR", str(weights))
     config = write_config(tmp_path, "pnp", "camera", "size = 32")
-    config.write_text(config.read_text().replace('prior = "tv"', 'prior = "tv"\ndenoiser = "dncnn"')
-                      .replace('solver = "ista"', 'solver = "podm"'), encoding="utf-8")
+    config.write_text(
+        config.read_text()
+        .replace('prior = "tv"', 'prior = "tv"\ndenoiser = "dncnn"')
+        .replace('solver = "ista"', 'solver = "podm"'),
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match=r"pnp\.toml: .*dncnn\.pt"):
         load_start_config(str(config))
 
@@ -109,9 +115,23 @@ def test_screenshot_command_on_bad_input_prints_one_line_and_exits_2(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
     for name in ("tiny image", "session without image"):
         source, word = cases[name]
-        result = subprocess.run([sys.executable, "-m", "workbench", "--screenshot", str(tmp_path / "shot.png"),
-                                 str(source), "--iterations", "1"],
-                                cwd=CHECKOUT_DIR, env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                "--screenshot",
+                str(tmp_path / "shot.png"),
+                str(source),
+                "--iterations",
+                "1",
+            ],
+            cwd=CHECKOUT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 2, (name, result.stderr)
         assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, name
         lines = result.stderr.strip().splitlines()
@@ -125,14 +145,14 @@ def test_an_autosave_that_cannot_be_restored_is_set_aside_and_the_default_opens(
     from workbench.autosave import MARKER
 
     autosave = saved_session_without_image(tmp_path, ".autosave")
-    (autosave / MARKER).write_text(str(dead_pid()))          # a crash whose image is gone since
+    (autosave / MARKER).write_text(str(dead_pid()))  # a crash whose image is gone since
     shown = []
     config, replay = start_config(None, autosave, ask_restore=lambda: True, warn=shown.append)
     assert config.problem == default_config().problem and replay == 0
     assert len(shown) == 1 and "cannot restore the autosave" in shown[0] and ".autosave.png" in shown[0]
     assert not autosave.exists() and (tmp_path / ".autosave.broken-1" / "session.toml").exists()
     assert "moved to" in shown[0] and ".autosave.broken-1" in shown[0]
-    asked = []                                                # the next start is clean
+    asked = []  # the next start is clean
     start_config(None, autosave, ask_restore=lambda: asked.append(1) or True, warn=shown.append)
     assert not asked and len(shown) == 1
 
@@ -154,8 +174,9 @@ def test_open_of_a_bad_session_and_exceptions_escaping_slots_become_messages(mai
     assert main_window.errors[-1] == "unexpected error: OSError: x.png: No space left on device"
 
 
-def test_bad_images_opened_in_the_running_window_are_messages_and_the_run_stays(main_window, qtbot, tmp_path,
-                                                                                 monkeypatch):
+def test_bad_images_opened_in_the_running_window_are_messages_and_the_run_stays(
+    main_window, qtbot, tmp_path, monkeypatch
+):
     from PySide6.QtWidgets import QFileDialog
 
     tiny = tmp_path / "tiny.png"
@@ -167,9 +188,9 @@ def test_bad_images_opened_in_the_running_window_are_messages_and_the_run_stays(
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
         errors = len(main_window.errors)
         if path.suffix == ".png":
-            main_window.problem_panel.open_button.click()          # Problem → Open… image
+            main_window.problem_panel.open_button.click()  # Problem → Open… image
         else:
-            main_window.editor.open_dialog()                       # File → Open…
+            main_window.editor.open_dialog()  # File → Open…
         assert len(main_window.errors) == errors + 1 and path.name in main_window.errors[-1], main_window.errors
         assert main_window.run.config.to_dict() == before
         assert main_window.problem_panel.problem()["image"] == before["problem"]["image"]

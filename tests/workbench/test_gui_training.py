@@ -1,4 +1,5 @@
 """The "Train network" dialog: trains through the core loop in a thread, plots, cancels, errors."""
+
 import json
 
 import numpy as np
@@ -44,8 +45,7 @@ def _log_summary(path):
 def test_menu_opens_dialog_with_trainer_defaults(main_window):
     from PySide6.QtGui import QAction
 
-    action = next(a for a in main_window.findChildren(QAction)
-                  if a.text() == "&Train network…")
+    action = next(a for a in main_window.findChildren(QAction) if a.text() == "&Train network…")
     action.trigger()
     dlg = main_window.training_dialog
     assert dlg.isVisible() and not dlg.isModal()
@@ -74,8 +74,27 @@ def test_dncnn_one_epoch_writes_weights_log_and_one_loss_point_per_step(qtbot, d
 def test_dialog_trains_exactly_what_the_cli_trains(qtbot, dialog, tmp_path):
     _fill(dialog, "bmo_sparse", epochs=2, steps=5, batch=4, seed=3)
     _train(qtbot, dialog)
-    assert train_main(["bmo_sparse", "--epochs", "2", "--steps-per-epoch", "5", "--batch-size", "4",
-                       "--seed", "3", "--threads", "1", "--no-progress", "--out", str(tmp_path / "cli")]) == 0
+    assert (
+        train_main(
+            [
+                "bmo_sparse",
+                "--epochs",
+                "2",
+                "--steps-per-epoch",
+                "5",
+                "--batch-size",
+                "4",
+                "--seed",
+                "3",
+                "--threads",
+                "1",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "cli"),
+            ]
+        )
+        == 0
+    )
     gui, cli = load_state("bmo_sparse", tmp_path / "gui"), load_state("bmo_sparse", tmp_path / "cli")
     assert gui.keys() == cli.keys() and all(torch.equal(gui[k], cli[k]) for k in gui)
     history = _log_summary(tmp_path / "gui" / "bmo_sparse.log")["history"]
@@ -94,12 +113,12 @@ def test_cancel_keeps_last_checkpoint_and_resume_continues(qtbot, dialog, tmp_pa
     qtbot.waitUntil(lambda: dialog.thread is None and dialog.last_summary is not None, timeout=20000)
     assert dialog.thread is None and dialog.start_button.isEnabled()
     assert dialog.last_summary["cancelled"]
-    assert not (out / "bmo_sparse.pt").exists()       # no weights from a cancelled run
+    assert not (out / "bmo_sparse.pt").exists()  # no weights from a cancelled run
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     done = int(ckpt["epoch"])
     assert 1 <= done < 100000 and len(ckpt["history"]) == done and ckpt["step"] == 20 * done
     losses = dialog.loss_curve.getData()[1]
-    assert done * 20 <= len(losses) < (done + 1) * 20 + 1     # stopped within the next epoch
+    assert done * 20 <= len(losses) < (done + 1) * 20 + 1  # stopped within the next epoch
     # resume from the kept checkpoint for one more epoch
     dialog.epochs_edit.setText(str(done + 1))
     dialog.resume_check.setChecked(True)
@@ -121,8 +140,9 @@ def test_bad_input_and_trainer_errors_are_shown_in_the_dialog(qtbot, dialog, tmp
     dialog.out_edit.setText(str(blocker))
     assert dialog.start()
     # wait for the dialog to process the end of the run (the thread may end before its done signal)
-    qtbot.waitUntil(lambda: not dialog.is_running and len(dialog.errors) == 3
-                    and dialog.start_button.isEnabled(), timeout=20000)
+    qtbot.waitUntil(
+        lambda: not dialog.is_running and len(dialog.errors) == 3 and dialog.start_button.isEnabled(), timeout=20000
+    )
     assert "Error" in dialog.errors[-1] and dialog.isVisible() and dialog.start_button.isEnabled()
 
 

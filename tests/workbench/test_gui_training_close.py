@@ -1,5 +1,6 @@
 """Closing the training dialog (or the main window) during a long training step never blocks the
 GUI: the trainer is asked to stop, the dialog says so and closes once the step has finished."""
+
 from __future__ import annotations
 
 import threading
@@ -48,11 +49,11 @@ def test_closing_the_dialog_during_a_long_step_defers_instead_of_blocking(qtbot,
     thread = dialog.thread
     began = time.perf_counter()
     dialog.close()
-    assert time.perf_counter() - began < 0.9 * STEP_SECONDS       # the GUI thread did not wait
+    assert time.perf_counter() - began < 0.9 * STEP_SECONDS  # the GUI thread did not wait
     assert dialog.isVisible() and dialog.stopping and thread.isRunning()
     assert dialog.worker.should_stop() and "stopping" in dialog.log_view.toPlainText()
     assert not dialog.start_button.isEnabled()
-    dialog.close()                                                 # a second request changes nothing
+    dialog.close()  # a second request changes nothing
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
     assert thread.isFinished() and dialog.thread is None and not dialog.stopping
     qtbot.waitUntil(lambda: dialog.last_summary is not None, timeout=5000)

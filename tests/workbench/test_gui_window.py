@@ -3,6 +3,7 @@
 Numbers are asserted against the engine's own objects (``run.snapshot()``, ``run.iterate``):
 the GUI only displays them.
 """
+
 from __future__ import annotations
 
 import time
@@ -80,7 +81,7 @@ def test_scrubbing_shows_the_kept_iterate_of_that_iteration(main_window, qtbot):
     main_window.transport.scrubber.setValue(3)
     main_window.transport.nudge(1)
     np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 4), atol=1e-6)
-    main_window.scrub_to(-1)   # back to live
+    main_window.scrub_to(-1)  # back to live
     np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 6), atol=1e-6)
 
 
@@ -98,12 +99,12 @@ def test_clicking_a_curve_maps_to_the_nearest_iteration(main_window, qtbot):
 def test_diagnostics_show_podm_intermediate_images_of_the_scrubbed_iteration(main_window, qtbot):
     main_window.step(4)
     wait_idle(qtbot, main_window)
-    main_window.diagnostics.lane_combo.setCurrentIndex(1)   # PODM
+    main_window.diagnostics.lane_combo.setCurrentIndex(1)  # PODM
     main_window.scrub_to(2)
     assert set(main_window.diagnostics.image_items) == {"x_A", "x_tilde", "x_G"}
     live = main_window.worker.latest().lanes[1].extras["x_G"]
     shown = main_window.diagnostics.image_items["x_G"].image
-    assert shown.shape == live.shape and np.abs(shown - live).max() > 0   # iteration 2, not 4
+    assert shown.shape == live.shape and np.abs(shown - live).max() > 0  # iteration 2, not 4
     accepted = main_window.worker.latest().lanes[1].metrics["accepted"]
     diagnostics = main_window.diagnostics
     assert len(diagnostics.bars_accepted.opts["x"]) == np.sum(accepted > 0.5)
@@ -141,7 +142,7 @@ def test_closing_during_a_run_stops_the_worker(main_window, qtbot):
 def test_a_diverging_lane_is_marked_in_its_panes_and_the_legend(main_window, qtbot):
     main_window.lanes_panel.list.setCurrentRow(0)
     solver_form = main_window.lanes_panel.forms[0].findChildren(ParamForm)[0]
-    solver_form.set_value("step_size", 1e6)      # γ ≫ 2/L: the iterates blow up
+    solver_form.set_value("step_size", 1e6)  # γ ≫ 2/L: the iterates blow up
     assert main_window.run.lanes[0].spec.params["step_size"] == 1e6
     main_window.worker.run_to(60)
     qtbot.waitUntil(lambda: main_window.run.lanes[0].status.startswith("diverged"), timeout=60000)
@@ -152,7 +153,7 @@ def test_a_diverging_lane_is_marked_in_its_panes_and_the_legend(main_window, qtb
     assert "diverged" not in main_window.panes.plots["iterate1"].titleLabel.text
     legend_label = main_window.curves.legend.getLabel(main_window.curves.curves[("psnr", 0)])
     assert status in legend_label.text
-    assert main_window.run.lanes[1].active       # the other lane goes on
+    assert main_window.run.lanes[1].active  # the other lane goes on
 
 
 def test_hover_reads_pixel_values_and_views_are_synced(main_window):
@@ -166,7 +167,7 @@ def test_hover_reads_pixel_values_and_views_are_synced(main_window):
     assert f"x=10, y=5  value={truth[5, 10]:.4f}" in panes.readout.text()
     view.setRange(xRange=(4, 20), yRange=(4, 20), padding=0)
     other = panes.plots["error1"].getViewBox()
-    for axis in (0, 1):   # same centre; the spans differ only by the panes' aspect ratios
+    for axis in (0, 1):  # same centre; the spans differ only by the panes' aspect ratios
         assert np.mean(other.viewRange()[axis]) == pytest.approx(np.mean(view.viewRange()[axis]))
         assert np.ptp(other.viewRange()[axis]) < 40  # zoomed in with the first pane (64 px image)
 
@@ -217,9 +218,9 @@ def test_run_to_end_stops_at_the_iteration_limit(main_window, qtbot):
 
 def test_a_solver_that_does_not_apply_is_refused_and_the_lanes_go_on(main_window, qtbot):
     main_window.lanes_panel.list.setCurrentRow(0)
-    main_window.lanes_panel.set_component("solver", "admm_net")   # declared for the MRI degradation only
+    main_window.lanes_panel.set_component("solver", "admm_net")  # declared for the MRI degradation only
     assert any("admm_net" in message and "mri" in message for message in main_window.errors)
-    assert main_window.run.lanes[0].spec.solver == "fista"       # the lane keeps its solver
+    assert main_window.run.lanes[0].spec.solver == "fista"  # the lane keeps its solver
     main_window.step(2)
     wait_idle(qtbot, main_window)
     assert [lane.k for lane in main_window.run.lanes] == [2, 2]
@@ -232,8 +233,9 @@ def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(scratch_regi
         raise ValueError("solver '_test_fails' cannot run on this problem")
         yield  # a generator, like every solver
 
-    SOLVERS.register("_test_fails", doc="fails at its first step",
-                     needs_prior=False, needs_denoiser=False, learned=False)(fails)
+    SOLVERS.register(
+        "_test_fails", doc="fails at its first step", needs_prior=False, needs_denoiser=False, learned=False
+    )(fails)
     main_window.on_lane_changed(0, {"label": "FISTA", "solver": "_test_fails", "params": {}})
     main_window.step(2)
     wait_idle(qtbot, main_window)

@@ -1,5 +1,6 @@
 """Everyday workflows of issue 7, each driven through the real widgets (buttons, keys, mouse
 clicks on the plots) and checked on the engine objects they change."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,11 +65,11 @@ def test_add_button_adds_a_lane_even_after_every_lane_was_deleted(main_window, q
 def test_psnr_legend_stays_after_lane_and_problem_changes(main_window, qtbot):
     legend = main_window.curves.legend
     assert legend.scene() is not None and legend_labels(main_window) == ["FISTA", "PODM"]
-    click(qtbot, main_window.lanes_panel.buttons["duplicate"])    # a lane change
+    click(qtbot, main_window.lanes_panel.buttons["duplicate"])  # a lane change
     main_window.refresh()
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
     assert legend_labels(main_window) == [lane.label for lane in main_window.run.lanes] == ["FISTA", "PODM", "FISTA 2"]
-    main_window.problem_panel.degradation.setCurrentText("blur")   # a problem change
+    main_window.problem_panel.degradation.setCurrentText("blur")  # a problem change
     assert main_window.run.config.problem.degradation == "blur"
     main_window.refresh()
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
@@ -78,7 +79,7 @@ def test_psnr_legend_stays_after_lane_and_problem_changes(main_window, qtbot):
 
 # scrubbing to an iteration whose iterate is not kept ----------------------------------------
 def test_clicking_a_curve_at_a_not_kept_iteration_shows_the_nearest_kept_iterate(main_window, qtbot):
-    main_window.run_panel.keep.setValue(3)          # kept: x⁰ and the last 3 iterates
+    main_window.run_panel.keep.setValue(3)  # kept: x⁰ and the last 3 iterates
     assert main_window.run.config.run.keep_iterates == 3
     click(qtbot, main_window.transport.step10)
     wait_idle(qtbot, main_window)
@@ -88,13 +89,14 @@ def test_clicking_a_curve_at_a_not_kept_iteration_shows_the_nearest_kept_iterate
     click_plot(qtbot, main_window, "psnr", 6.1, 25.0)
     assert main_window.scrub_k == 6
     for lane_index in range(2):
-        np.testing.assert_allclose(main_window.panes.image_of(f"iterate{lane_index}"),
-                                   run.iterate(lane_index, 8), atol=1e-6)
+        np.testing.assert_allclose(
+            main_window.panes.image_of(f"iterate{lane_index}"), run.iterate(lane_index, 8), atol=1e-6
+        )
         title = main_window.panes.plots[f"iterate{lane_index}"].titleLabel.text
         assert "k=6 (nearest kept: 8)" in title
         psnr = main_window.worker.latest().lanes[lane_index].metrics["psnr"][8 - 1]
-        assert f"{psnr:.2f} dB" in title                       # the PSNR of the shown iterate
-    click_plot(qtbot, main_window, "psnr", 9.0, 25.0)          # kept: no note
+        assert f"{psnr:.2f} dB" in title  # the PSNR of the shown iterate
+    click_plot(qtbot, main_window, "psnr", 9.0, 25.0)  # kept: no note
     title = main_window.panes.plots["iterate0"].titleLabel.text
     assert "k=9" in title and "nearest kept" not in title
     np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 9), atol=1e-6)
@@ -108,12 +110,12 @@ def test_right_click_on_a_curve_opens_the_menu_and_does_not_scrub(main_window, q
     click_plot(qtbot, main_window, "psnr", 4.0, 25.0, Qt.MouseButton.RightButton)
     menu = QApplication.activePopupWidget()
     try:
-        assert menu is not None and menu.isVisible()            # the plot's context menu
+        assert menu is not None and menu.isVisible()  # the plot's context menu
         assert main_window.scrub_k is None and main_window.curves.cursor_position() == 10
     finally:
         if menu is not None:
             menu.close()
-    click_plot(qtbot, main_window, "psnr", 4.0, 25.0)          # the left button scrubs
+    click_plot(qtbot, main_window, "psnr", 4.0, 25.0)  # the left button scrubs
     assert main_window.scrub_k == 4 and main_window.curves.cursor_position() == 4
 
 
@@ -122,24 +124,24 @@ def test_reset_clears_the_previous_runs_bound_curve_and_axis_ranges(main_window,
     click(qtbot, main_window.transport.step10)
     wait_idle(qtbot, main_window)
     curves = main_window.curves
-    x, _ = curves.bound_curves[1].getData()                    # PODM's optimality bound
+    x, _ = curves.bound_curves[1].getData()  # PODM's optimality bound
     assert len(x) == 10
     psnr_view = curves.plots["psnr"].getViewBox()
-    qtbot.waitUntil(lambda: psnr_view.viewRange()[0][1] > 9, timeout=5000)   # auto range is lazy
+    qtbot.waitUntil(lambda: psnr_view.viewRange()[0][1] > 9, timeout=5000)  # auto range is lazy
     click(qtbot, main_window.transport.reset)
     main_window.refresh()
     assert lane_steps(main_window) == [0, 0]
     for key, plot in curves.plots.items():
         for item in plot.listDataItems():
             data, _ = item.getData()
-            assert data is None or len(data) == 0, key           # no curve of the old run is left
+            assert data is None or len(data) == 0, key  # no curve of the old run is left
         assert plot.getViewBox().viewRange() == [[0, 1], [0, 1]], key
         assert all(plot.getViewBox().autoRangeEnabled()), key
     click(qtbot, main_window.transport.step)
     wait_idle(qtbot, main_window)
     assert curves.point_count("psnr", 0) == 1
     qtbot.waitUntil(lambda: psnr_view.viewRange() != [[0, 1], [0, 1]], timeout=5000)
-    assert psnr_view.viewRange()[0][1] < 5                    # follows the new run only
+    assert psnr_view.viewRange()[0][1] < 5  # follows the new run only
 
 
 # at the iteration limit --------------------------------------------------------------------
@@ -151,7 +153,7 @@ def test_run_to_end_at_the_limit_says_why_and_offers_to_extend(main_window, qtbo
     wait_idle(qtbot, main_window)
     controls = main_window.controls
     assert controls.limit_box is None or not controls.limit_box.isVisible()
-    click(qtbot, main_window.transport.converge)               # at the limit: nothing to run
+    click(qtbot, main_window.transport.converge)  # at the limit: nothing to run
     qtbot.waitUntil(lambda: controls.limit_box is not None and controls.limit_box.isVisible(), timeout=10000)
     assert "iteration limit (3)" in main_window.statusBar().currentMessage()
     assert not controls.limit_box.isModal()
@@ -174,7 +176,7 @@ def test_space_at_the_limit_says_why(main_window, qtbot):
     qtbot.waitUntil(lambda: "iteration limit (2)" in main_window.statusBar().currentMessage(), timeout=10000)
     assert main_window.controls.limit_box.isVisible() and not main_window.worker.is_playing
     assert not main_window.transport.play.isChecked()
-    click(qtbot, main_window.controls.extend_button)           # goes on playing (as Space asked)
+    click(qtbot, main_window.controls.extend_button)  # goes on playing (as Space asked)
     qtbot.waitUntil(lambda: min(lane_steps(main_window)) >= 3, timeout=60000)
     main_window.set_playing(False)
 
@@ -186,7 +188,7 @@ def test_transport_buttons_use_standard_icons_not_emoji(main_window, qtbot):
     buttons = (transport.play, transport.step, transport.step10, transport.converge, transport.reset)
     for button in buttons:
         assert not button.icon().isNull(), button.text()
-        assert all(ord(ch) < 0x2000 for ch in button.text()), button.text()   # no emoji glyphs
+        assert all(ord(ch) < 0x2000 for ch in button.text()), button.text()  # no emoji glyphs
     assert same_icon(transport.play.icon(), style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
     click(qtbot, transport.play)
     assert main_window.worker.is_playing and transport.play.text() == "Pause"

@@ -1,4 +1,5 @@
 """The check behind `make run`: missing xcb libraries are mapped to Debian packages and named."""
+
 from __future__ import annotations
 
 import workbench.system_deps as deps

@@ -1,4 +1,5 @@
 """The worker's control state machine (workbench.worker.Mode / Control), without a thread."""
+
 from __future__ import annotations
 
 from conftest import small_config
@@ -19,13 +20,13 @@ def test_worker_control_transitions_and_stop_is_final(qapp):
     worker = RunWorker(Run(small_config(32)))
     assert worker.mode is Mode.PAUSED and not worker.is_playing
     worker.step(3)
-    worker.step(2)                     # added to the pending request
+    worker.step(2)  # added to the pending request
     assert worker._control == Control(Mode.STEPPING, 5) and worker.is_playing
     worker.set_paused(False)
     assert worker.mode is Mode.PLAYING
     worker.run_to(7)
     assert worker._control == Control(Mode.RUN_TO_END, target=7)
-    worker.step(1)                     # a step while running to the end replaces it
+    worker.step(1)  # a step while running to the end replaces it
     assert worker._control == Control(Mode.STEPPING, 1)
     worker.stop()
     worker.set_paused(False)
@@ -46,7 +47,7 @@ def test_one_finished_rule_for_the_engine_and_every_mode(qapp):
     # the worker asks the run with the limit of its mode
     assert Control(Mode.PLAYING).limit is None
     assert Control(Mode.RUN_TO_END, target=7).limit == 7
-    assert Control(Mode.STEPPING, 1).limit == NO_LIMIT     # stepping passes the limit
+    assert Control(Mode.STEPPING, 1).limit == NO_LIMIT  # stepping passes the limit
     run.lanes[0].stop_at(2, "ended at 2")
-    run.step(1)                                           # only the running lane moves
+    run.step(1)  # only the running lane moves
     assert [lane.k for lane in run.lanes] == [2, 3] and not run.finished(NO_LIMIT)

@@ -14,6 +14,7 @@ coefficients, initialised to atom l); S_PLF is a learned piecewise-linear functi
 control points on [−1, 1] initialised to the soft threshold S_0.05; ρ_l = 0.2, η_l = 1.6
 initially. First stage: z = β = 0, so x¹ = Re F⁻¹[F Aᵀy ⊘ (M_s + Σ ρ_l |F H_l|²)].
 """
+
 from __future__ import annotations
 
 import math
@@ -59,19 +60,18 @@ def piecewise_linear(v: Tensor, values: Tensor) -> Tensor:
 class ADMMNet(nn.Module):
     """ADMM-Net with ``stages`` (C, Z, M, X) stages after the first X layer, L = 8 filters."""
 
-    def __init__(self, stages: int = 5, filters: int = 8, rho: float = 0.2, eta: float = 1.6,
-                 threshold: float = 0.05):
+    def __init__(self, stages: int = 5, filters: int = 8, rho: float = 0.2, eta: float = 1.6, threshold: float = 0.05):
         super().__init__()
         self.n_stages = int(stages)
         self.register_buffer("atoms", dct_atoms(3))
         eye = torch.eye(filters, self.atoms.shape[0])
         grid = torch.linspace(-1.0, 1.0, PLF_POINTS)
         soft = torch.sign(grid) * torch.clamp(grid.abs() - threshold, min=0.0)
-        self.coeff_h = nn.Parameter(eye.repeat(stages + 1, 1, 1))         # H_l of every X layer
-        self.rho = nn.Parameter(torch.full((stages + 1, filters), rho))   # ρ_l of every X layer
-        self.coeff_d = nn.Parameter(eye.repeat(stages, 1, 1))             # D_l of every C layer
-        self.plf = nn.Parameter(soft.repeat(stages, filters, 1))          # S_PLF of every Z layer
-        self.eta = nn.Parameter(torch.full((stages, filters), eta))       # η_l of every M layer
+        self.coeff_h = nn.Parameter(eye.repeat(stages + 1, 1, 1))  # H_l of every X layer
+        self.rho = nn.Parameter(torch.full((stages + 1, filters), rho))  # ρ_l of every X layer
+        self.coeff_d = nn.Parameter(eye.repeat(stages, 1, 1))  # D_l of every C layer
+        self.plf = nn.Parameter(soft.repeat(stages, filters, 1))  # S_PLF of every Z layer
+        self.eta = nn.Parameter(torch.full((stages, filters), eta))  # η_l of every M layer
 
     @classmethod
     def from_state_dict(cls, state: dict) -> ADMMNet:
@@ -86,7 +86,7 @@ class ADMMNet(nn.Module):
 
     def reconstruct(self, n: int, aty: Tensor, mask_sym: Tensor, z: Tensor | None, beta: Tensor | None) -> Tensor:
         """X layer n (eq. 6) for Aᵀy (N, 1, H, W); z, β (N, L, H, W) or None in the first layer."""
-        otf = filter_otf(self.filters(self.coeff_h[n]), tuple(aty.shape[-2:]))   # (L, H, W)
+        otf = filter_otf(self.filters(self.coeff_h[n]), tuple(aty.shape[-2:]))  # (L, H, W)
         rho = self.rho[n][:, None, None]
         numerator = torch.fft.fft2(aty[:, 0])
         if z is not None:
@@ -98,10 +98,10 @@ class ADMMNet(nn.Module):
     def stage(self, n: int, x: Tensor, beta: Tensor | None) -> tuple[Tensor, Tensor]:
         """C, Z, M layers of stage n from x; returns (z, β)."""
         otf = filter_otf(self.filters(self.coeff_d[n]), tuple(x.shape[-2:]))
-        c = torch.fft.ifft2(otf * torch.fft.fft2(x)).real                         # (7), (N, L, H, W)
-        z = piecewise_linear(c if beta is None else c + beta, self.plf[n])       # (8)
+        c = torch.fft.ifft2(otf * torch.fft.fft2(x)).real  # (7), (N, L, H, W)
+        z = piecewise_linear(c if beta is None else c + beta, self.plf[n])  # (8)
         eta = self.eta[n][:, None, None]
-        beta = eta * (c - z) if beta is None else beta + eta * (c - z)           # (9)
+        beta = eta * (c - z) if beta is None else beta + eta * (c - z)  # (9)
         return z, beta
 
     def forward(self, aty: Tensor, mask_sym: Tensor) -> Tensor:

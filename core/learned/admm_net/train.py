@@ -8,6 +8,7 @@ network serves all of them. Loss: NMSE ‖x̂ − x‖/‖x‖ (the paper's). Va
 CPU default: 4 epochs × 100 steps, batch 4 (a few minutes). The paper trains 256×256 brain MR
 images with L-BFGS; a GPU setting closer to it: ``--device cuda --epochs 50 --batch-size 16``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,8 +37,11 @@ def random_mri_operator(shape: tuple[int, int], generator: torch.Generator):
 
 def admm_net_loop_spec(model: ADMMNet, images, validation: torch.Tensor) -> LoopSpec:
     """LoopSpec training ``model`` on random-mask MRI of crops of ``images``."""
-    val_op = mri_factory((1, *validation.shape), {"mask": "radial", "ratio": 20.0, "center_fraction": 0.08},
-                         torch.Generator().manual_seed(3))
+    val_op = mri_factory(
+        (1, *validation.shape),
+        {"mask": "radial", "ratio": 20.0, "center_fraction": 0.08},
+        torch.Generator().manual_seed(3),
+    )
 
     def make_batch(generator, batch_size):
         clean = random_patches(images, batch_size, CROP, generator)
@@ -56,12 +60,21 @@ def admm_net_loop_spec(model: ADMMNet, images, validation: torch.Tensor) -> Loop
         out = net(aty, op.symmetric_mask.float().to(device))
         return {"psnr": batch_psnr(out[:, 0], validation[None].to(device))}
 
-    return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=2e-3, lr_floor=0.05,
-                    steps_per_epoch=100, batch_size=4,
-                    meta={"class": "ADMMNet", "stages": model.n_stages, "filters": model.rho.shape[1]},
-                    data={"train": "random 64x64 crops of the catalogue training images (real images)",
-                          "masks": "radial / cartesian / gaussian, ratio U[15, 40] %, one per batch",
-                          "validation": "camera (128 px), radial 20 %"})
+    return LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=2e-3,
+        lr_floor=0.05,
+        steps_per_epoch=100,
+        batch_size=4,
+        meta={"class": "ADMMNet", "stages": model.n_stages, "filters": model.rho.shape[1]},
+        data={
+            "train": "random 64x64 crops of the catalogue training images (real images)",
+            "masks": "radial / cartesian / gaussian, ratio U[15, 40] %, one per batch",
+            "validation": "camera (128 px), radial 20 %",
+        },
+    )
 
 
 @register_trainer("admm_net", default_epochs=4, doc="Deep ADMM-Net (5 stages, 8 DCT-initialised filters), CS-MRI")

@@ -8,6 +8,7 @@ with the trained μ, s₀, N_ω and s_k = s₀/(1 + k/K)². The same update runs
 (s_k fades), so the lane never ends and converges to Fix(𝒯) — the wavelet-ℓ1 solution.
 ``weights = "none"``: untrained N_ω (identity), μ = s₀ = 0.5.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,7 +24,9 @@ from .net import BMODeconv, bmo_update
     "bmo",
     params=[Param("weights", "bmo_deconv", "str", help="weights name in resources/weights, or 'none'")],
     doc="BMO: learned correction aggregated with a wavelet-ℓ1 proximal-gradient step (Algorithm 1)",
-    needs_prior=False, needs_denoiser=False, learned=True,
+    needs_prior=False,
+    needs_denoiser=False,
+    learned=True,
     degradations=("blur",),
 )
 def bmo(problem, *, weights, net=None):
@@ -47,9 +50,14 @@ def bmo(problem, *, weights, net=None):
         s_k = net.step(k)
         with torch.no_grad():
             out = bmo_update(u, k, t_map, net.projector, net.mu, s_k, lambda v: v.clamp(0, 1))
-        yield Step(k, out["u"][:, 0],
-                   info={"step": s_k, "aggregation": net.mu,
-                         "fixed_point_residual": (out["u"] - out["v_l"]).pow(2).mean().sqrt()},
-                   extras={"input": u[:, 0], "output": out["correction"][:, 0],
-                           "residual": (out["correction"] - u)[:, 0]})
+        yield Step(
+            k,
+            out["u"][:, 0],
+            info={
+                "step": s_k,
+                "aggregation": net.mu,
+                "fixed_point_residual": (out["u"] - out["v_l"]).pow(2).mean().sqrt(),
+            },
+            extras={"input": u[:, 0], "output": out["correction"][:, 0], "residual": (out["correction"] - u)[:, 0]},
+        )
         u = out["u"]

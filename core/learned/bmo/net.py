@@ -15,6 +15,7 @@ through the K inner steps (we train μ ∈ (0, 1) and s₀ as part of ω). Our r
 so past the trained K the learned perturbation fades and u^k keeps converging to Fix(𝒯), the
 minimiser of f + g — the "convergence on untrained layers" of the slides' toy example.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,10 +32,10 @@ def bmo_step_size(s0: Tensor, k: int, trained_layers: int) -> Tensor:
 
 def bmo_update(u: Tensor, k: int, training_map, correction, mu: Tensor, s_k: Tensor, project=None) -> dict:
     """One BMO inner step (5)–(7); returns u^k, v_l, v_u and N_ω(u^{k−1})."""
-    v_l = training_map(u)                                   # (5)
+    v_l = training_map(u)  # (5)
     target = correction(u)
-    v_u = u - s_k * (u - target)                            # (6): ∂_u ℓ = u − N_ω(u)
-    out = mu * v_u + (1.0 - mu) * v_l                       # (7)
+    v_u = u - s_k * (u - target)  # (6): ∂_u ℓ = u − N_ω(u)
+    out = mu * v_u + (1.0 - mu) * v_l  # (7)
     return {"u": out if project is None else project(out), "v_l": v_l, "v_u": v_u, "correction": target}
 
 
@@ -46,7 +47,7 @@ class BMOScalars(nn.Module):
         self.mu_logit = nn.Parameter(torch.logit(torch.tensor(mu)))
         self.s0_logit = nn.Parameter(torch.logit(torch.tensor(s0)))
         self.register_buffer("layers", torch.tensor(int(layers)))
-        self.trained_layers = int(layers)   # Python copy: no host sync in the step loop
+        self.trained_layers = int(layers)  # Python copy: no host sync in the step loop
 
     @property
     def mu(self) -> Tensor:
@@ -125,6 +126,7 @@ class BMODeconv(BMOScalars):
         def apply(u: Tensor) -> Tensor:
             grad = operator.adjoint(operator.forward(u[:, 0]) - y)[:, None]
             return prior.prox(u - grad / lipschitz, 1.0 / lipschitz)
+
         return apply
 
     def forward(self, u0: Tensor, operator, y: Tensor, lipschitz: float, iterations: int | None = None) -> Tensor:

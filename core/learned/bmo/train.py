@@ -10,6 +10,7 @@ catalogue training images, λ = 0.002 (Haar ℓ1), K = 8, N_ω = 5 convs × 16 f
 mean ‖u^K − x‖². CPU default 4 × 100 steps, batch 4. GPU: ``--device cuda --epochs 50
 --batch-size 32``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,7 +49,7 @@ def sparse_samples(matrix: torch.Tensor, count: int, generator: torch.Generator)
 
 def snr_db(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """10 log10(‖u*‖² / ‖u − u*‖²) averaged over rows."""
-    return (10 * torch.log10((reference ** 2).sum(1) / ((estimate - reference) ** 2).sum(1))).mean()
+    return (10 * torch.log10((reference**2).sum(1) / ((estimate - reference) ** 2).sum(1))).mean()
 
 
 @register_trainer("bmo_sparse", default_epochs=5, doc="BMO sparse-coding toy (64x128 lasso, K = 10)")
@@ -69,10 +70,19 @@ def train_bmo_sparse(settings: TrainSettings) -> dict:
         est = net.run(val_y.to(device), SPARSE_LAYERS)[-1]
         return {"psnr": snr_db(est, val_u.to(device)), "mu": net.mu}
 
-    spec = LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=2e-3, steps_per_epoch=200,
-                    batch_size=64, meta={"class": "BMOSparse", "layers": SPARSE_LAYERS, "lam": SPARSE_LAM},
-                    data={"train": "synthetic 10 % sparse codes, A 64x128 Gaussian, noise 0.01",
-                          "validation": "500 fixed samples; 'psnr' is the code SNR in dB"})
+    spec = LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=2e-3,
+        steps_per_epoch=200,
+        batch_size=64,
+        meta={"class": "BMOSparse", "layers": SPARSE_LAYERS, "lam": SPARSE_LAM},
+        data={
+            "train": "synthetic 10 % sparse codes, A 64x128 Gaussian, noise 0.01",
+            "validation": "500 fixed samples; 'psnr' is the code SNR in dB",
+        },
+    )
     return train_loop(settings, model, spec)
 
 
@@ -89,7 +99,9 @@ def train_bmo_deconv(settings: TrainSettings) -> dict:
     train_op = entry.factory((1, CROP, CROP), params, torch.Generator().manual_seed(0)).to(dtype=torch.float32)
     validation = load_validation_image(96)
     val_op = entry.factory((1, 96, 96), params, torch.Generator().manual_seed(0)).to(dtype=torch.float32)
-    val_y = val_op.forward(validation[None]) + NOISE * torch.randn((1, 96, 96), generator=torch.Generator().manual_seed(5))
+    val_y = val_op.forward(validation[None]) + NOISE * torch.randn(
+        (1, 96, 96), generator=torch.Generator().manual_seed(5)
+    )
     lip_train, lip_val = train_op.lipschitz(), val_op.lipschitz()
 
     def make_batch(generator, batch_size):
@@ -109,9 +121,18 @@ def train_bmo_deconv(settings: TrainSettings) -> dict:
         out = net(val_op.adjoint(y)[:, None].clamp(0, 1), val_op, y, lip_val)
         return {"psnr": batch_psnr(out[:, 0], validation[None].to(device)), "mu": net.mu}
 
-    spec = LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, steps_per_epoch=100,
-                    batch_size=4, grad_clip=1.0,
-                    meta={"class": "BMODeconv", "layers": int(model.layers), "lam": float(model.lam)},
-                    data={"train": f"random {CROP}x{CROP} crops, Gaussian blur 1.6 (9x9), noise {NOISE}",
-                          "validation": "camera (96 px)"})
+    spec = LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=1e-3,
+        steps_per_epoch=100,
+        batch_size=4,
+        grad_clip=1.0,
+        meta={"class": "BMODeconv", "layers": int(model.layers), "lam": float(model.lam)},
+        data={
+            "train": f"random {CROP}x{CROP} crops, Gaussian blur 1.6 (9x9), noise {NOISE}",
+            "validation": "camera (96 px)",
+        },
+    )
     return train_loop(settings, model, spec)

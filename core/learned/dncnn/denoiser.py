@@ -5,6 +5,7 @@ are loaded by name with their SHA-256 checked. The network runs on the input's d
 (C, H, W) and (N, C, H, W) inputs are accepted and colour images are denoised channel by
 channel (the network is grayscale). σ is clipped to the trained range [0, 50/255].
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,11 +23,17 @@ SIGMA_RANGE = (0.0, 50.0 / 255.0)
 def _architecture(meta: dict) -> DilatedDenoiser:
     name = meta.get("name", "dncnn")
     dilations = meta.get("dilations", [1, 2, 3, 4, 3, 2, 1])
-    if (not isinstance(dilations, (list, tuple)) or not 1 <= len(dilations) <= 32
-            or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 64 for d in dilations)):
+    if (
+        not isinstance(dilations, (list, tuple))
+        or not 1 <= len(dilations) <= 32
+        or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 64 for d in dilations)
+    ):
         raise WeightsError(f"weights '{name}': manifest meta 'dilations' must be 1-32 integers in [1, 64]")
-    return DilatedDenoiser(channels=meta_int(meta, "channels", 1, 1, 4, name),
-                           features=meta_int(meta, "features", 32, 1, 1024, name), dilations=tuple(dilations))
+    return DilatedDenoiser(
+        channels=meta_int(meta, "channels", 1, 1, 4, name),
+        features=meta_int(meta, "features", 32, 1, 1024, name),
+        dilations=tuple(dilations),
+    )
 
 
 def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDenoiser:
@@ -42,8 +49,14 @@ def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDeno
 
 @DENOISERS.register(
     "dncnn",
-    params=[Param("denoiser_weights", "dncnn", "str",
-                  help="weights name in resources/weights (trained by `python -m core train dncnn`)")],
+    params=[
+        Param(
+            "denoiser_weights",
+            "dncnn",
+            "str",
+            help="weights name in resources/weights (trained by `python -m core train dncnn`)",
+        )
+    ],
     doc="learned dilated residual CNN denoiser (IRCNN style, noise-level aware, σ ≤ 50/255)",
     learned=True,
 )

@@ -6,6 +6,7 @@ input = [x, σ·1] (image channels + one constant σ map), 7 conv layers 3×3 wi
 output = x − R(x, σ) (residual learning: R estimates the noise). One network covers
 σ ∈ [0, 50/255] on the [0, 1] intensity scale.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,8 +41,9 @@ class DilatedDenoiser(nn.Module):
         c_in = self.channels + 1
         for i, d in enumerate(self.dilations):
             last = i == len(self.dilations) - 1
-            layers.append(nn.Conv2d(c_in, self.channels if last else self.features, 3,
-                                    padding=d, dilation=d, bias=True))
+            layers.append(
+                nn.Conv2d(c_in, self.channels if last else self.features, 3, padding=d, dilation=d, bias=True)
+            )
             if not last:
                 layers.append(nn.ReLU(inplace=True))
             c_in = self.features
@@ -67,12 +69,16 @@ class DilatedDenoiser(nn.Module):
         return x - noise
 
 
-@ARCHITECTURES.register("dilated_cnn", doc="the dncnn architecture (IRCNN-style dilated CNN, σ map input), "
-                                            "7 layers with dilations 1,2,3,4,3,2,1; sizes read off the tensors")
+@ARCHITECTURES.register(
+    "dilated_cnn",
+    doc="the dncnn architecture (IRCNN-style dilated CNN, σ map input), "
+    "7 layers with dilations 1,2,3,4,3,2,1; sizes read off the tensors",
+)
 def dilated_cnn_from_state(state: dict) -> DilatedDenoiser:
     """A :class:`DilatedDenoiser` sized from ``state`` (``body.<i>.weight`` tensors), weights loaded."""
-    weights = [state[key] for key in sorted((k for k in state if k.endswith(".weight")),
-                                            key=lambda k: int(k.split(".")[1]))]
+    weights = [
+        state[key] for key in sorted((k for k in state if k.endswith(".weight")), key=lambda k: int(k.split(".")[1]))
+    ]
     if len(weights) != len(DEFAULT_DILATIONS):
         raise ValueError(f"expected {len(DEFAULT_DILATIONS)} convolution layers, found {len(weights)}")
     net = DilatedDenoiser(channels=int(weights[-1].shape[0]), features=int(weights[0].shape[0]))

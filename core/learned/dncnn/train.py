@@ -11,6 +11,7 @@ cosine schedule, 1400 more steps); the log next to the weights lists every epoch
 GPU setting (documented, closer to IRCNN): ``--device cuda`` with 64 features, 50 epochs ×
 1000 steps, batch 64 (edit ``FEATURES``/pass ``steps_per_epoch``/``batch_size`` in settings).
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,8 +36,9 @@ PATCH = 40
 FEATURES = 24
 
 
-def denoiser_loop_spec(images: list[torch.Tensor], validation: torch.Tensor, model: DilatedDenoiser,
-                       patch: int = PATCH) -> LoopSpec:
+def denoiser_loop_spec(
+    images: list[torch.Tensor], validation: torch.Tensor, model: DilatedDenoiser, patch: int = PATCH
+) -> LoopSpec:
     """LoopSpec for training ``model`` on noisy patches of ``images``; validate on ``validation``."""
     val_clean = validation[None, None]
     noise_gen = torch.Generator().manual_seed(12345)
@@ -61,11 +63,23 @@ def denoiser_loop_spec(images: list[torch.Tensor], validation: torch.Tensor, mod
         out["psnr"] = out[f"psnr{round(VALIDATION_SIGMAS[1] * 255)}"]
         return out
 
-    return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, lr_floor=0.05,
-                    steps_per_epoch=200, batch_size=10, meta={"class": "DilatedDenoiser", **model.config()},
-                    data={"train_images": list(TRAIN_IMAGES), "patch": patch, "noise": "gaussian, sigma ~ U[0, 50/255]",
-                          "augmentation": "flips, 90-degree rotations",
-                          "validation": f"{VALIDATION_IMAGE} (256 px), sigma 15/25/50 /255, fixed noise seed"})
+    return LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=1e-3,
+        lr_floor=0.05,
+        steps_per_epoch=200,
+        batch_size=10,
+        meta={"class": "DilatedDenoiser", **model.config()},
+        data={
+            "train_images": list(TRAIN_IMAGES),
+            "patch": patch,
+            "noise": "gaussian, sigma ~ U[0, 50/255]",
+            "augmentation": "flips, 90-degree rotations",
+            "validation": f"{VALIDATION_IMAGE} (256 px), sigma 15/25/50 /255, fixed noise seed",
+        },
+    )
 
 
 @register_trainer("dncnn", doc="noise-level-aware dilated residual CNN denoiser (IRCNN style)", default_epochs=5)

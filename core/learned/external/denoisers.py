@@ -7,6 +7,7 @@ Either network is called on (N, C, H, W) images as ``net(x, sigma)`` with ``sigm
 time, as the shipped grey denoiser does. Loaded networks are cached per file (path, size and
 modification time) and copied once per device and dtype.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -79,8 +80,10 @@ class FileDenoiser(Denoiser):
         with torch.no_grad():
             out = net(inputs, sigma_t) if self.takes_sigma else net(inputs)
         if not isinstance(out, Tensor) or out.shape != inputs.shape:
-            raise ValueError(f"{self.label}: the network returned {getattr(out, 'shape', type(out).__name__)}, "
-                             f"expected the input's shape {tuple(inputs.shape)}")
+            raise ValueError(
+                f"{self.label}: the network returned {getattr(out, 'shape', type(out).__name__)}, "
+                f"expected the input's shape {tuple(inputs.shape)}"
+            )
         out = out.reshape(n, c, h, w)
         return out if x.dim() == 4 else out[0]
 
@@ -96,7 +99,7 @@ def torchscript_example(folder: Path) -> dict:
     path = Path(folder) / "dncnn_scripted.pt"
     example = (torch.zeros(1, 1, 16, 16), torch.full((1,), 0.1))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")            # the tracer's notes on Python-side checks
+        warnings.simplefilter("ignore")  # the tracer's notes on Python-side checks
         traced = torch.jit.trace(_shipped_dncnn(), example, check_trace=False)
     torch.jit.save(traced, str(path))
     return {"denoiser_path": str(path)}
@@ -113,9 +116,13 @@ def state_dict_example(folder: Path) -> dict:
 
 @DENOISERS.register(
     "torchscript",
-    params=[Param("denoiser_path", "", "str", help="TorchScript file (.pt/.pth/.ts) saved by torch.jit.save"),
-            *COMMON_PARAMS],
-    doc="your own denoiser network from a TorchScript file", learned=True, example=torchscript_example,
+    params=[
+        Param("denoiser_path", "", "str", help="TorchScript file (.pt/.pth/.ts) saved by torch.jit.save"),
+        *COMMON_PARAMS,
+    ],
+    doc="your own denoiser network from a TorchScript file",
+    learned=True,
+    example=torchscript_example,
 )
 def torchscript_denoiser(params) -> FileDenoiser:
     """Load ``denoiser_path`` with ``torch.jit.load`` (CPU)."""
@@ -125,8 +132,9 @@ def torchscript_denoiser(params) -> FileDenoiser:
         try:
             return torch.jit.load(str(file), map_location="cpu")
         except Exception as exc:  # noqa: BLE001  (not a TorchScript archive, corrupt, ...)
-            raise WeightsError(f"denoiser 'torchscript': {file}: not a loadable TorchScript file "
-                               f"({type(exc).__name__})") from None
+            raise WeightsError(
+                f"denoiser 'torchscript': {file}: not a loadable TorchScript file ({type(exc).__name__})"
+            ) from None
 
     net = _cached(file, "torchscript", build)
     return FileDenoiser(net, params["denoiser_takes_sigma"], params["denoiser_per_channel"], f"denoiser '{file.name}'")
@@ -134,11 +142,18 @@ def torchscript_denoiser(params) -> FileDenoiser:
 
 @DENOISERS.register(
     "state_dict",
-    params=[Param("denoiser_path", "", "str", help="safetensors file with the network's state dict"),
-            Param("denoiser_architecture", "dilated_cnn", "str",
-                  help="registered architecture the tensors are loaded into (python -m core list)"),
-            *COMMON_PARAMS],
-    doc="your own denoiser: a safetensors state dict loaded into a registered architecture", learned=True,
+    params=[
+        Param("denoiser_path", "", "str", help="safetensors file with the network's state dict"),
+        Param(
+            "denoiser_architecture",
+            "dilated_cnn",
+            "str",
+            help="registered architecture the tensors are loaded into (python -m core list)",
+        ),
+        *COMMON_PARAMS,
+    ],
+    doc="your own denoiser: a safetensors state dict loaded into a registered architecture",
+    learned=True,
     example=state_dict_example,
 )
 def state_dict_denoiser(params) -> FileDenoiser:
@@ -157,8 +172,10 @@ def state_dict_denoiser(params) -> FileDenoiser:
         try:
             return architecture.factory(state)
         except (RuntimeError, KeyError, ValueError, IndexError) as exc:
-            raise WeightsError(f"denoiser 'state_dict': {file}: the tensors do not fit architecture "
-                               f"'{architecture.name}' ({str(exc).splitlines()[0]})") from None
+            raise WeightsError(
+                f"denoiser 'state_dict': {file}: the tensors do not fit architecture "
+                f"'{architecture.name}' ({str(exc).splitlines()[0]})"
+            ) from None
 
     net = _cached(file, architecture.name, build)
     return FileDenoiser(net, params["denoiser_takes_sigma"], params["denoiser_per_channel"], f"denoiser '{file.name}'")

@@ -9,6 +9,7 @@ The block is shared by all phases, so stages beyond the trained K repeat the las
 μ, θ, ρ) and the lane keeps going. ``weights = "none"``: freshly initialised block (seed 0) with
 the paper's initial scalars.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,9 @@ from .net import FISTANet
     "fista_net",
     params=[Param("weights", "fista_net", "str", help="weights name in resources/weights, or 'none'")],
     doc="FISTA-Net: unrolled FISTA, shared learned proximal block, softplus step/threshold/momentum",
-    needs_prior=False, needs_denoiser=False, learned=True,
+    needs_prior=False,
+    needs_denoiser=False,
+    learned=True,
     degradations=("cs",),
 )
 def fista_net(problem, *, weights, net=None):
@@ -56,8 +59,10 @@ def fista_net(problem, *, weights, net=None):
         with torch.no_grad():
             out = net.phase(k, y, x, gradient)
         k += 1
-        yield Step(k, out["x"][:, 0],
-                   info={"step": out["step"], "threshold": out["threshold"], "momentum": out["momentum"]},
-                   extras={"input": out["r"][:, 0], "output": out["x"][:, 0],
-                           "residual": (out["x"] - out["r"])[:, 0]})
+        yield Step(
+            k,
+            out["x"][:, 0],
+            info={"step": out["step"], "threshold": out["threshold"], "momentum": out["momentum"]},
+            extras={"input": out["r"][:, 0], "output": out["x"][:, 0], "residual": (out["x"] - out["r"])[:, 0]},
+        )
         x, y = out["x"], out["y"]

@@ -14,6 +14,7 @@ initialised w_θ = −0.5, b_θ = −2, w_μ = −0.2, b_μ = 0.1, w_ρ = 0.5, b
 D: conv 1→F, H and H̃: 4 convs F→F with ReLU between the first three, G: conv F→1 (3×3, bias,
 Xavier init). The block (D, H, H̃, G) is shared by all phases.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,8 +32,15 @@ def _conv(cin: int, cout: int) -> nn.Conv2d:
 
 
 def _four_convs(features: int) -> nn.Sequential:
-    return nn.Sequential(_conv(features, features), nn.ReLU(), _conv(features, features), nn.ReLU(),
-                         _conv(features, features), nn.ReLU(), _conv(features, features))
+    return nn.Sequential(
+        _conv(features, features),
+        nn.ReLU(),
+        _conv(features, features),
+        nn.ReLU(),
+        _conv(features, features),
+        nn.ReLU(),
+        _conv(features, features),
+    )
 
 
 class FISTANet(nn.Module):
@@ -41,14 +49,14 @@ class FISTANet(nn.Module):
     def __init__(self, phases: int = 6, features: int = 32):
         super().__init__()
         self.n_phases = int(phases)
-        self.threshold_affine = nn.Parameter(torch.tensor([-0.5, -2.0]))   # (w_θ, b_θ)
-        self.step_affine = nn.Parameter(torch.tensor([-0.2, 0.1]))         # (w_μ, b_μ)
-        self.momentum_affine = nn.Parameter(torch.tensor([0.5, 0.0]))      # (w_ρ, b_ρ)
+        self.threshold_affine = nn.Parameter(torch.tensor([-0.5, -2.0]))  # (w_θ, b_θ)
+        self.step_affine = nn.Parameter(torch.tensor([-0.2, 0.1]))  # (w_μ, b_μ)
+        self.momentum_affine = nn.Parameter(torch.tensor([0.5, 0.0]))  # (w_ρ, b_ρ)
         self.register_buffer("phase_count", torch.tensor(int(phases)))
-        self.head = _conv(1, features)                  # D
+        self.head = _conv(1, features)  # D
         self.forward_transform = _four_convs(features)  # H
-        self.backward_transform = _four_convs(features) # H̃
-        self.tail = _conv(features, 1)                  # G
+        self.backward_transform = _four_convs(features)  # H̃
+        self.tail = _conv(features, 1)  # G
 
     @classmethod
     def from_state_dict(cls, state: dict) -> FISTANet:
@@ -74,9 +82,15 @@ class FISTANet(nn.Module):
         coded = self.forward_transform(features)
         shrunk = torch.sign(coded) * F.relu(coded.abs() - threshold)
         x = F.relu(r + self.tail(self.backward_transform(shrunk)))
-        return {"x": x, "y": x + momentum * (x - x_prev), "r": r,
-                "symmetry": self.backward_transform(coded) - features,
-                "step": step, "threshold": threshold, "momentum": momentum}
+        return {
+            "x": x,
+            "y": x + momentum * (x - x_prev),
+            "r": r,
+            "symmetry": self.backward_transform(coded) - features,
+            "step": step,
+            "threshold": threshold,
+            "momentum": momentum,
+        }
 
     def forward(self, x0: Tensor, gradient: Callable[[Tensor], Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Run the K phases from x⁰ (N, 1, H, W); return x^K and the symmetry residuals."""

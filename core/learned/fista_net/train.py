@@ -3,6 +3,7 @@
 Same data, loss (symmetric loss) and validation as :mod:`core.learned.ista_net_plus.train`;
 the shipped weights were trained 4 epochs on CPU.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,9 @@ from ..training.common import TrainSettings, train_loop
 from .net import FISTANet
 
 
-@register_trainer("fista_net", default_epochs=4,
-                  doc="FISTA-Net (6 phases, shared 8-feature block), 33x33 block CS at 25 %")
+@register_trainer(
+    "fista_net", default_epochs=4, doc="FISTA-Net (6 phases, shared 8-feature block), 33x33 block CS at 25 %"
+)
 def train_fista_net(settings: TrainSettings) -> dict:
     """Train FISTA-Net on block CS at 25 % with the ISTA-Net⁺ data pipeline (symmetric loss)."""
     from ..training.common import load_training_images, load_validation_image

@@ -10,6 +10,7 @@ the last trained phase (``info["ended"]``). ``weights = "auto"`` picks the shipp
 sampling ratio (10, 25, 50 %) is nearest to the problem's; ``"none"`` runs freshly initialised
 phases (ρ = 0.5, θ = 0.01, Xavier transforms, seed 0).
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,10 +32,18 @@ def auto_weights(operator) -> str:
 
 @SOLVERS.register(
     "ista_net_plus",
-    params=[Param("weights", "auto", "str",
-                  help="weights name (ista_net_plus_r{10,25,50}); 'auto' = nearest ratio; 'none' = untrained")],
+    params=[
+        Param(
+            "weights",
+            "auto",
+            "str",
+            help="weights name (ista_net_plus_r{10,25,50}); 'auto' = nearest ratio; 'none' = untrained",
+        )
+    ],
     doc="ISTA-Net⁺: 9 learned ISTA phases with learned transforms (block compressive sensing)",
-    needs_prior=False, needs_denoiser=False, learned=True,
+    needs_prior=False,
+    needs_denoiser=False,
+    learned=True,
     degradations=("cs",),
 )
 def ista_net_plus(problem, *, weights, net=None):
@@ -74,6 +83,10 @@ def ista_net_plus(problem, *, weights, net=None):
         with torch.no_grad():
             x_next, r, _ = phase(x, gradient)
         ended = k == net.n_phases
-        yield Step(k, x_next[:, 0], info={"step": phase.step, "threshold": phase.threshold, "ended": ended},
-                   extras={"input": r[:, 0], "output": x_next[:, 0], "residual": (x_next - r)[:, 0]})
+        yield Step(
+            k,
+            x_next[:, 0],
+            info={"step": phase.step, "threshold": phase.threshold, "ended": ended},
+            extras={"input": r[:, 0], "output": x_next[:, 0], "residual": (x_next - r)[:, 0]},
+        )
         x = x_next

@@ -12,6 +12,7 @@ by the loss term ‖H̃(H(D r^k)) − D r^k‖² (eq. 13).
 The gradient step is given as a callable ``gradient(x) = Aᵀ(Ax − y)``, so the same network runs on
 33×33 training blocks and on whole block-sampled images.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,20 +35,20 @@ class ISTANetPlusPhase(nn.Module):
 
     def __init__(self, features: int = 32):
         super().__init__()
-        self.step = nn.Parameter(torch.tensor(0.5))         # ρ_k
-        self.threshold = nn.Parameter(torch.tensor(0.01))   # θ_k
-        self.head = _conv(1, features)                       # D
-        self.forward_transform = nn.Sequential(_conv(features, features), nn.ReLU(), _conv(features, features))   # H
+        self.step = nn.Parameter(torch.tensor(0.5))  # ρ_k
+        self.threshold = nn.Parameter(torch.tensor(0.01))  # θ_k
+        self.head = _conv(1, features)  # D
+        self.forward_transform = nn.Sequential(_conv(features, features), nn.ReLU(), _conv(features, features))  # H
         self.backward_transform = nn.Sequential(_conv(features, features), nn.ReLU(), _conv(features, features))  # H̃
-        self.tail = _conv(features, 1)                       # G
+        self.tail = _conv(features, 1)  # G
 
     def forward(self, x: Tensor, gradient: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """Return (x^k, r^k, symmetry residual H̃(H(D r)) − D r) for x^{k−1} of shape (N, 1, H, W)."""
-        r = x - self.step * gradient(x)                                              # (4)
+        r = x - self.step * gradient(x)  # (4)
         features = self.head(r)
         coded = self.forward_transform(features)
-        out = r + self.tail(self.backward_transform(soft_threshold(coded, self.threshold)))   # (12)
-        symmetry = self.backward_transform(coded) - features                         # (13)
+        out = r + self.tail(self.backward_transform(soft_threshold(coded, self.threshold)))  # (12)
+        symmetry = self.backward_transform(coded) - features  # (13)
         return out, r, symmetry
 
 
@@ -83,5 +84,5 @@ def symmetric_loss(output: Tensor, target: Tensor, residuals: list[Tensor], gamm
     """mean‖x^{N_p} − x‖² + γ Σ_k mean‖H̃(H(D r^k)) − D r^k‖² (ISTA-Net eq. 14–15)."""
     loss = F.mse_loss(output, target)
     for sym in residuals:
-        loss = loss + gamma * (sym ** 2).mean()
+        loss = loss + gamma * (sym**2).mean()
     return loss

@@ -11,6 +11,7 @@ free core; the shared machine is slower). The paper's setting (GPU): ``--device 
 --batch-size 64`` with ``FEATURES = 32``. The shipped ISTA-Net⁺ weights were trained 4 epochs and
 resumed (``--resume --epochs 10``) to 10.
 """
+
 from __future__ import annotations
 
 import torch
@@ -45,8 +46,9 @@ def block_cs_gradient(operator, y):
 def ista_net_loop_spec(model: ISTANetPlus, ratio: float, images, validation: torch.Tensor) -> LoopSpec:
     """LoopSpec training ``model`` at sampling ``ratio`` (%)."""
     m = measurements(ratio)
-    val_op = BlockCS(orthonormal_rows(m, BLOCK * BLOCK, torch.Generator().manual_seed(7)), BLOCK,
-                     (1,) + tuple(validation.shape)).to(dtype=torch.float32)
+    val_op = BlockCS(
+        orthonormal_rows(m, BLOCK * BLOCK, torch.Generator().manual_seed(7)), BLOCK, (1,) + tuple(validation.shape)
+    ).to(dtype=torch.float32)
 
     def make_batch(generator, batch_size):
         clean = random_patches(images, batch_size, BLOCK, generator)
@@ -67,12 +69,22 @@ def ista_net_loop_spec(model: ISTANetPlus, ratio: float, images, validation: tor
         out, _ = net(op.adjoint(y)[:, None], block_cs_gradient(op, y))
         return {"psnr": batch_psnr(out[:, 0], clean)}
 
-    return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, lr_floor=0.05,
-                    steps_per_epoch=100, batch_size=8, grad_clip=1.0,
-                    meta={"class": "ISTANetPlus", "phases": model.n_phases, "features": FEATURES,
-                          "ratio": ratio, "block": BLOCK},
-                    data={"train": "random 33x33 crops of the catalogue training images, fresh Phi per batch",
-                          "validation": "camera (132 px), fixed Phi", "x0": "Phi^T y"})
+    return LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=1e-3,
+        lr_floor=0.05,
+        steps_per_epoch=100,
+        batch_size=8,
+        grad_clip=1.0,
+        meta={"class": "ISTANetPlus", "phases": model.n_phases, "features": FEATURES, "ratio": ratio, "block": BLOCK},
+        data={
+            "train": "random 33x33 crops of the catalogue training images, fresh Phi per batch",
+            "validation": "camera (132 px), fixed Phi",
+            "x0": "Phi^T y",
+        },
+    )
 
 
 def train_ista_net(settings: TrainSettings, ratio: float) -> dict:
@@ -86,8 +98,11 @@ def train_ista_net(settings: TrainSettings, ratio: float) -> dict:
 
 
 def _register(ratio: int) -> None:
-    @register_trainer(f"ista_net_plus_r{ratio}", default_epochs=10,
-                      doc=f"ISTA-Net+ (9 phases, {FEATURES} features), 33x33 block CS at {ratio} %")
+    @register_trainer(
+        f"ista_net_plus_r{ratio}",
+        default_epochs=10,
+        doc=f"ISTA-Net+ (9 phases, {FEATURES} features), 33x33 block CS at {ratio} %",
+    )
     def _train(settings: TrainSettings) -> dict:
         return train_ista_net(settings, ratio)
 

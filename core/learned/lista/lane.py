@@ -12,6 +12,7 @@ so stages beyond the trained T repeat the last layer (θ_T) and the lane keeps g
 ``weights = "none"`` the parameters are ISTA's (W_e = Dᵀ/L, S = I − DᵀD/L, θ = α/L), i.e.
 plain ISTA on the lasso of every patch.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,11 +31,19 @@ def untrained_lista(trained: LISTA, layers: int = 1) -> LISTA:
 
 @SOLVERS.register(
     "lista",
-    params=[Param("weights", "lista_m100_t7", "str",
-                  help="weights name in resources/weights (lista_m{100,400}_t{1,3,7}), or 'none' = ISTA"),
-            Param("stride", 4, "int", low=1, high=8, unit="px", help="patch stride (8 = no overlap)")],
+    params=[
+        Param(
+            "weights",
+            "lista_m100_t7",
+            "str",
+            help="weights name in resources/weights (lista_m{100,400}_t{1,3,7}), or 'none' = ISTA",
+        ),
+        Param("stride", 4, "int", low=1, high=8, unit="px", help="patch stride (8 = no overlap)"),
+    ],
     doc="LISTA: learned ISTA sparse coding of overlapping 8×8 patches (patchwise denoising of x⁰)",
-    needs_prior=False, needs_denoiser=False, learned=True,
+    needs_prior=False,
+    needs_denoiser=False,
+    learned=True,
     degradations=("denoise",),
 )
 def lista(problem, *, weights, stride, net=None):
@@ -71,10 +80,13 @@ def lista(problem, *, weights, stride, net=None):
     previous = image
     k = 0
     while True:
-        z = net.layer(z, drive, k)                                            # (2)
-        estimate = assemble_patches(z @ net.dictionary.T / scale + means, layout)   # (3)
+        z = net.layer(z, drive, k)  # (2)
+        estimate = assemble_patches(z @ net.dictionary.T / scale + means, layout)  # (3)
         k += 1
-        yield Step(k, problem.from_image(estimate),
-                   info={"threshold": net.threshold(k - 1).mean(), "sparsity": (z != 0).to(z.dtype).mean()},
-                   extras={"input": previous, "output": estimate, "residual": estimate - previous})
+        yield Step(
+            k,
+            problem.from_image(estimate),
+            info={"threshold": net.threshold(k - 1).mean(), "sparsity": (z != 0).to(z.dtype).mean()},
+            extras={"input": previous, "output": estimate, "residual": estimate - previous},
+        )
         previous = estimate

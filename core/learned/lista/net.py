@@ -12,6 +12,7 @@ LISTA keeps the form (2), unrolls T layers from z⁰ = 0 and learns W_e, S (shar
 as in the paper's recurrent encoder) and one threshold vector θ_t ∈ R^m per layer, minimising
 the prediction error ½‖z* − f_e(x; W_e, S, θ)‖² against the lasso solutions (1).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,9 @@ def lasso_objective(x: Tensor, z: Tensor, dictionary: Tensor, alpha: float) -> T
     return 0.5 * ((x - z @ dictionary.T) ** 2).sum(-1) + alpha * z.abs().sum(-1)
 
 
-def fista_codes(x: Tensor, dictionary: Tensor, alpha: float, iterations: int,
-                target: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+def fista_codes(
+    x: Tensor, dictionary: Tensor, alpha: float, iterations: int, target: Tensor | None = None
+) -> tuple[Tensor, Tensor | None]:
     """FISTA on the lasso (1) for a batch of patches (rows of ``x``), from z = 0.
 
     Parameters
@@ -93,8 +95,8 @@ def fista_codes(x: Tensor, dictionary: Tensor, alpha: float, iterations: int,
     v, t = z, 1.0
     errors = []
     for _ in range(iterations):
-        z_next = soft_threshold(v - v @ gram / lip + b, alpha / lip)        # proximal gradient step
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0                 # FISTA momentum
+        z_next = soft_threshold(v - v @ gram / lip + b, alpha / lip)  # proximal gradient step
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0  # FISTA momentum
         v = z_next + ((t - 1.0) / t_next) * (z_next - z)
         z, t = z_next, t_next
         if target is not None:
@@ -131,15 +133,14 @@ class LISTA(nn.Module):
         self.register_buffer("dictionary", dictionary.clone())
         self.register_buffer("alpha", torch.tensor(float(alpha)))
         self.register_buffer("patch_scale", torch.tensor(float(patch_scale)))
-        self.encoder = nn.Parameter(dictionary.T / lip)                              # W_e
+        self.encoder = nn.Parameter(dictionary.T / lip)  # W_e
         self.mutual_inhibition = nn.Parameter(torch.eye(m) - dictionary.T @ dictionary / lip)  # S
-        self.thresholds = nn.Parameter(torch.full((layers, m), float(alpha) / float(lip)))     # θ_t
+        self.thresholds = nn.Parameter(torch.full((layers, m), float(alpha) / float(lip)))  # θ_t
 
     @classmethod
     def from_state_dict(cls, state: dict) -> LISTA:
         """Build a LISTA whose shapes match ``state`` and load it."""
-        net = cls(state["dictionary"], float(state["alpha"]), state["thresholds"].shape[0],
-                  float(state["patch_scale"]))
+        net = cls(state["dictionary"], float(state["alpha"]), state["thresholds"].shape[0], float(state["patch_scale"]))
         net.load_state_dict(state)
         return net
 
@@ -187,7 +188,7 @@ def image_patches(image: Tensor, patch: int, stride: int) -> tuple[Tensor, Tenso
     pad_h = (-(max(h, patch) - patch)) % stride + max(0, patch - h)
     pad_w = (-(max(w, patch) - patch)) % stride + max(0, patch - w)
     padded = F.pad(image[:, None], (0, pad_w, 0, pad_h), mode="replicate")
-    cols = F.unfold(padded, patch, stride=stride)                 # (C, patch², P_c)
+    cols = F.unfold(padded, patch, stride=stride)  # (C, patch², P_c)
     rows = cols.transpose(1, 2).reshape(-1, patch * patch)
     means = rows.mean(dim=1, keepdim=True)
     return rows - means, means, (c, h, w, padded.shape[-2:], patch, stride)

@@ -13,6 +13,7 @@ CPU default: 20 epochs × 200 steps, batch 256 (≈ 1 min for m = 100, a few for
 the targets). GPU setting: ``--device cuda --epochs 40 --steps-per-epoch 500`` with more
 patches (``TRAIN_PATCHES``) for the paper-like regime.
 """
+
 from __future__ import annotations
 
 import torch
@@ -97,18 +98,27 @@ def lista_loop_spec(data: dict, model: LISTA) -> LoopSpec:
         x = data["val_x"].to(device=device, dtype=torch.float32)
         z = net(x)
         err = prediction_error(z, data["val_z"].to(device=device, dtype=torch.float32))
-        scale = net.patch_scale                                         # back to intensities
+        scale = net.patch_scale  # back to intensities
         value = psnr(z @ net.dictionary.T / scale, x / scale, image_dims=(0, 1), clip=False)
         return {"psnr": value, "prediction_error": err}
 
     atoms = model.dictionary.shape[1]
-    return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, lr_floor=0.05,
-                    steps_per_epoch=200, batch_size=256,
-                    meta={"class": "LISTA", "atoms": atoms, "layers": model.layers, "alpha": ALPHA, "patch": PATCH},
-                    data={"train": f"{train_x.shape[0]} mean-removed 8x8 patches of the catalogue training images",
-                          "validation": f"{VALIDATION_PATCHES} patches of camera (256 px)",
-                          "targets": f"lasso codes, FISTA {TARGET_ITERATIONS[atoms]} iterations, alpha {ALPHA}",
-                          "dictionary": f"overcomplete DCT, {atoms} atoms"})
+    return LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=1e-3,
+        lr_floor=0.05,
+        steps_per_epoch=200,
+        batch_size=256,
+        meta={"class": "LISTA", "atoms": atoms, "layers": model.layers, "alpha": ALPHA, "patch": PATCH},
+        data={
+            "train": f"{train_x.shape[0]} mean-removed 8x8 patches of the catalogue training images",
+            "validation": f"{VALIDATION_PATCHES} patches of camera (256 px)",
+            "targets": f"lasso codes, FISTA {TARGET_ITERATIONS[atoms]} iterations, alpha {ALPHA}",
+            "dictionary": f"overcomplete DCT, {atoms} atoms",
+        },
+    )
 
 
 def train_lista(settings: TrainSettings, atoms: int, layers: int) -> dict:
@@ -120,8 +130,11 @@ def train_lista(settings: TrainSettings, atoms: int, layers: int) -> dict:
 
 
 def _register(atoms: int, layers: int) -> None:
-    @register_trainer(f"lista_m{atoms}_t{layers}", default_epochs=20,
-                      doc=f"LISTA, {atoms}-atom DCT dictionary, {layers} layer(s), 8x8 patches")
+    @register_trainer(
+        f"lista_m{atoms}_t{layers}",
+        default_epochs=20,
+        doc=f"LISTA, {atoms}-atom DCT dictionary, {layers} layer(s), 8x8 patches",
+    )
     def _train(settings: TrainSettings) -> dict:
         return train_lista(settings, atoms, layers)
 

@@ -12,6 +12,7 @@ Beyond the trained stages (``beyond_trained``): ``"end"`` (default) stops the la
 with ``info["ended"] = True`` — the stages are untied, so there is no "next" stage the training
 justified; ``"repeat"`` keeps applying the last trained stage (an exploratory fixed-point view).
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,9 +29,12 @@ def _architecture(meta: dict) -> RelaxedPODM:
     mu0 = meta.get("mu0")
     if isinstance(mu0, bool) or not isinstance(mu0, (int, float)) or not 0 < mu0 < 1e6:
         raise WeightsError(f"weights '{name}': manifest meta 'mu0' = {mu0!r} must be a number in (0, 1e6)")
-    return RelaxedPODM(stages=meta_int(meta, "stages", None, 1, 100, name),
-                       features=meta_int(meta, "features", None, 1, 512, name),
-                       filter_size=meta_int(meta, "filter_size", None, 1, 31, name), mu0=float(mu0))
+    return RelaxedPODM(
+        stages=meta_int(meta, "stages", None, 1, 100, name),
+        features=meta_int(meta, "features", None, 1, 512, name),
+        filter_size=meta_int(meta, "filter_size", None, 1, 31, name),
+        mu0=float(mu0),
+    )
 
 
 def load_relaxed_podm(weights: str = "relaxed_podm", directory=None) -> RelaxedPODM:
@@ -53,21 +57,34 @@ def circulant_otf(operator, image_shape) -> torch.Tensor:
     response = operator.forward(delta)
     shifted = torch.zeros_like(delta)
     shifted[0, h // 3, w // 5] = 1.0
-    if (response.shape != delta.shape or response.is_complex()
-            or not torch.allclose(operator.forward(shifted), torch.roll(response, (h // 3, w // 5), (-2, -1)),
-                                  atol=1e-5)):
-        raise ValueError(f"solver 'relaxed_podm' needs a circular convolution (degradation 'blur' or "
-                         f"'denoise'), not '{getattr(operator, 'name', type(operator).__name__)}'")
+    if (
+        response.shape != delta.shape
+        or response.is_complex()
+        or not torch.allclose(operator.forward(shifted), torch.roll(response, (h // 3, w // 5), (-2, -1)), atol=1e-5)
+    ):
+        raise ValueError(
+            f"solver 'relaxed_podm' needs a circular convolution (degradation 'blur' or "
+            f"'denoise'), not '{getattr(operator, 'name', type(operator).__name__)}'"
+        )
     return torch.fft.rfft2(response)
 
 
 @SOLVERS.register(
     "relaxed_podm",
-    params=[Param("rpodm_weights", "relaxed_podm", "str", help="weights name in resources/weights"),
-            Param("beyond_trained", "end", "choice", choices=("end", "repeat"),
-                  help="after the trained stages: end the lane, or repeat the last stage")],
+    params=[
+        Param("rpodm_weights", "relaxed_podm", "str", help="weights name in resources/weights"),
+        Param(
+            "beyond_trained",
+            "end",
+            "choice",
+            choices=("end", "repeat"),
+            help="after the trained stages: end the lane, or repeat the last stage",
+        ),
+    ],
     doc="Relaxed PODM: learned CNN propagation + learned FFT fidelity + ℓ0/box prox (deblurring)",
-    needs_prior=True, needs_denoiser=False, learned=True,
+    needs_prior=True,
+    needs_denoiser=False,
+    learned=True,
     degradations=("blur", "denoise"),
 )
 def relaxed_podm(problem, *, prior, rpodm_weights, beyond_trained, net=None):
@@ -98,7 +115,7 @@ def relaxed_podm(problem, *, prior, rpodm_weights, beyond_trained, net=None):
         model = _copy_to(model, device, dtype)
     sigma = torch.tensor(float(problem.noise_sigma), device=device, dtype=dtype)
     lipschitz = (otf.abs() ** 2).amax()
-    observation = problem.y[:, None]                                  # channels as a batch
+    observation = problem.y[:, None]  # channels as a batch
     x = problem.x0[:, None]
     l = 0
     while True:
@@ -107,10 +124,17 @@ def relaxed_podm(problem, *, prior, rpodm_weights, beyond_trained, net=None):
             out = model.stage(stage, x, otf, observation, sigma, prior, lipschitz)
         l += 1
         ended = beyond_trained == "end" and l >= model.stages
-        yield Step(l, out["x"][:, 0],
-                   info={"mu": out["mu"], "step": out["step"], "ended": ended},
-                   extras={"input": x[:, 0], "output": out["x_A"][:, 0],
-                           "residual": (x - out["x_A"])[:, 0], "x_F": out["x_F"][:, 0]})
+        yield Step(
+            l,
+            out["x"][:, 0],
+            info={"mu": out["mu"], "step": out["step"], "ended": ended},
+            extras={
+                "input": x[:, 0],
+                "output": out["x_A"][:, 0],
+                "residual": (x - out["x_A"])[:, 0],
+                "x_F": out["x_F"][:, 0],
+            },
+        )
         if ended:
             return
         x = out["x"]

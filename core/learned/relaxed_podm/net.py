@@ -13,6 +13,7 @@ Stage l maps x^{l−1} to x^l = G(F(A(x^{l−1}; θ_A^l); θ_H^l)):
 The factor H = μΣF_nᵀF_n/2 of the paper and our d = ½(x−x_A)ᵀ(μΣw_nF_nᵀF_n)(x−x_A) give the
 same F, the weights w_n only refine the filter bank. All parameters are learned end-to-end.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,8 @@ class PropagationCNN(nn.Module):
                 mods.append(nn.ELU())
             c_in = features
         self.body = nn.Sequential(*mods)
-        nn.init.zeros_(mods[-1].weight)   # A = identity at initialisation: training starts from
-        nn.init.zeros_(mods[-1].bias)     # the classical scheme (F then G)
+        nn.init.zeros_(mods[-1].weight)  # A = identity at initialisation: training starts from
+        nn.init.zeros_(mods[-1].bias)  # the classical scheme (F then G)
 
     def forward(self, x: Tensor) -> Tensor:
         return x - self.body(x)
@@ -108,8 +109,7 @@ class RelaxedPODM(nn.Module):
 
     def config(self) -> dict:
         """Constructor arguments (stored in the weights manifest)."""
-        return {"stages": self.stages, "features": self.features, "filter_size": self.filter_size,
-                "mu0": self.mu0}
+        return {"stages": self.stages, "features": self.features, "filter_size": self.filter_size, "mu0": self.mu0}
 
     def stage_params(self, l: int, sigma: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(μ_l, w_l, sigmoid(s_l)) for stage ``l`` (0-based) at noise level ``sigma``."""
@@ -119,11 +119,12 @@ class RelaxedPODM(nn.Module):
 
     def filter_spectrum(self, weights: Tensor, shape: tuple[int, int]) -> Tensor:
         """Σ_n w_n |F̂_n|² on the rfft2 grid (the symbol of Σ w_n F_nᵀF_n)."""
-        otfs = kernel_otf(self.filters.to(weights.dtype), shape)          # (N, H, W//2+1)
+        otfs = kernel_otf(self.filters.to(weights.dtype), shape)  # (N, H, W//2+1)
         return torch.einsum("...n,nhw->...hw", weights, otfs.abs() ** 2)
 
-    def stage(self, l: int, x: Tensor, otf: Tensor, observation: Tensor, sigma: Tensor, prior,
-              lipschitz: Tensor) -> dict[str, Tensor]:
+    def stage(
+        self, l: int, x: Tensor, otf: Tensor, observation: Tensor, sigma: Tensor, prior, lipschitz: Tensor
+    ) -> dict[str, Tensor]:
         """One stage on a batch (N, 1, H, W).
 
         Parameters
@@ -149,15 +150,15 @@ class RelaxedPODM(nn.Module):
             ``x_A``, ``x_F``, ``x`` (= x^l), ``mu``, ``step`` (γ_l).
         """
         shape = x.shape[-2:]
-        x_a = self.cnns[l](x)                                                     # A
+        x_a = self.cnns[l](x)  # A
         mu, weights, step_fraction = self.stage_params(l, sigma)
-        reg = mu * self.filter_spectrum(weights, tuple(shape))                   # μ Σ w_n |F̂_n|²
+        reg = mu * self.filter_spectrum(weights, tuple(shape))  # μ Σ w_n |F̂_n|²
         numerator = torch.conj(otf) * torch.fft.rfft2(observation) + reg * torch.fft.rfft2(x_a)
         x_f = torch.fft.irfft2(numerator / (otf.abs() ** 2 + reg), s=tuple(shape))  # F, closed form
         gamma = step_fraction / lipschitz
         residual = torch.fft.irfft2(otf * torch.fft.rfft2(x_f), s=tuple(shape)) - observation
         grad = torch.fft.irfft2(torch.conj(otf) * torch.fft.rfft2(residual), s=tuple(shape))
-        x_next = prior.prox(x_f - gamma * grad, gamma)                            # G, eq. (7)
+        x_next = prior.prox(x_f - gamma * grad, gamma)  # G, eq. (7)
         return {"x_A": x_a, "x_F": x_f, "x": x_next, "mu": mu, "step": gamma}
 
     def forward(self, observation: Tensor, otf: Tensor, sigma: Tensor, prior, lipschitz: Tensor) -> Tensor:

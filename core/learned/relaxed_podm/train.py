@@ -10,6 +10,7 @@ Validation: ``camera`` at 128 px, Gaussian (σ 1.6, 9×9) and one motion kernel,
 CPU default (a few minutes): 4 stages, 16 features, 10 epochs × 150 steps, batch 8.
 GPU setting: 6 stages, 32 features, 96×96 patches, 40 epochs × 500 steps, batch 32.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,10 +64,13 @@ def blur_circular(images: torch.Tensor, otf: torch.Tensor) -> torch.Tensor:
 def rpodm_loop_spec(images, validation: torch.Tensor, model: RelaxedPODM, bank, patch: int = PATCH) -> LoopSpec:
     """LoopSpec training ``model`` on blurred noisy patches; validating on ``validation``."""
     prior = L0Box(PRIOR_LAM, 0.0, 1.0)
-    otfs = torch.stack([kernel_otf(k, (patch, patch)) for k in bank])[:, None]   # (K, 1, P, P//2+1)
-    val_kernels = [torch.as_tensor(kernel_lib.gaussian_kernel(1.6, 9), dtype=torch.float32),
-                   torch.as_tensor(kernel_lib.motion_kernel(11.0, torch.Generator().manual_seed(3), n_steps=500),
-                                   dtype=torch.float32)]
+    otfs = torch.stack([kernel_otf(k, (patch, patch)) for k in bank])[:, None]  # (K, 1, P, P//2+1)
+    val_kernels = [
+        torch.as_tensor(kernel_lib.gaussian_kernel(1.6, 9), dtype=torch.float32),
+        torch.as_tensor(
+            kernel_lib.motion_kernel(11.0, torch.Generator().manual_seed(3), n_steps=500), dtype=torch.float32
+        ),
+    ]
     val_clean = validation[None, None]
     val_otfs = [kernel_otf(k, tuple(validation.shape))[None, None] for k in val_kernels]
     val_noise = torch.randn(val_clean.shape, generator=torch.Generator().manual_seed(99))
@@ -98,18 +102,34 @@ def rpodm_loop_spec(images, validation: torch.Tensor, model: RelaxedPODM, bank, 
         out["psnr"] = 0.5 * (out["psnr_gauss"] + out["psnr_motion"])
         return out
 
-    return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, lr_floor=0.05,
-                    steps_per_epoch=150, batch_size=8, grad_clip=1.0,
-                    meta={"class": "RelaxedPODM", **model.config(), "prior": {"name": "l0_box", "lam": PRIOR_LAM,
-                                                                               "low": 0.0, "high": 1.0}},
-                    data={"train_images": list(TRAIN_IMAGES), "patch": patch,
-                          "kernels": "24 Gaussian (sigma 0.8-2.5 px) + 24 camera-shake (length 5-15 px), seed 7",
-                          "noise": f"gaussian, sigma ~ U{list(NOISE_RANGE)} per batch", "boundary": "circular",
-                          "validation": "camera 128 px; Gaussian 1.6 px 9x9 and motion 11 px (seed 3); noise 1 %"})
+    return LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=1e-3,
+        lr_floor=0.05,
+        steps_per_epoch=150,
+        batch_size=8,
+        grad_clip=1.0,
+        meta={
+            "class": "RelaxedPODM",
+            **model.config(),
+            "prior": {"name": "l0_box", "lam": PRIOR_LAM, "low": 0.0, "high": 1.0},
+        },
+        data={
+            "train_images": list(TRAIN_IMAGES),
+            "patch": patch,
+            "kernels": "24 Gaussian (sigma 0.8-2.5 px) + 24 camera-shake (length 5-15 px), seed 7",
+            "noise": f"gaussian, sigma ~ U{list(NOISE_RANGE)} per batch",
+            "boundary": "circular",
+            "validation": "camera 128 px; Gaussian 1.6 px 9x9 and motion 11 px (seed 3); noise 1 %",
+        },
+    )
 
 
-@register_trainer("relaxed_podm", doc="Relaxed PODM for non-blind deblurring (learned A, μ, filters, step)",
-                  default_epochs=10)
+@register_trainer(
+    "relaxed_podm", doc="Relaxed PODM for non-blind deblurring (learned A, μ, filters, step)", default_epochs=10
+)
 def train_relaxed_podm(settings: TrainSettings) -> dict:
     """Train Relaxed PODM and write resources/weights/relaxed_podm.pt + relaxed_podm.log."""
     torch.manual_seed(settings.seed)

@@ -12,6 +12,7 @@ so adding a trainer needs no edit here::
 A trainer receives a :class:`core.learned.training.common.TrainSettings` and returns the summary dict
 written to the log (the shared loop :func:`core.learned.training.common.train_loop` does the work).
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """``python -m core train NAME [--epochs N] [--device cpu|cuda] [--out DIR] [--resume]``."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,9 @@ from .common import TrainSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core train",
-                                     description="Train one of the project's networks and write its weights.")
+    parser = argparse.ArgumentParser(
+        prog="python -m core train", description="Train one of the project's networks and write its weights."
+    )
     parser.add_argument("name", help="network to train (see --list)", nargs="?")
     parser.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the trainer's)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -40,10 +42,18 @@ def main(argv=None) -> int:
             value = getattr(args, flag)
             if value is not None and value < 1:
                 raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-        settings = TrainSettings(name=args.name, epochs=args.epochs or trainer.default_epochs,
-                                 device=args.device, out=args.out, resume=args.resume, seed=args.seed,
-                                 steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                                 threads=args.threads, progress=not args.no_progress)
+        settings = TrainSettings(
+            name=args.name,
+            epochs=args.epochs or trainer.default_epochs,
+            device=args.device,
+            out=args.out,
+            resume=args.resume,
+            seed=args.seed,
+            steps_per_epoch=args.steps_per_epoch,
+            batch_size=args.batch_size,
+            threads=args.threads,
+            progress=not args.no_progress,
+        )
         summary = trainer.func(settings)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

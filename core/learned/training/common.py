@@ -1,11 +1,10 @@
 """The shared training loop: seeded, resumable, progress bar, checkpoint per epoch, log file.
 
-Reproducibility: the model is initialised from ``settings.seed``; the batches of epoch ``e``
-come from a CPU generator seeded with ``seed·100003 + e``. A checkpoint (model, optimiser,
-step count, history, wall time) is written atomically after every epoch, so ``--resume``
-continues exactly where the last finished epoch left off. Training data are random patches of
-scikit-image catalogue images (never the benchmark sets in ../shared/data).
+The model is initialised from ``settings.seed``; epoch ``e``'s batches come from a CPU generator
+seeded with ``seed·100003 + e``; an atomic checkpoint after every epoch lets ``--resume`` continue
+exactly. Training data: random patches of catalogue images (never the benchmark sets).
 """
+
 from __future__ import annotations
 
 import json
@@ -186,9 +185,11 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
             wall, history = float(ckpt["wall"]), list(ckpt["history"])
             resumes = [*ckpt.get("resumes", []), {"after_epoch": start_epoch, "epochs": settings.epochs}]
         except Exception as exc:  # unpickling refused, truncated file, wrong keys or shapes
-            raise ValueError(f"--resume: checkpoint {ckpt_path} cannot be used ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); delete it to start "
-                             "afresh") from None
+            raise ValueError(
+                f"--resume: checkpoint {ckpt_path} cannot be used ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); delete it to start "
+                "afresh"
+            ) from None
     cancelled = False
     for epoch in range(start_epoch, settings.epochs):
         t0 = time.perf_counter()
@@ -196,8 +197,13 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
         model.train()
         losses = []
         last_psnr = history[-1]["val_psnr"] if history else float("nan")
-        bar = tqdm(range(steps), desc=f"{settings.name} {epoch + 1}/{settings.epochs}",
-                   disable=not settings.progress, leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            range(steps),
+            desc=f"{settings.name} {epoch + 1}/{settings.epochs}",
+            disable=not settings.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
         for i in bar:
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(spec.lr, spec.lr_floor, global_step, total_steps)
@@ -224,24 +230,49 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
             val = {k: float(v) for k, v in spec.validate(model, device).items()}
         model.train()
         wall += time.perf_counter() - t0
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in val.items()},
-                  "seconds": wall}
+        record = {
+            "epoch": epoch + 1,
+            "loss": float(np.mean(losses)),
+            **{f"val_{k}": v for k, v in val.items()},
+            "seconds": wall,
+        }
         history.append(record)
         if settings.progress or settings.on_epoch is None:
-            tqdm.write(f"{settings.name} epoch {epoch + 1}/{settings.epochs}: loss {record['loss']:.4e}  "
-                       + "  ".join(f"val {k} {v:.4f}" for k, v in val.items()) + f"  ({wall:.0f} s)")
+            tqdm.write(
+                f"{settings.name} epoch {epoch + 1}/{settings.epochs}: loss {record['loss']:.4e}  "
+                + "  ".join(f"val {k} {v:.4f}" for k, v in val.items())
+                + f"  ({wall:.0f} s)"
+            )
         with atomic_open(ckpt_path, "wb") as handle:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "epoch": epoch + 1, "step": global_step, "wall": wall, "history": history,
-                        "resumes": resumes}, handle)
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch + 1,
+                    "step": global_step,
+                    "wall": wall,
+                    "history": history,
+                    "resumes": resumes,
+                },
+                handle,
+            )
         if settings.on_epoch is not None:
             settings.on_epoch(record)
     summary = {
         "name": settings.name,
-        "settings": {"epochs": settings.epochs, "device": settings.device, "seed": settings.seed,
-                     "steps_per_epoch": steps, "batch_size": batch_size, "lr": spec.lr,
-                     "optimizer": "Adam, cosine decay", "threads": settings.threads,
-                     "torch": torch.__version__, "machine": platform.machine(), "resumed": resumes},
+        "settings": {
+            "epochs": settings.epochs,
+            "device": settings.device,
+            "seed": settings.seed,
+            "steps_per_epoch": steps,
+            "batch_size": batch_size,
+            "lr": spec.lr,
+            "optimizer": "Adam, cosine decay",
+            "threads": settings.threads,
+            "torch": torch.__version__,
+            "machine": platform.machine(),
+            "resumed": resumes,
+        },
         "architecture": spec.meta,
         "data": spec.data,
         "history": history,
@@ -252,21 +283,29 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
     }
     if not cancelled:
         model.to("cpu")
-        save_weights(settings.name, model, {**spec.meta, "training": {
-            k: summary[k] for k in ("settings", "final_validation", "wall_seconds", "parameters")}},
-            settings.weights_dir)
+        save_weights(
+            settings.name,
+            model,
+            {
+                **spec.meta,
+                "training": {k: summary[k] for k in ("settings", "final_validation", "wall_seconds", "parameters")},
+            },
+            settings.weights_dir,
+        )
         write_log(settings.weights_dir / f"{settings.name}.log", summary)
     return summary
 
 
 def write_log(path: Path, summary: dict) -> None:
     """Human-readable training log followed by the full summary as JSON."""
-    lines = [f"# training log: {summary['name']}",
-             f"wall time: {summary['wall_seconds']:.1f} s, parameters: {summary['parameters']}",
-             "data: " + json.dumps(summary["data"], sort_keys=True),
-             "settings: " + json.dumps(summary["settings"], sort_keys=True),
-             "architecture: " + json.dumps(summary["architecture"], sort_keys=True),
-             "epochs:"]
+    lines = [
+        f"# training log: {summary['name']}",
+        f"wall time: {summary['wall_seconds']:.1f} s, parameters: {summary['parameters']}",
+        "data: " + json.dumps(summary["data"], sort_keys=True),
+        "settings: " + json.dumps(summary["settings"], sort_keys=True),
+        "architecture: " + json.dumps(summary["architecture"], sort_keys=True),
+        "epochs:",
+    ]
     for rec in summary["history"]:
         lines.append("  " + "  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
     lines.append("final validation: " + json.dumps(summary["final_validation"], sort_keys=True))
@@ -277,6 +316,7 @@ def write_log(path: Path, summary: dict) -> None:
 
 
 # --- data: random patches of catalogue images -------------------------------------------------
+
 
 def random_patches(images: Sequence[Tensor], count: int, size: int, generator: torch.Generator) -> Tensor:
     """``count`` random ``size``×``size`` crops (random image, position, flip, 90° rotation).
@@ -303,7 +343,7 @@ def random_patches(images: Sequence[Tensor], count: int, size: int, generator: t
             raise ValueError(f"training image of shape {(h, w)} is smaller than the patch size {size}")
         i = int(torch.randint(h - size + 1, (1,), generator=generator))
         j = int(torch.randint(w - size + 1, (1,), generator=generator))
-        patch = img[i:i + size, j:j + size]
+        patch = img[i : i + size, j : j + size]
         rot, flip = (int(v) for v in torch.randint(4, (2,), generator=generator))
         patch = torch.rot90(patch, rot, dims=(0, 1))
         if flip % 2:
@@ -319,14 +359,27 @@ def batch_psnr(estimate: Tensor, reference: Tensor) -> Tensor:
 
 def settings_dict(settings: TrainSettings) -> dict:
     """JSON-friendly view of the settings (callables dropped)."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()
-            if not callable(v)}
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items() if not callable(v)}
 
 
 # --- data: catalogue images only (never ../shared/data) -----------------------------------------
 #: Training images (scikit-image catalogue); ``camera`` is held out for validation.
-TRAIN_IMAGES = ("astronaut", "coffee", "chelsea", "moon", "brick", "grass", "gravel", "coins",
-                "rocket", "immunohistochemistry", "hubble_deep_field", "page", "text", "clock")
+TRAIN_IMAGES = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "moon",
+    "brick",
+    "grass",
+    "gravel",
+    "coins",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "page",
+    "text",
+    "clock",
+)
 VALIDATION_IMAGE = "camera"
 
 

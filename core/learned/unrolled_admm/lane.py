@@ -7,6 +7,7 @@ tied over iterations, so the lane goes on past the trained T = 8 (the plain plug
 of the same network). ``admm_rho`` auto: 0.5 for ``sr``, 0.2 for centre-box inpainting, else 0.3
 (the OneNet settings). ``weights = "none"``: untrained projector = identity, i.e. P(v) = v.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,11 +31,23 @@ def default_rho(problem) -> float:
 
 @SOLVERS.register(
     "unrolled_admm",
-    params=[Param("weights", "unrolled_admm", "str", help="weights name in resources/weights, or 'none'"),
-            Param("admm_rho", None, "float", 1e-3, 10.0, log=True, help="ADMM penalty ρ (auto: OneNet's)",
-                  math="z = (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u))")],
+    params=[
+        Param("weights", "unrolled_admm", "str", help="weights name in resources/weights, or 'none'"),
+        Param(
+            "admm_rho",
+            None,
+            "float",
+            1e-3,
+            10.0,
+            log=True,
+            help="ADMM penalty ρ (auto: OneNet's)",
+            math="z = (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u))",
+        ),
+    ],
     doc="Differentiable unrolled ADMM: one learned projector for inpainting, denoising and SR",
-    needs_prior=False, needs_denoiser=False, learned=True,
+    needs_prior=False,
+    needs_denoiser=False,
+    learned=True,
     degradations=("inpaint", "sr", "denoise"),
 )
 def unrolled_admm(problem, *, weights, admm_rho, net=None):
@@ -60,5 +73,9 @@ def unrolled_admm(problem, *, weights, admm_rho, net=None):
         with torch.no_grad():
             x, z, u = admm_iteration(net.projector, z, u, aty, problem.operator, rho)
         k += 1
-        yield Step(k, z[:, 0], info={"rho": rho_t, "primal_residual": (x - z).pow(2).mean().sqrt()},
-                   extras={"input": v[:, 0], "output": x[:, 0], "residual": (x - v)[:, 0]})
+        yield Step(
+            k,
+            z[:, 0],
+            info={"rho": rho_t, "primal_residual": (x - z).pow(2).mean().sqrt()},
+            extras={"input": v[:, 0], "output": x[:, 0], "residual": (x - v)[:, 0]},
+        )

@@ -13,6 +13,7 @@ and P_ω is trained end-to-end on ‖z^T − x*‖² over a mix of problems (pix
 denoising, centre box, scattered blocks, ×2 super-resolution). P_ω works on [−1, 1]: it maps
 v ↦ (1 + s + N_ω(s))/2 with s = 2v − 1 (a residual CNN).
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,9 +49,9 @@ def admm_iteration(projector, z: Tensor, u: Tensor, aty: Tensor, operator, rho: 
     x, z, u : Tensor
         x^{t+1} = P(z^t + u^t), z^{t+1}, u^{t+1}.
     """
-    x = projector(z + u)                                                            # (12)
-    z = operator.normal_solve((aty + rho * (x - u))[:, 0], rho)[:, None]            # (13)
-    u = u + z - x                                                                   # (14)
+    x = projector(z + u)  # (12)
+    z = operator.normal_solve((aty + rho * (x - u))[:, 0], rho)[:, None]  # (13)
+    u = u + z - x  # (14)
     return x, z, u
 
 

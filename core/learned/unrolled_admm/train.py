@@ -11,6 +11,7 @@ weights: 4 epochs, resumed with ``--resume --epochs 8``). The
 paper's scale (GPU): ``--device cuda --epochs 100 --steps-per-epoch 500 --batch-size 32`` with
 64×64 crops and a wider projector (``FEATURES``).
 """
+
 from __future__ import annotations
 
 import torch
@@ -82,15 +83,29 @@ def unrolled_admm_loop_spec(model: UnrolledADMM, images, validation: torch.Tenso
         scores["psnr"] = sum(scores.values()) / len(scores)
         return scores
 
-    return LoopSpec(make_batch=make_batch, loss=loss, validate=validate, lr=1e-3, lr_floor=0.05,
-                    steps_per_epoch=100, batch_size=4, grad_clip=1.0,
-                    meta={"class": "UnrolledADMM", "iterations": int(model.iterations), "features": FEATURES},
-                    data={"train": f"random {CROP}x{CROP} crops of the catalogue training images",
-                          "problems": [p[0] for p in PROBLEMS], "validation": "camera (96 px), fixed masks/noise"})
+    return LoopSpec(
+        make_batch=make_batch,
+        loss=loss,
+        validate=validate,
+        lr=1e-3,
+        lr_floor=0.05,
+        steps_per_epoch=100,
+        batch_size=4,
+        grad_clip=1.0,
+        meta={"class": "UnrolledADMM", "iterations": int(model.iterations), "features": FEATURES},
+        data={
+            "train": f"random {CROP}x{CROP} crops of the catalogue training images",
+            "problems": [p[0] for p in PROBLEMS],
+            "validation": "camera (96 px), fixed masks/noise",
+        },
+    )
 
 
-@register_trainer("unrolled_admm", default_epochs=8,
-                  doc="differentiable unrolled ADMM, one projector for inpainting/denoising/SR (8 tied iterations)")
+@register_trainer(
+    "unrolled_admm",
+    default_epochs=8,
+    doc="differentiable unrolled ADMM, one projector for inpainting/denoising/SR (8 tied iterations)",
+)
 def train_unrolled_admm(settings: TrainSettings) -> dict:
     """Train the unrolled-ADMM projector; write resources/weights/unrolled_admm.pt + .log."""
     from ..training.common import load_training_images, load_validation_image

@@ -6,6 +6,7 @@ Parametrised over ``DENOISERS`` (ids = registry names): a newly registered denoi
 day it is added, with no edit here. Denoising quality of the classical ones is checked in
 tests/core/test_priors.py, of the learned one in tests/core/learned/test_learned_denoiser.py.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,7 +32,7 @@ def make_denoiser(name: str, dtype: torch.dtype):
     """The denoiser with its default parameters, moved to ``dtype`` where it has ``.to`` (as a lane
     moves it to the run's dtype)."""
     entry = DENOISERS.get_entry(name)
-    example = entry.extra.get("example")       # denoisers that read a file write an example one
+    example = entry.extra.get("example")  # denoisers that read a file write an example one
     params = example(_example_folder()) if example is not None else {}
     denoiser = entry.factory(entry.resolve(params))
     mover = getattr(denoiser, "to", None)
@@ -59,11 +60,11 @@ def test_denoiser_keeps_shape_and_dtype_and_is_finite(name, dtype):
     with torch.no_grad():
         single = denoiser(noisy, sigma)
         assert single.shape == noisy.shape and single.dtype == dtype and bool(torch.isfinite(single).all())
-        batch = torch.stack([noisy, clean, noisy.flip(-1)])                       # (N, C, H, W)
+        batch = torch.stack([noisy, clean, noisy.flip(-1)])  # (N, C, H, W)
         out = denoiser(batch, torch.tensor(sigma, dtype=dtype))
         assert out.shape == batch.shape and out.dtype == dtype and bool(torch.isfinite(out).all())
         atol = 1e-4 if dtype == torch.float32 else 1e-8
-        assert torch.allclose(out[0], single, rtol=0, atol=atol)                 # items independent
+        assert torch.allclose(out[0], single, rtol=0, atol=atol)  # items independent
         assert torch.allclose(out[2], denoiser(noisy.flip(-1), sigma), rtol=0, atol=atol)
-        wide = denoiser(noisy[:, :24, :], sigma)                                  # non-square
+        wide = denoiser(noisy[:, :24, :], sigma)  # non-square
         assert wide.shape == (1, 24, 32) and bool(torch.isfinite(wide).all())

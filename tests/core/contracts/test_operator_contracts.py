@@ -6,6 +6,7 @@ Parametrised over ``DEGRADATIONS`` (ids = registry names): a newly registered de
 checked the day it is added, with no edit here. Variants of the parameters are checked by hand in
 tests/core/test_operators.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -110,8 +111,9 @@ def test_normal_solve_matches_conjugate_gradient(name):
         assert z.shape == b.shape and z.dtype == torch.float64
         residual = op.adjoint(op.forward(z)) + rho * z - b
         assert float(residual.norm() / b.norm()) < (1e-10 if exact else 1e-6), rho
-        reference = conjugate_gradient(lambda v, rho=rho: op.adjoint(op.forward(v)) + rho * v, b,
-                                       max_iter=5000, tol=1e-13)
+        reference = conjugate_gradient(
+            lambda v, rho=rho: op.adjoint(op.forward(v)) + rho * v, b, max_iter=5000, tol=1e-13
+        )
         # ‖(AᵀA + ρI)⁻¹‖ ≤ 1/ρ turns the residuals into a bound on the error
         assert float((z - reference).norm() / b.norm()) < (1e-9 if exact else 1e-5) / rho, rho
 
@@ -123,8 +125,8 @@ def test_lipschitz_bounds_the_squared_norm(name):
     value = op.lipschitz()
     assert isinstance(value, float) and math.isfinite(value) and estimate > 0
     assert value >= estimate * (1 - 1e-9), (value, estimate)  # a step 1/L never overshoots
-    assert value <= 1.01 * estimate, (value, estimate)         # and is not needlessly small
-    assert op.lipschitz() == value                              # stable across calls
+    assert value <= 1.01 * estimate, (value, estimate)  # and is not needlessly small
+    assert op.lipschitz() == value  # stable across calls
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -140,7 +142,7 @@ def test_small_size_against_dense_matrices(name):
     largest = float(torch.linalg.eigvalsh(gram).max())
     if overrides(op, "lipschitz"):  # the operator says its value is exact
         assert op.lipschitz() == pytest.approx(largest, rel=1e-9)
-    else:                           # power iteration, with its safety margin
+    else:  # power iteration, with its safety margin
         assert largest * (1 - 1e-9) <= op.lipschitz() <= 1.01 * largest
 
 

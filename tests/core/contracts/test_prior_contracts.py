@@ -9,6 +9,7 @@ Parametrised over ``PRIORS`` (ids = registry names): a newly registered prior is
 it is added, with no edit here. Closed-form references for particular priors are in
 tests/core/test_priors.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,10 +24,10 @@ from core.registry import PRIORS, load_all
 load_all()
 PRIOR_NAMES = sorted(PRIORS)
 
-SHAPE = (1, 4, 4)   # 16 unknowns: small enough for a generic optimiser (TV, wavelets are not separable)
+SHAPE = (1, 4, 4)  # 16 unknowns: small enough for a generic optimiser (TV, wavelets are not separable)
 STEP = 0.5
-LAM = 0.2           # large enough that every prox visibly moves v
-MAX_INNER = 1000    # inner iteration counts ('*_iters') are raised to min(declared maximum, this)
+LAM = 0.2  # large enough that every prox visibly moves v
+MAX_INNER = 1000  # inner iteration counts ('*_iters') are raised to min(declared maximum, this)
 
 
 def sharp_params(entry) -> dict:
@@ -139,8 +140,9 @@ def powell_on_pixels(prior, v: torch.Tensor, x: torch.Tensor, pixels, start: tor
         value = objective(prior, point(values), v)
         return value if math.isfinite(value) else 1e30
 
-    result = scipy.optimize.minimize(cost, start.flatten()[pixels].numpy(), method="Powell",
-                                     options={"xtol": 1e-9, "ftol": 1e-15, "maxfev": 3000})
+    result = scipy.optimize.minimize(
+        cost, start.flatten()[pixels].numpy(), method="Powell", options={"xtol": 1e-9, "ftol": 1e-15, "maxfev": 3000}
+    )
     return float(result.fun), point(result.x)
 
 
@@ -190,8 +192,9 @@ def test_tensor_step_and_float32_give_the_same_prox(name):
     prior = make_prior(name, sharp=False)
     for v in inputs():
         reference = fresh_prox(prior, v)
-        assert torch.allclose(fresh_prox(prior, v, torch.tensor(STEP, dtype=torch.float64)), reference,
-                              rtol=0, atol=1e-12)
+        assert torch.allclose(
+            fresh_prox(prior, v, torch.tensor(STEP, dtype=torch.float64)), reference, rtol=0, atol=1e-12
+        )
         x32 = fresh_prox(prior, v.float(), torch.tensor(STEP, dtype=torch.float32))
         assert x32.dtype == torch.float32 and prior.value(x32).dtype == torch.float32
         assert torch.allclose(x32.double(), reference, rtol=0, atol=1e-4)

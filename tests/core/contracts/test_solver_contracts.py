@@ -13,6 +13,7 @@ solver or degradation is checked the day it is added, with no edit here. Learned
 their shipped weights (resources/weights), on the CPU. Numerical references for the classical
 solvers are in tests/core/test_solvers.py and test_podm.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,8 @@ from core.solvers.base import Step
 
 load_all()
 
-SIZE = 40          # 40×40 camera: above one 33-pixel CS block, a multiple of 8
-STEPS = 5          # steps taken (fewer when a fixed-stage solver ends first)
+SIZE = 40  # 40×40 camera: above one 33-pixel CS block, a multiple of 8
+STEPS = 5  # steps taken (fewer when a fixed-stage solver ends first)
 HOST_SYNCS = ("item", "cpu", "numpy", "tolist", "__bool__", "__float__", "__int__")
 
 
@@ -53,10 +54,17 @@ KNOWN_BUGS: dict = {}
 
 
 def case_params() -> list:
-    return [pytest.param(solver, degradation, id=f"{solver}-{degradation}",
-                         marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[solver, degradation])]
-                         if (solver, degradation) in KNOWN_BUGS else [])
-            for solver, degradation in solver_cases()]
+    return [
+        pytest.param(
+            solver,
+            degradation,
+            id=f"{solver}-{degradation}",
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[solver, degradation])]
+            if (solver, degradation) in KNOWN_BUGS
+            else [],
+        )
+        for solver, degradation in solver_cases()
+    ]
 
 
 CASES = case_params()
@@ -69,16 +77,22 @@ def lane_table(solver: str) -> dict:
 
 def small_problem(degradation: str):
     params = DEGRADATIONS.get_entry(degradation).resolve({})
-    spec = ProblemSpec(image="camera", size=SIZE, degradation=degradation, noise_sigma=0.01, seed=0,
-                       params=params)
+    spec = ProblemSpec(image="camera", size=SIZE, degradation=degradation, noise_sigma=0.01, seed=0, params=params)
     return build_problem(spec, "cpu", "float32")
 
 
 def start_solver(solver: str, problem):
     """The solver's Step generator, built as the engine's lanes build it (core.lane.build_solver)."""
     table = lane_table(solver)
-    lane = resolve_lane(LaneSpec(solver=solver, label=solver, prior=table.get("prior"),
-                                 denoiser=table.get("denoiser"), params=table["params"]))
+    lane = resolve_lane(
+        LaneSpec(
+            solver=solver,
+            label=solver,
+            prior=table.get("prior"),
+            denoiser=table.get("denoiser"),
+            params=table["params"],
+        )
+    )
     torch.manual_seed(0)
     steps, _, _ = build_solver(lane, problem)
     return steps
@@ -123,10 +137,10 @@ def test_steps_obey_the_step_contract(solver, degradation):
             assert isinstance(image, torch.Tensor) and tuple(image.shape[-2:]) == image_size, name
             assert image.dim() in (2, 3) and bool(torch.isfinite(image).all()), name
     ended = [is_ended(step) for step in steps]
-    assert not any(ended[:-1]), ended                      # 'ended' only on the last step …
+    assert not any(ended[:-1]), ended  # 'ended' only on the last step …
     if ended[-1]:
         assert stopped or take_one_more_stops(solver, problem, len(steps))
-    if stopped:                                            # … and a generator stops only after it
+    if stopped:  # … and a generator stops only after it
         assert ended[-1], "the generator stopped without flagging its last step 'ended'"
 
 
@@ -163,11 +177,13 @@ def test_step_loop_makes_no_host_sync(solver, degradation, monkeypatch):
 
 @pytest.mark.parametrize("solver,degradation", CASES)
 def test_engine_runs_the_solver_as_a_lane(solver, degradation):
-    config = Config.from_dict({
-        "problem": {"image": "camera", "size": SIZE, "degradation": degradation, "noise_sigma": 0.01},
-        "lanes": [lane_table(solver)],
-        "run": {"iterations": 3, "keep_iterates": 3},
-    })
+    config = Config.from_dict(
+        {
+            "problem": {"image": "camera", "size": SIZE, "degradation": degradation, "noise_sigma": 0.01},
+            "lanes": [lane_table(solver)],
+            "run": {"iterations": 3, "keep_iterates": 3},
+        }
+    )
     run = Run(config)
     run.step(3)
     lane = run.lanes[0]

@@ -1,4 +1,5 @@
 """The shipped learned denoiser and the weights store: loading by name, checksums, no pickle."""
+
 import json
 import multiprocessing
 import shutil
@@ -105,6 +106,7 @@ class _Payload:
 
     def __reduce__(self):
         import os
+
         return (os.mkdir, (self.marker,))
 
 

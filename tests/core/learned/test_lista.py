@@ -1,4 +1,5 @@
 """LISTA: dictionary, lasso reference, ISTA equivalence of the untrained net, training, lane."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,13 @@ from core.registry import DEGRADATIONS, SOLVERS
 
 
 def make_problem(degradation="denoise", size=48, sigma=0.05, **params):
-    spec = ProblemSpec(image="camera", size=size, degradation=degradation, noise_sigma=sigma,
-                       params=DEGRADATIONS.get_entry(degradation).resolve(params))
+    spec = ProblemSpec(
+        image="camera",
+        size=size,
+        degradation=degradation,
+        noise_sigma=sigma,
+        params=DEGRADATIONS.get_entry(degradation).resolve(params),
+    )
     return build_problem(spec, dtype="float64")
 
 
@@ -53,7 +59,7 @@ def test_fista_codes_satisfy_lasso_optimality():
     d = overcomplete_dct_dictionary(8, 100)
     alpha = 0.3
     z, _ = fista_codes(x, d, alpha, 3000)
-    grad = ((x - z @ d.T) @ d).numpy()          # Dᵀ(x − Dz) must lie in α∂‖z‖₁
+    grad = ((x - z @ d.T) @ d).numpy()  # Dᵀ(x − Dz) must lie in α∂‖z‖₁
     zn = z.numpy()
     on = zn != 0
     np.testing.assert_allclose(grad[on], alpha * np.sign(zn[on]), atol=2e-4)
@@ -78,7 +84,7 @@ def test_untrained_lista_is_ista_independently_computed():
     lip = 1.001 * np.linalg.svd(dn, compute_uv=False)[0] ** 2
     z = np.zeros((10, 100))
     for t in range(3):
-        z = numpy_soft(z - (z @ dn.T - xn) @ dn / lip, 0.4 / lip)     # ISTA step
+        z = numpy_soft(z - (z @ dn.T - xn) @ dn / lip, 0.4 / lip)  # ISTA step
         if t == 0:
             np.testing.assert_allclose(net(x, layers=1).detach().numpy(), z, atol=1e-12)
     np.testing.assert_allclose(net(x).detach().numpy(), z, atol=1e-12)
@@ -96,8 +102,14 @@ def synthetic_data(count=400):
     x = random_patch_rows(count + 100, seed=5)
     d = overcomplete_dct_dictionary(8, 100)
     z, _ = fista_codes(x, d, 1.0, 300)
-    return {"dictionary": d, "scale": torch.tensor(1.0), "train_x": x[:count], "train_z": z[:count],
-            "val_x": x[count:], "val_z": z[count:]}
+    return {
+        "dictionary": d,
+        "scale": torch.tensor(1.0),
+        "train_x": x[:count],
+        "train_z": z[:count],
+        "val_x": x[count:],
+        "val_z": z[count:],
+    }
 
 
 def test_short_training_lowers_prediction_error(tmp_path):
@@ -106,8 +118,9 @@ def test_short_training_lowers_prediction_error(tmp_path):
     model = LISTA(data["dictionary"].float(), 1.0, 2, 1.0)
     with torch.no_grad():
         before = float(prediction_error(model(data["val_x"].float()), data["val_z"].float()))
-    settings = TrainSettings(name="lista_test", epochs=2, out=tmp_path, steps_per_epoch=40,
-                             batch_size=64, threads=1, progress=False)
+    settings = TrainSettings(
+        name="lista_test", epochs=2, out=tmp_path, steps_per_epoch=40, batch_size=64, threads=1, progress=False
+    )
     summary = train_loop(settings, model, lista_loop_spec(data, model))
     after = summary["final_validation"]["prediction_error"]
     assert after < 0.8 * before
@@ -147,7 +160,6 @@ def test_lane_trained_denoises_and_continues_past_trained_layers():
     steps = [next(lane) for _ in range(5)]
     err0 = float(((problem.x0 - problem.x_true) ** 2).mean())
     err3 = float(((steps[2].x - problem.x_true) ** 2).mean())
-    assert err3 < 0.7 * err0                         # patchwise sparse coding removes noise
+    assert err3 < 0.7 * err0  # patchwise sparse coding removes noise
     assert steps[4].k == 5 and "ended" not in steps[4].info
     torch.testing.assert_close(steps[4].info["threshold"], steps[2].info["threshold"])
-

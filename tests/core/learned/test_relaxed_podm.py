@@ -1,4 +1,5 @@
 """Relaxed PODM: the first stage with untrained parameters against an independent dense solve."""
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -56,19 +57,21 @@ def test_first_stage_matches_dense_closed_form(kind):
     with torch.no_grad():
         mu, weights, frac = net.stage_params(0, torch.tensor(0.01, dtype=torch.float64))
     mu, weights, frac = float(mu), weights.detach().numpy(), float(frac)
-    H = sum(w * (lambda F: F.T @ F)(_dense(lambda e, f=f: ndi.correlate(e, f, mode="wrap"), side))
-            for w, f in zip(weights, dct_filters(3).numpy()))
+    H = sum(
+        w * (lambda F: F.T @ F)(_dense(lambda e, f=f: ndi.correlate(e, f, mode="wrap"), side))
+        for w, f in zip(weights, dct_filters(3).numpy())
+    )
     x_f = np.linalg.solve(K.T @ K + mu * H, K.T @ y.ravel() + mu * H @ x_a.ravel())
     np.testing.assert_allclose(step.extras["x_F"][0].numpy().ravel(), x_f, atol=1e-9)
     # G: prox of λ‖·‖₀ + χ_[0,1] after a gradient step, γ = sigmoid(0)/L_f, L_f = ‖K‖² = 1
     lip = np.linalg.norm(K, 2) ** 2
     gamma = frac / lip
     v = x_f - gamma * K.T @ (K @ x_f - y.ravel())
-    clipped = np.clip(v, 0, 1)      # exact prox of λ‖·‖₀ + χ_[0,1]: the cheaper of 0 and clip(v)
+    clipped = np.clip(v, 0, 1)  # exact prox of λ‖·‖₀ + χ_[0,1]: the cheaper of 0 and clip(v)
     cost_zero = v * v / (2 * gamma)
     cost_clip = 0.002 * (clipped != 0) + (clipped - v) ** 2 / (2 * gamma)
     expected = np.where(cost_zero < cost_clip, 0.0, clipped)
-    assert 0 < (expected == 0).sum() < expected.size   # the ℓ0 part is active here
+    assert 0 < (expected == 0).sum() < expected.size  # the ℓ0 part is active here
     np.testing.assert_allclose(step.x[0].numpy().ravel(), expected, atol=1e-9)
     assert abs(float(step.info["step"]) - gamma) < 1e-9 and abs(float(step.info["mu"]) - mu) < 1e-12
 
@@ -84,13 +87,21 @@ def test_lane_ends_after_trained_stages_or_repeats():
     many = [next(gen) for _ in range(4)]
     assert not any(s.info["ended"] for s in many)
     # repeating the last stage = applying stage index 1 to the previous output
-    again = net.stage(1, many[2].x[:, None], kernel_otf(torch.as_tensor(gaussian_kernel(1.0, 5)), (16, 16)),
-                      problem.y[:, None], torch.tensor(0.01, dtype=torch.float64), L0Box(1e-4), torch.tensor(1.0))
+    again = net.stage(
+        1,
+        many[2].x[:, None],
+        kernel_otf(torch.as_tensor(gaussian_kernel(1.0, 5)), (16, 16)),
+        problem.y[:, None],
+        torch.tensor(0.01, dtype=torch.float64),
+        L0Box(1e-4),
+        torch.tensor(1.0),
+    )
     np.testing.assert_allclose(many[3].x.numpy(), again["x"][:, 0].detach().numpy(), atol=1e-9)
 
 
 def test_rejects_non_convolution_operator():
     from core.operators.base import MatrixOperator
+
     g = torch.Generator().manual_seed(0)
     op = MatrixOperator(torch.randn(40, 64, generator=g, dtype=torch.float64), (1, 8, 8))
     problem = Problem(operator=op, y=torch.zeros(40, dtype=torch.float64), x0=torch.zeros(1, 8, 8, dtype=torch.float64))
@@ -106,6 +117,7 @@ def test_dct_filters_orthonormal():
 def test_shipped_weights_deblur_a_held_out_image():
     from core.images import load_image
     from core.learned.dncnn.train import TRAIN_IMAGES
+
     assert "camera" not in TRAIN_IMAGES
     clean = load_image("camera", size=64)
     op = BlurOperator(gaussian_kernel(1.6, 9), (1, 64, 64))
@@ -119,4 +131,4 @@ def test_shipped_weights_deblur_a_held_out_image():
         return 10 * np.log10(1 / np.mean((np.clip(a.numpy(), 0, 1) - clean[None]) ** 2))
 
     assert psnr(steps[-1].x) > psnr(y) + 2.0
-    assert psnr(steps[-1].x) > psnr(steps[0].x)          # later stages keep improving
+    assert psnr(steps[-1].x) > psnr(steps[0].x)  # later stages keep improving

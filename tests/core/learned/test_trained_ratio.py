@@ -1,4 +1,5 @@
 """Learned CS solvers refuse weights trained for another sampling ratio (issue 7), with the reason."""
+
 from __future__ import annotations
 
 from core.config import Config
@@ -6,14 +7,18 @@ from core.engine import Run
 
 
 def test_weights_of_another_ratio_fail_the_lane_with_a_clear_message_and_auto_picks_the_right_ones():
-    config = Config.from_dict({
-        "problem": {"image": "camera", "size": 66, "degradation": "cs", "params": {"ratio": 50}},
-        "lanes": [{"label": "r10", "solver": "ista_net_plus", "params": {"weights": "ista_net_plus_r10"}},
-                  {"label": "auto", "solver": "ista_net_plus"},
-                  {"label": "r50", "solver": "ista_net_plus", "params": {"weights": "ista_net_plus_r50"}},
-                  {"label": "FISTA-Net", "solver": "fista_net"}],
-        "run": {"iterations": 3},
-    })
+    config = Config.from_dict(
+        {
+            "problem": {"image": "camera", "size": 66, "degradation": "cs", "params": {"ratio": 50}},
+            "lanes": [
+                {"label": "r10", "solver": "ista_net_plus", "params": {"weights": "ista_net_plus_r10"}},
+                {"label": "auto", "solver": "ista_net_plus"},
+                {"label": "r50", "solver": "ista_net_plus", "params": {"weights": "ista_net_plus_r50"}},
+                {"label": "FISTA-Net", "solver": "fista_net"},
+            ],
+            "run": {"iterations": 3},
+        }
+    )
     run = Run(config)
     run.run()
     r10, auto, r50, fista_net = run.snapshot().lanes

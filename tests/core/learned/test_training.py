@@ -1,4 +1,5 @@
 """Training framework: registry, CLI, a short run that lowers the loss, exact resume, log + manifest."""
+
 import json
 
 import pytest
@@ -90,7 +91,7 @@ def test_resume_from_checkpoint_is_exact(tmp_path):
     with pytest.raises(_Interrupt):
         train_loop(_settings(tmp_path / "b", 2, on_epoch=crash_after_first_epoch), model_b, spec_b)
     assert (tmp_path / "b" / "checkpoints" / "tiny.ckpt.pt").exists() and not (tmp_path / "b" / "tiny.pt").exists()
-    model_c, spec_c = _tiny_setup()           # fresh process state: weights come from the checkpoint
+    model_c, spec_c = _tiny_setup()  # fresh process state: weights come from the checkpoint
     summary = train_loop(_settings(tmp_path / "b", 2, resume=True), model_c, spec_c)
     assert [r["epoch"] for r in summary["history"]] == [1, 2]
     for key, value in model_a.state_dict().items():
@@ -103,7 +104,7 @@ def test_cancel_keeps_last_checkpoint(tmp_path):
 
     def stop():
         calls["n"] += 1
-        return calls["n"] > spec.steps_per_epoch + 3     # cancel during epoch 2
+        return calls["n"] > spec.steps_per_epoch + 3  # cancel during epoch 2
 
     summary = train_loop(_settings(tmp_path, 3, should_stop=stop), model, spec)
     assert summary["cancelled"] and len(summary["history"]) == 1
@@ -117,7 +118,7 @@ def test_random_patches_are_seeded_crops():
     b = random_patches([img], 5, 8, torch.Generator().manual_seed(4))
     assert a.shape == (5, 1, 8, 8) and torch.equal(a, b)
     # every patch is a rotated/flipped crop: its sorted values equal some 8×8 window's
-    windows = {tuple(sorted(img[i:i + 8, j:j + 8].flatten().tolist())) for i in range(13) for j in range(13)}
+    windows = {tuple(sorted(img[i : i + 8, j : j + 8].flatten().tolist())) for i in range(13) for j in range(13)}
     assert all(tuple(sorted(p.flatten().tolist())) in windows for p in a)
 
 

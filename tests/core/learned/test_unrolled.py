@@ -1,5 +1,6 @@
 """Unrolled solvers: ISTA-Net⁺, FISTA-Net, ADMM-Net, unrolled ADMM, BMO — first stages against
 the classical formulas computed independently, shapes, weight loading, short training runs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,13 @@ from core.registry import DEGRADATIONS, SOLVERS
 
 
 def make_problem(degradation, size=66, sigma=0.0, image="camera", **params):
-    spec = ProblemSpec(image=image, size=size, degradation=degradation, noise_sigma=sigma,
-                       params=DEGRADATIONS.get_entry(degradation).resolve(params))
+    spec = ProblemSpec(
+        image=image,
+        size=size,
+        degradation=degradation,
+        noise_sigma=sigma,
+        params=DEGRADATIONS.get_entry(degradation).resolve(params),
+    )
     return build_problem(spec, dtype="float64")
 
 
@@ -44,6 +50,7 @@ def single_block_cs(seed=0, ratio=25):
 
 
 # --- ISTA-Net⁺ ---------------------------------------------------------------------------------
+
 
 def test_ista_net_plus_phase_is_ista_gradient_step_plus_learned_correction():
     torch.manual_seed(0)
@@ -73,6 +80,7 @@ def test_ista_net_plus_phase_is_ista_gradient_step_plus_learned_correction():
 
 def test_ista_net_plus_short_training_lowers_loss(tmp_path):
     from core.learned.ista_net_plus.train import ista_net_loop_spec
+
     torch.manual_seed(0)
     model = ISTANetPlus(3, 8)
     images = [torch.rand(40, 40) * 0.2 + torch.linspace(0, 0.8, 40)[None, :]]
@@ -80,8 +88,9 @@ def test_ista_net_plus_short_training_lowers_loss(tmp_path):
     spec = ista_net_loop_spec(model, 25, images, validation)
     with torch.no_grad():
         before = float(spec.validate(model, torch.device("cpu"))["psnr"])
-    settings = TrainSettings(name="ista_test", epochs=1, out=tmp_path, steps_per_epoch=30, batch_size=4,
-                             threads=1, progress=False)
+    settings = TrainSettings(
+        name="ista_test", epochs=1, out=tmp_path, steps_per_epoch=30, batch_size=4, threads=1, progress=False
+    )
     summary = train_loop(settings, model, spec)
     assert summary["final_validation"]["psnr"] > before + 1.0
     loaded = ISTANetPlus.from_state_dict(load_state("ista_test", tmp_path))
@@ -113,6 +122,7 @@ def test_ista_net_plus_lane_untrained_first_stage_matches_phase_formula():
 
 
 # --- FISTA-Net ---------------------------------------------------------------------------------
+
 
 def test_fista_net_initial_scalars_match_paper_schedule():
     net = FISTANet(6, 4)
@@ -172,6 +182,7 @@ def test_fista_net_lane_repeats_last_phase_and_improves():
 
 # --- ADMM-Net ----------------------------------------------------------------------------------
 
+
 def dense_circular_conv(filt: np.ndarray, n: int) -> np.ndarray:
     """Matrix of v ↦ Σ_ab f[a,b] v[i − (a−1), j − (b−1)] (circular) on n×n images."""
     mat = np.zeros((n * n, n * n))
@@ -187,6 +198,7 @@ def dense_circular_conv(filt: np.ndarray, n: int) -> np.ndarray:
 def test_admm_net_layers_match_dense_admm_updates():
     from core.learned.admm_net.net import ADMMNet
     from core.operators.mri import MRIOperator
+
     n = 8
     gen = torch.Generator().manual_seed(0)
     mask = (torch.rand(n, n, generator=gen) < 0.4).double()
@@ -199,8 +211,13 @@ def test_admm_net_layers_match_dense_admm_updates():
     with torch.no_grad():
         net.coeff_h.add_(0.3 * torch.randn_like(net.coeff_h))
         net.rho.add_(0.1 * torch.rand_like(net.rho))
-    ata = np.stack([op.adjoint(op.forward(torch.eye(n * n, dtype=torch.float64)[i].reshape(1, n, n)))
-                    .reshape(-1).numpy() for i in range(n * n)], axis=1)
+    ata = np.stack(
+        [
+            op.adjoint(op.forward(torch.eye(n * n, dtype=torch.float64)[i].reshape(1, n, n))).reshape(-1).numpy()
+            for i in range(n * n)
+        ],
+        axis=1,
+    )
     hs = [dense_circular_conv(f, n) for f in net.filters(net.coeff_h[0]).detach().numpy()]
     rho = net.rho[0].detach().numpy()
     system = ata + sum(r * h.T @ h for r, h in zip(rho, hs))
@@ -211,7 +228,7 @@ def test_admm_net_layers_match_dense_admm_updates():
     z, beta = net.stage(0, x1, None)
     ds = [dense_circular_conv(f, n) for f in net.filters(net.coeff_d[0]).detach().numpy()]
     c = np.stack([d @ x1.numpy().reshape(-1) for d in ds])
-    grid = np.linspace(-1, 1, 101)                 # PLF = interpolated samples of S_0.05
+    grid = np.linspace(-1, 1, 101)  # PLF = interpolated samples of S_0.05
     shrunk = np.interp(c, grid, numpy_soft(grid, 0.05))
     assert np.abs(c).max() < 1
     np.testing.assert_allclose(z.detach().numpy().reshape(len(ds), -1), shrunk, atol=1e-6)
@@ -230,6 +247,7 @@ def test_admm_net_short_training_lowers_loss(tmp_path):
     from core.images import load_image
     from core.learned.admm_net.net import ADMMNet
     from core.learned.admm_net.train import admm_net_loop_spec
+
     torch.manual_seed(0)
     model = ADMMNet(stages=2)
     images = [torch.as_tensor(load_image("camera", grayscale=True, size=96), dtype=torch.float32)]
@@ -238,8 +256,9 @@ def test_admm_net_short_training_lowers_loss(tmp_path):
     gen = torch.Generator().manual_seed(0)
     batch = spec.make_batch(gen, 4)
     before = float(spec.loss(model, batch))
-    settings = TrainSettings(name="admm_test", epochs=1, out=tmp_path, steps_per_epoch=30, batch_size=4,
-                             threads=1, progress=False)
+    settings = TrainSettings(
+        name="admm_test", epochs=1, out=tmp_path, steps_per_epoch=30, batch_size=4, threads=1, progress=False
+    )
     train_loop(settings, model, spec)
     assert float(spec.loss(model, batch)) < before * 0.95
     assert ADMMNet.from_state_dict(load_state("admm_test", tmp_path)).n_stages == 2
@@ -256,14 +275,15 @@ def test_admm_net_lane_ends_and_improves_on_zero_filling():
 
 # --- differentiable unrolled ADMM ----------------------------------------------------------------
 
+
 def test_unrolled_admm_untrained_first_iteration_is_admm_with_identity_prox_inpainting():
     problem = make_problem("inpaint", size=32, sigma=0.1, mode="random", keep_rate=0.5)
     lane = SOLVERS.get_entry("unrolled_admm").factory(problem, weights="none")
     s1, s2 = next(lane), next(lane)
     rho = 0.3
     m, y, z0 = (t.numpy() for t in (problem.operator.mask, problem.y, problem.x0))
-    x1 = z0                                             # P = identity, u⁰ = 0
-    z1 = (m * y + rho * x1) / (m + rho)                 # (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u)), A = diag(m)
+    x1 = z0  # P = identity, u⁰ = 0
+    z1 = (m * y + rho * x1) / (m + rho)  # (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u)), A = diag(m)
     u1 = z1 - x1
     np.testing.assert_allclose(s1.extras["output"].numpy(), x1, atol=1e-12)
     np.testing.assert_allclose(s1.x.numpy(), z1, atol=1e-12)
@@ -276,7 +296,7 @@ def test_unrolled_admm_z_update_matches_dense_solve_for_sr():
     lane = SOLVERS.get_entry("unrolled_admm").factory(problem, weights="none")
     step = next(lane)
     n = 16
-    a = np.zeros((64, n * n))                          # 2×2 block averaging, dense
+    a = np.zeros((64, n * n))  # 2×2 block averaging, dense
     for i in range(8):
         for j in range(8):
             for di in range(2):
@@ -293,6 +313,7 @@ def test_unrolled_admm_short_training_lowers_loss_and_weights_load(tmp_path):
     from core.images import load_image
     from core.learned.unrolled_admm.net import UnrolledADMM
     from core.learned.unrolled_admm.train import unrolled_admm_loop_spec
+
     torch.manual_seed(0)
     model = UnrolledADMM(iterations=3, features=8, layers=3)
     images = [torch.as_tensor(load_image("camera", grayscale=True, size=96), dtype=torch.float32)]
@@ -301,8 +322,9 @@ def test_unrolled_admm_short_training_lowers_loss_and_weights_load(tmp_path):
     batches = [spec.make_batch(gen, 4) for _ in range(6)]
     with torch.no_grad():
         before = sum(float(spec.loss(model, b)) for b in batches)
-    settings = TrainSettings(name="uadmm_test", epochs=1, out=tmp_path, steps_per_epoch=40, batch_size=4,
-                             threads=1, progress=False)
+    settings = TrainSettings(
+        name="uadmm_test", epochs=1, out=tmp_path, steps_per_epoch=40, batch_size=4, threads=1, progress=False
+    )
     train_loop(settings, model, spec)
     with torch.no_grad():
         assert sum(float(spec.loss(model, b)) for b in batches) < 0.9 * before
@@ -320,8 +342,10 @@ def test_unrolled_admm_shipped_lane_beats_initial_estimate_and_continues():
 
 # --- BMO -----------------------------------------------------------------------------------------
 
+
 def test_bmo_untrained_first_stage_is_averaged_proximal_gradient_step():
     from core.wavelets import wavedec, waverec
+
     problem = make_problem("blur", size=32, sigma=0.01)
     step = next(SOLVERS.get_entry("bmo").factory(problem, weights="none"))
     lip = problem.lipschitz()
@@ -338,24 +362,27 @@ def test_bmo_sparse_iterates_keep_converging_past_trained_layers():
     from core.learned.bmo.net import BMOSparse
     from core.learned.bmo.train import sparse_samples
     from core.learned.lista.net import fista_codes
+
     net = BMOSparse.from_state_dict(load_state("bmo_sparse")).double()
     y, _ = sparse_samples(net.matrix.float(), 50, torch.Generator().manual_seed(123))
     y = y.double()
     with torch.no_grad():
-        lasso, _ = fista_codes(y, net.matrix, float(net.lam), 5000)       # Fix(𝒯), independently
+        lasso, _ = fista_codes(y, net.matrix, float(net.lam), 5000)  # Fix(𝒯), independently
         bmo = net.run(y, 1000)
         learned = net.run(y, 1000, mode="learned")
     dist = lambda u: float(((u - lasso) ** 2).sum(1).mean().sqrt())
     K = int(net.layers)
-    assert dist(bmo[999]) < 0.05 * dist(bmo[K - 1])            # keeps converging past K, to Fix(𝒯)
+    assert dist(bmo[999]) < 0.05 * dist(bmo[K - 1])  # keeps converging past K, to Fix(𝒯)
     assert dist(bmo[999]) < 0.05
-    assert not dist(learned[999]) < 10 * dist(bmo[999])        # the plain unrolled net does not
+    assert not dist(learned[999]) < 10 * dist(bmo[999])  # the plain unrolled net does not
 
 
 def test_bmo_sparse_short_training_lowers_loss(tmp_path):
     from core.learned.bmo.train import train_bmo_sparse
-    settings = TrainSettings(name="bmo_sparse", epochs=2, out=tmp_path, steps_per_epoch=15, batch_size=32,
-                             threads=1, progress=False)
+
+    settings = TrainSettings(
+        name="bmo_sparse", epochs=2, out=tmp_path, steps_per_epoch=15, batch_size=32, threads=1, progress=False
+    )
     summary = train_bmo_sparse(settings)
     history = summary["history"]
     assert history[-1]["val_psnr"] > history[0]["val_psnr"] - 0.0 and history[-1]["loss"] < history[0]["loss"]
