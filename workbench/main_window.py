@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from core.config import Config
 from core.engine import Run
 
-from . import lane_view, messages
+from . import geometry, lane_view, messages
 from .curves import CurvesView
 from .diagnostics import DiagnosticsView
 from .lanes_panel import LanesPanel, assign_lane_colors
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
-        self.resize(1600, 1000)
+        self.resize(*geometry.initial_size())
         self.refresh()
 
     @property
