@@ -8,13 +8,10 @@ channel (the network is grayscale). σ is clipped to the trained range [0, 50/25
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
-
 from ...params import Param
-from ...priors.base import Denoiser
 from ...registry import DENOISERS
-from ..weights import WeightsError, cached_network, meta_int, network_on
+from ..network_denoiser import NetworkDenoiser
+from ..weights import WeightsError, cached_network, meta_int
 from .net import DilatedDenoiser
 
 SIGMA_RANGE = (0.0, 50.0 / 255.0)
@@ -60,8 +57,8 @@ def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDeno
     doc="learned dilated residual CNN denoiser (IRCNN style, noise-level aware, σ ≤ 50/255)",
     learned=True,
 )
-class LearnedDenoiser(Denoiser):
-    """D(x, σ) by the trained network; one copy of it per (device, dtype) in use.
+class LearnedDenoiser(NetworkDenoiser):
+    """D(x, σ) by the trained network (σ clipped to its trained range), channel by channel.
 
     Parameters
     ----------
@@ -74,28 +71,5 @@ class LearnedDenoiser(Denoiser):
     name = "dncnn"
 
     def __init__(self, weights: str, directory=None):
+        super().__init__(load_dilated_denoiser(weights, directory), label="denoiser 'dncnn'", sigma_range=SIGMA_RANGE)
         self.weights = weights
-        self._cpu_net = load_dilated_denoiser(weights, directory)
-        self._copies: dict[tuple, DilatedDenoiser] = {}
-
-    def _net_for(self, device: torch.device, dtype: torch.dtype) -> DilatedDenoiser:
-        key = (str(device), dtype)
-        if key not in self._copies:
-            self._copies[key] = network_on(self._cpu_net, device=device, dtype=dtype)
-        return self._copies[key]
-
-    def __call__(self, x: Tensor, sigma: float | Tensor) -> Tensor:
-        """Denoise ``x`` ((C, H, W) or (N, C, H, W)) at noise level ``sigma`` (scalar or (N,))."""
-        if x.dim() not in (3, 4):
-            raise ValueError(f"denoiser 'dncnn': expected (C, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
-        batched = x if x.dim() == 4 else x[None]
-        n, c, h, w = batched.shape
-        net = self._net_for(x.device, x.dtype)
-        sigma_t = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).clamp(*SIGMA_RANGE)
-        if sigma_t.dim() > 0:
-            sigma_t = sigma_t.reshape(-1).expand(n) if sigma_t.numel() in (1, n) else None
-            if sigma_t is None:
-                raise ValueError(f"denoiser 'dncnn': sigma must be a scalar or have {n} entries")
-            sigma_t = sigma_t.repeat_interleave(c)
-        out = net(batched.reshape(n * c, 1, h, w), sigma_t).reshape(n, c, h, w)
-        return out if x.dim() == 4 else out[0]

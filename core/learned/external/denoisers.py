@@ -14,12 +14,11 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch import Tensor
 
 from ...params import Param
-from ...priors.base import Denoiser
 from ...registry import ARCHITECTURES, DENOISERS
-from ..weights import WeightsError, frozen, network_on
+from ..network_denoiser import NetworkDenoiser
+from ..weights import WeightsError, frozen
 
 _CACHE: dict[tuple, torch.nn.Module] = {}
 
@@ -48,44 +47,13 @@ def _cached(key_file: Path, extra: str, build) -> torch.nn.Module:
     return _CACHE[key]
 
 
-class FileDenoiser(Denoiser):
-    """A network read from a file, as a :class:`~core.priors.base.Denoiser`."""
-
-    name = "file"
-
-    def __init__(self, net: torch.nn.Module, takes_sigma: bool, per_channel: bool, label: str):
-        self._cpu_net = net
-        self.takes_sigma = bool(takes_sigma)
-        self.per_channel = bool(per_channel)
-        self.label = label
-        self._copies: dict[tuple, torch.nn.Module] = {}
-
-    def _net_for(self, device, dtype) -> torch.nn.Module:
-        key = (str(device), dtype)
-        if key not in self._copies:
-            self._copies[key] = network_on(self._cpu_net, device=device, dtype=dtype)
-        return self._copies[key]
-
-    def __call__(self, x: Tensor, sigma) -> Tensor:
-        if x.dim() not in (3, 4):
-            raise ValueError(f"{self.label}: expected (C, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
-        batched = x if x.dim() == 4 else x[None]
-        n, c, h, w = batched.shape
-        inputs = batched.reshape(n * c, 1, h, w) if self.per_channel else batched
-        sigma_t = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
-        sigma_t = sigma_t.expand(n) if sigma_t.numel() == 1 else sigma_t
-        if self.per_channel:
-            sigma_t = sigma_t.repeat_interleave(c)
-        net = self._net_for(x.device, x.dtype)
-        with torch.no_grad():
-            out = net(inputs, sigma_t) if self.takes_sigma else net(inputs)
-        if not isinstance(out, Tensor) or out.shape != inputs.shape:
-            raise ValueError(
-                f"{self.label}: the network returned {getattr(out, 'shape', type(out).__name__)}, "
-                f"expected the input's shape {tuple(inputs.shape)}"
-            )
-        out = out.reshape(n, c, h, w)
-        return out if x.dim() == 4 else out[0]
+def _wrapped(net: torch.nn.Module, params: dict, file: Path) -> NetworkDenoiser:
+    return NetworkDenoiser(
+        net,
+        takes_sigma=params["denoiser_takes_sigma"],
+        per_channel=params["denoiser_per_channel"],
+        label=f"denoiser '{file.name}'",
+    )
 
 
 def _shipped_dncnn():
@@ -124,7 +92,7 @@ def state_dict_example(folder: Path) -> dict:
     learned=True,
     example=torchscript_example,
 )
-def torchscript_denoiser(params) -> FileDenoiser:
+def torchscript_denoiser(params) -> NetworkDenoiser:
     """Load ``denoiser_path`` with ``torch.jit.load`` (CPU)."""
     file = _checked_file(params["denoiser_path"], (".pt", ".pth", ".ts", ".torchscript"), "torchscript")
 
@@ -137,7 +105,7 @@ def torchscript_denoiser(params) -> FileDenoiser:
             ) from None
 
     net = _cached(file, "torchscript", build)
-    return FileDenoiser(net, params["denoiser_takes_sigma"], params["denoiser_per_channel"], f"denoiser '{file.name}'")
+    return _wrapped(net, params, file)
 
 
 @DENOISERS.register(
@@ -156,7 +124,7 @@ def torchscript_denoiser(params) -> FileDenoiser:
     learned=True,
     example=state_dict_example,
 )
-def state_dict_denoiser(params) -> FileDenoiser:
+def state_dict_denoiser(params) -> NetworkDenoiser:
     """Read ``denoiser_path`` with safetensors and build ``denoiser_architecture`` from it."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -178,4 +146,4 @@ def state_dict_denoiser(params) -> FileDenoiser:
             ) from None
 
     net = _cached(file, architecture.name, build)
-    return FileDenoiser(net, params["denoiser_takes_sigma"], params["denoiser_per_channel"], f"denoiser '{file.name}'")
+    return _wrapped(net, params, file)
