@@ -93,6 +93,21 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def writable_folder(path: str | os.PathLike, name: str = "--out") -> Path:
+    """Create the folder ``path`` and check that files can be written there, before any work is
+    done; ``ValueError`` naming ``name`` (the option or key that gave it) otherwise."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{name} {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{name} {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
+
+
 # --- whole folders ------------------------------------------------------------------------------
 
 _STAGING, _REPLACED = "saving", "replaced"

@@ -12,8 +12,6 @@ import importlib
 import os
 import re
 import sys
-import tempfile
-from pathlib import Path
 
 EXIT_USAGE = 2
 #: ``run`` finished but at least one lane stopped with an error
@@ -124,6 +122,7 @@ def command_run(args) -> int:
     error (the others' results are still written), :data:`EXIT_USAGE` for bad input or an output
     folder that cannot be written.
     """
+    from .atomic import writable_folder
     from .config import load_config, save_config
     from .engine import Run, write_metrics_csv
     from .images import save_png
@@ -132,7 +131,7 @@ def command_run(args) -> int:
     apply_overrides(config, args)
     if not config.lanes:
         raise ValueError(f"{args.config}: no [[lanes]] to run (a config needs at least one lane)")
-    out = prepare_output_folder(Path(args.out))
+    out = writable_folder(args.out, "--out")
     run = Run(config)
     bar = None
     if not args.quiet:
@@ -173,19 +172,6 @@ def command_run(args) -> int:
     for lane in failed:
         print(f"error: lane '{lane.label}' failed: {lane.status[len('error: ') :]}", file=sys.stderr)
     return EXIT_LANE_FAILED if failed else 0
-
-
-def prepare_output_folder(out: Path) -> Path:
-    """Create ``out`` and check that files can be written there, before any work is done."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        raise ValueError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    return out
 
 
 def safe_filename(label: str, limit: int = 80) -> str:

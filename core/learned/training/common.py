@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...atomic import atomic_open, atomic_write_text
+from ...atomic import atomic_open, atomic_write_text, writable_folder
 from ...images import load_image
 from ...metrics import psnr
 from ...paths import in_checkout, out_dir, user_data_dir, weights_dir
@@ -70,21 +69,6 @@ class TrainSettings:
     should_stop: Callable[[], bool] | None = None
     on_epoch: Callable[[dict], None] | None = None
     on_step: Callable[[int, int, float], None] | None = None
-
-    def check_output(self) -> None:
-        """Raise ``ValueError`` when ``out`` is not a folder that can be written, before training."""
-        if self.out is None:
-            return
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out}: exists and is not a folder")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            probe = out / f".write-test-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            raise ValueError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
     @property
     def weights_dir(self) -> Path:
@@ -164,7 +148,8 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
     from tqdm import tqdm
 
     device = settings.torch_device()
-    settings.check_output()
+    if settings.out is not None:
+        writable_folder(settings.out, "--out")
     if settings.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {settings.epochs}")
     if device.type == "cpu":
