@@ -131,6 +131,10 @@ def command_run(args) -> int:
     apply_overrides(config, args)
     if not config.lanes:
         raise ValueError(f"{args.config}: no [[lanes]] to run (a config needs at least one lane)")
+    if config.run.iterations < 1:
+        raise ValueError(
+            f"{args.config}: [run] key 'iterations' = {config.run.iterations}: nothing to run (use 1 or more)"
+        )
     out = writable_folder(args.out, "--out")
     run = Run(config)
     bar = None

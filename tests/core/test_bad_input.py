@@ -196,6 +196,9 @@ def test_cli_checks_the_output_folder_before_running_and_reports_failed_lanes(tm
     empty.write_text("")
     assert main(["run", str(empty), "--out", str(tmp_path / "o"), "--quiet"]) == EXIT_USAGE
     assert "no [[lanes]]" in capsys.readouterr().err
+    assert main(["run", str(config), "--out", str(tmp_path / "o"), "--quiet", "--iterations", "0"]) == EXIT_USAGE
+    assert "'iterations' = 0: nothing to run" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "metrics.csv").exists()
     bad_weights = with_changes("lanes", "solver", "lista", index=0)
     del bad_weights["lanes"][0]["prior"]
     bad_weights["lanes"][0]["params"] = {"weights": "no_such_weights"}
