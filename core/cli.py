@@ -112,6 +112,10 @@ def apply_overrides(config, args) -> None:
     if args.dtype is not None:
         config.run.dtype = args.dtype
     if args.size is not None:
+        from .config import MAX_SIZE
+
+        if not 8 <= args.size <= MAX_SIZE:
+            raise ValueError(f"--size must be between 8 and {MAX_SIZE} (pixels, longer side), got {args.size}")
         config.problem.size = args.size
 
 

@@ -199,6 +199,9 @@ def test_cli_checks_the_output_folder_before_running_and_reports_failed_lanes(tm
     assert main(["run", str(config), "--out", str(tmp_path / "o"), "--quiet", "--iterations", "0"]) == EXIT_USAGE
     assert "'iterations' = 0: nothing to run" in capsys.readouterr().err
     assert not (tmp_path / "o" / "metrics.csv").exists()
+    for size in ("999999", "-5"):
+        assert main(["run", str(config), "--out", str(tmp_path / "o"), "--quiet", "--size", size]) == EXIT_USAGE
+        assert f"--size must be between 8 and 8192 (pixels, longer side), got {size}" in capsys.readouterr().err
     bad_weights = with_changes("lanes", "solver", "lista", index=0)
     del bad_weights["lanes"][0]["prior"]
     bad_weights["lanes"][0]["params"] = {"weights": "no_such_weights"}
