@@ -1,10 +1,15 @@
 """core.sweep on a local Ray with 2 CPUs: the 12-run sweep (3 images × 2 λ × 2 solvers) gives the
-serial run's numbers, and an interrupted Ray sweep resumes. One Ray for the module (start-up is
-slow), kept lean: no dashboard, a small object store, no worker logs."""
+serial run's numbers, an interrupted Ray sweep resumes, and the command joins a running cluster
+with --address. One Ray for the module (start-up is slow), kept lean: no dashboard, a small
+object store, no worker logs."""
 
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -108,4 +113,23 @@ def test_an_interrupted_ray_sweep_resumes(local_ray, sweep_file, serial_out, tmp
     monkeypatch.setattr(local_ray, "wait", real_wait)
     report = run_sweep(load_sweep(sweep_file), out, progress=False)
     assert (len(report.skipped), len(report.executed), report.failed) == (4, 8, [])
+    same_runs(out, serial_out)
+
+
+def test_the_command_joins_an_existing_cluster_with_address(local_ray, sweep_file, serial_out, tmp_path):
+    out = tmp_path / "joined"
+    shutil.copytree(serial_out, out)
+    removed = sorted((out / "runs").iterdir())[:2]
+    for folder in removed:
+        shutil.rmtree(folder)
+    address = local_ray.get_runtime_context().gcs_address
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "sweep", str(sweep_file), "--quiet", "--out", str(out), "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 runs executed, 10 already finished, 0 failed" in result.stderr
     same_runs(out, serial_out)
