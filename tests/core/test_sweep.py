@@ -252,3 +252,13 @@ def test_results_markdown_handles_unfinished_settings(tmp_path):
     assert "1 of 12 runs finished" in table and "| **FISTA** | **0.005** | 1 | 20.00 | 20.00 | 0.5000" in table
     assert "| FISTA | 0.02 | 0 | nan | nan | nan | nan | nan |" in table  # a setting without a finished run
     assert "over 3 images × 1 seed:" in table
+
+
+def test_the_example_sweep_is_the_twelve_run_grid():
+    from core.paths import CHECKOUT_DIR
+
+    sweep = load_sweep(CHECKOUT_DIR / "docs" / "example_sweep.toml")
+    assert len(sweep.runs) == 12 and sweep.setting_axes == ["lane", "lam"]
+    assert {p.axes["image"] for p in sweep.runs} == {"camera", "coins", "moon"}
+    assert {Config.from_dict(p.config).problem.params["kernel_sigma"] for p in sweep.runs} == {1.6}  # from the base
+    assert sweep.out == CHECKOUT_DIR / "docs" / ".." / "out" / "sweeps" / "deblur_tv_lambda"
