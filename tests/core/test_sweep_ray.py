@@ -133,3 +133,20 @@ def test_the_command_joins_an_existing_cluster_with_address(local_ray, sweep_fil
     assert result.returncode == 0, result.stderr[-2000:]
     assert "2 runs executed, 10 already finished, 0 failed" in result.stderr
     same_runs(out, serial_out)
+
+
+def test_ray_workers_load_the_plugin_files_of_the_command(local_ray, scratch_registries, tmp_path):
+    from core.paths import CHECKOUT_DIR
+
+    path = tmp_path / "plugin_sweep.toml"
+    path.write_text(
+        '[problem]\nsize = 32\ndegradation = "blur"\n[[lanes]]\nsolver = "heavy_ball"\nprior = "tv"\n'
+        "[run]\niterations = 4\n[grid.lanes.params]\nmomentum = [0.3, 0.6]\n",
+        encoding="utf-8",
+    )
+    plugin = str(CHECKOUT_DIR / "docs" / "example_plugin.py")
+    for mode in ("ray", "serial"):
+        flags = ["--serial"] if mode == "serial" else []
+        assert main(["sweep", str(path), "--quiet", "--plugin", plugin, "--out", str(tmp_path / mode), *flags]) == 0
+    assert numbers(tmp_path / "ray") == numbers(tmp_path / "serial") and len(numbers(tmp_path / "ray")) == 2
+    assert {row["solver"] for row in numbers(tmp_path / "ray")} == {"heavy_ball"}
