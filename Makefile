@@ -1,6 +1,7 @@
 # Convergence Workbench: `make run` opens the workbench, `make test` runs the tests.
 # Both create .venv on first use (torch is installed first as the CPU wheel 2.13.0 so that
-# no multi-GB CUDA build is pulled in).
+# no multi-GB CUDA build is pulled in). The cluster extra (Ray) is installed so that the tests
+# run a sweep on a local Ray.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,cluster]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m core run|list|train|reproduce``.
+"""Command line: ``python -m core run|list|train|reproduce|sweep``.
 
 ``run`` executes a TOML config headless and writes the resolved config, the metrics CSV and one
 PNG per lane; ``list`` prints every registered component with its parameters. Bad input prints
@@ -18,7 +18,7 @@ EXIT_USAGE = 2
 EXIT_LANE_FAILED = 3
 
 #: sub-commands implemented elsewhere, loaded only when used: name -> module with main(argv)
-DELEGATED = {"train": "core.learned.training.cli", "reproduce": "core.reproduce"}
+DELEGATED = {"train": "core.learned.training.cli", "reproduce": "core.reproduce", "sweep": "core.sweep.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", choices=("float32", "float64"), help="override [run] dtype")
     run.add_argument("--size", type=int, help="override [problem] size (longer side, px)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--animation",
+        choices=("gif", "mp4"),
+        help="also write each lane's kept iterates as iterates_<lane>.gif/.mp4 (one frame per kept iterate)",
+    )
     run.add_argument(
         "--plugin",
         action="append",
@@ -120,7 +125,8 @@ def apply_overrides(config, args) -> None:
 
 
 def command_run(args) -> int:
-    """``run``: execute the config, write DIR/config.toml, DIR/metrics.csv, DIR/final_<lane>.png.
+    """``run``: execute the config, write DIR/config.toml, DIR/metrics.csv, DIR/final_<lane>.png
+    (and DIR/iterates_<lane>.gif|mp4 with ``--animation``).
 
     Exit status: 0 when every lane ran, :data:`EXIT_LANE_FAILED` when a lane stopped with an
     error (the others' results are still written), :data:`EXIT_USAGE` for bad input or an output
@@ -164,6 +170,12 @@ def command_run(args) -> int:
         for lane, name in zip(snapshot.lanes, names):
             if lane.image is not None:
                 save_png(out / name, lane.image)
+        if getattr(args, "animation", None):
+            from .video import iterate_frames, write_animation
+
+            for index, name in enumerate(names):
+                stem = name.removeprefix("final_").removesuffix(".png")
+                write_animation(iterate_frames(run, index), out / f"iterates_{stem}.{args.animation}")
     except OSError as exc:
         raise ValueError(
             f"{out}: cannot write the results ({exc.strerror or exc}{': ' + exc.filename if exc.filename else ''})"

@@ -1,17 +1,27 @@
 """Exports: image panes as PNG, curves as PNG/SVG, metrics as CSV, a lane's kept iterates as a
-GIF (or MP4 when imageio's ffmpeg plugin is installed)."""
+GIF or an MP4 (frames and encoding: :mod:`core.video`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtWidgets import QWidget
 
 from core.engine import write_metrics_csv
-from core.images import to_uint8
+from core.video import iterate_frames, write_animation
+
+#: a lane's kept iterates as GIF/MP4 (the workbench's name for :func:`core.video.write_animation`)
+export_animation = write_animation
+__all__ = [
+    "export_animation",
+    "export_metrics_csv",
+    "export_plot",
+    "export_plots",
+    "export_widget_png",
+    "iterate_frames",
+]
 
 
 def export_widget_png(widget: QWidget, path: str | Path) -> Path:
@@ -75,40 +85,4 @@ def export_metrics_csv(snapshot, path: str | Path) -> Path:
     """Write the metrics of ``snapshot`` as CSV (the session's ``metrics.csv`` format)."""
     path = Path(path)
     write_metrics_csv(snapshot, path)
-    return path
-
-
-def iterate_frames(run, lane_index: int) -> list[np.ndarray]:
-    """The kept iterates of a lane as uint8 frames, oldest first (x⁰ included)."""
-    frames = []
-    for k in run.kept_iterations(lane_index):
-        image = run.iterate(lane_index, k)
-        if image is not None:
-            frames.append(to_uint8(np.clip(image, 0.0, 1.0)))
-    return frames
-
-
-def export_animation(frames: list[np.ndarray], path: str | Path, fps: float = 10.0) -> Path:
-    """Write frames as an animated GIF (``.gif``) or an MP4 video (``.mp4``, needs ffmpeg).
-
-    Raises
-    ------
-    ValueError
-        For no frames, an unknown suffix, or MP4 without imageio's ffmpeg plugin.
-    """
-    import imageio.v3 as iio
-
-    path = Path(path)
-    if not frames:
-        raise ValueError(f"{path}: no kept iterates to export")
-    suffix = path.suffix.lower()
-    if suffix == ".gif":
-        iio.imwrite(path, np.stack(frames), extension=".gif", duration=1000.0 / fps, loop=0)
-    elif suffix == ".mp4":
-        try:
-            iio.imwrite(path, np.stack(frames), extension=".mp4", fps=fps)
-        except Exception as exc:  # the ffmpeg plugin is optional
-            raise ValueError(f"{path}: MP4 export needs imageio-ffmpeg ({exc}); export a .gif instead") from None
-    else:
-        raise ValueError(f"{path}: animation format must be .gif or .mp4, got '{suffix or 'none'}'")
     return path

@@ -182,6 +182,8 @@ def test_exports_write_plots_csv_and_animation(main_window, qtbot, tmp_path):
     main_window.export_animation(0, tmp_path / "fista.gif")
     frames = iio.imread(tmp_path / "fista.gif", index=None)
     assert frames.shape[0] == len(main_window.run.kept_iterations(0)) == 4  # x⁰ + 3 iterates
+    main_window.export_animation(0, tmp_path / "fista.mp4")
+    assert iio.imread(tmp_path / "fista.mp4", index=None).shape[:3] == frames.shape[:3]
 
 
 def test_screenshot_command_writes_a_non_blank_png_of_the_window(tmp_path):
