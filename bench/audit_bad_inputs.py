@@ -463,7 +463,8 @@ def gui_cases(core: list[Case]) -> list[Case]:
         if case.argv[:4] != [PY, "-m", "core", "run"] or len(case.argv) != 8:
             continue
         argv = [PY, "-m", "workbench", "--no-autosave", "--screenshot", "shot.png", case.argv[4], "--iterations", "1"]
-        expect = case.expect
+        # the window opens on a run of 0 iterations (the limit is edited there); the CLI refuses it
+        expect = "accept" if case.name == "iterations = 0" else case.expect
         cases.append(Case("gui", case.name, argv, expect))
     return cases
 
