@@ -77,4 +77,4 @@ def test_an_unpacked_wheel_runs_a_preset_with_a_learned_lane_from_any_folder(whe
     assert result.returncode == 0, result.stderr[-2000:]
     weights, lanes = result.stdout.strip().splitlines()[-2:]
     assert weights.startswith(str(site))
-    assert "('LISTA', 'running')" in lanes
+    assert "('LISTA sparse coding (denoising)', 'running')" in lanes and "('Learned FISTA', 'running')" in lanes

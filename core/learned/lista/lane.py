@@ -1,4 +1,8 @@
-"""LISTA lane: patchwise learned sparse coding of the initial image (Gregor & LeCun, 2010).
+"""LISTA lane: sparse coding (denoising) of the patches of x⁰ (Gregor & LeCun, 2010).
+
+What it is: a learned sparse coder, hence a patch denoiser. It never uses A or y: it codes the
+patches of the initial image, so it is registered for ``denoise`` only (beside ISTA/FISTA on blur,
+SR, CS or MRI it would not solve the problem; the learned lane that does is ``learned_fista``).
 
 The lane codes every overlapping 8×8 patch p of the image x⁰ (the problem's initial estimate:
 the noisy image for ``denoise``, Aᵀy / zero-filling / upsampling otherwise) with the trained
@@ -40,7 +44,7 @@ def untrained_lista(trained: LISTA, layers: int = 1) -> LISTA:
         ),
         Param("stride", 4, "int", low=1, high=8, unit="px", help="patch stride (8 = no overlap)"),
     ],
-    doc="LISTA: learned ISTA sparse coding of overlapping 8×8 patches (patchwise denoising of x⁰)",
+    doc="LISTA sparse coding (denoising): learned ISTA codes of the 8×8 patches of x⁰; never uses A or y",
     needs_prior=False,
     needs_denoiser=False,
     learned=True,
