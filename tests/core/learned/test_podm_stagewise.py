@@ -138,3 +138,22 @@ def test_table1_quick_reproduction(tmp_path):
         assert f"| {scale} | PSNR | " in text
     assert "| 35.14 | 37.43 | 37.46 |" in text and "Ordering" in text
     assert "dncnn fallback" in text  # no weights for ×3, ×4 yet
+
+
+def test_trained_lane_steps_without_host_sync(monkeypatch):
+    """The trained propagation's stages call no host-synchronising tensor method (after stage 1)."""
+    steps, _ = lane_steps("podm_stagewise", tiny_problem(size=32))
+    first = next(steps)
+    assert float(first.info["trained_propagation"]) == 1.0
+    calls = []
+    for method in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
+        original = getattr(torch.Tensor, method)
+
+        def spy(self, *args, _name=method, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, method, spy)
+    later = [next(steps) for _ in range(3)]
+    monkeypatch.undo()
+    assert calls == [] and [s.k for s in later] == [2, 3, 4]
