@@ -89,7 +89,10 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     problem = build("camera", "sparse_sr", args.size, scale=2, levels=3, wavelet="db4")
     lane = lambda solver, **p: build_solver(  # noqa: E731
-        resolve_lane(LaneSpec(solver=solver, prior="lp", denoiser="dncnn", params={**PRIOR, **p})), problem
+        resolve_lane(
+            LaneSpec(solver=solver, prior="lp", denoiser=None if solver == "fista" else "dncnn", params={**PRIOR, **p})
+        ),
+        problem,
     )
     gamma = 0.99 / (problem.lipschitz() + MU)
     lines = [f"# PODM's check with c < μ/2 on the Fig. 2 problem (camera {args.size} px)", ""]
