@@ -218,7 +218,8 @@ def main(argv=None) -> int:
     )
     lines.append(f"| solver generator `podm` (one `next`) | | {ms('after', 'stage'):.2f} |")
     lines += ["", f"Largest difference between the before and after iterates over {args.stages} stages: {diff:.3g}."]
-    lines += ["", *NOTES]
+    for note in NOTES:
+        lines += ["", note]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
