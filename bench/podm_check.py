@@ -75,9 +75,10 @@ def run(problem, prior, steps, count):
     return acc, np.array(phis), np.array(psnrs), np.array(ratios)
 
 
-def first(values, condition):
+def first(values, condition) -> str:
+    """First 1-based index where ``condition`` holds, or "—"."""
     hits = np.flatnonzero(condition(values))
-    return int(hits[0]) + 1 if hits.size else None
+    return str(int(hits[0]) + 1) if hits.size else "—"
 
 
 def main(argv=None) -> int:
