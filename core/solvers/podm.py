@@ -32,17 +32,28 @@ We then accept x_G only if (5) holds AND Φ(x_G) ≤ Φ(x^{l−1}); otherwise we
 step (6), unless it would increase Φ (impossible for an exact prox and γ < 1/L_f, Prop. 1),
 in which case x^l = x^{l−1}. Selection uses torch.where (no host sync). With ``monotone =
 false`` the update is exactly (5)–(6).
+
+Propagation: the registered ``podm`` uses a plug-in denoiser as A (x_A = D(x^{l−1}, σ_l)).
+:func:`podm_stages` takes any callable ``propagate(l, x^{l−1}) -> x_A`` instead, e.g. the
+stage-wise trained networks θ_A^l of §4.1 (core/learned/podm_stagewise, passed in from there).
+
+Work per stage (no host sync, so both branches of (6) are evaluated and selected by torch.where):
+the residual r = Ax − y of x_G and of the feedback step is computed once and gives both f and
+∇f; ∇f(x^{l−1}) for (6) is carried over from the previous stage (the selected residual), and
+Φ(x^l) is handed to the engine as ``info["objective"]`` so that it is not evaluated again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+from torch import Tensor
 
 from ..params import Param
 from ..registry import SOLVERS
 from ._common import (
     denoise_unknown,
-    proximal_gradient_step,
     schedule_params,
     sigma_schedule,
     step_from_lipschitz,
@@ -130,64 +141,149 @@ def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size, sigma_max, sigma
     monotone : bool
         Enable the Φ-descent safeguard described in the module docstring.
 
-    Yields
-    ------
-    Step
+    Returns
+    -------
+    Iterator[Step]
+        As :func:`podm_stages`, with ``sigma`` (σ_l) in info.
+    """
+    sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
+
+    def propagate(stage: int, x_prev: Tensor) -> Tensor:
+        return denoise_unknown(problem, denoiser, x_prev, sigma(stage))  # x_A = D(x^{l−1}, σ_l)
+
+    return podm_stages(
+        problem,
+        prior,
+        propagate,
+        mu=mu,
+        mu_opt=mu_opt,
+        c=c,
+        step_size=step_size,
+        monotone=monotone,
+        stage_info=lambda stage: {"sigma": sigma(stage)},
+    )
+
+
+def podm_stages(
+    problem,
+    prior,
+    propagate: Callable[[int, Tensor], Tensor],
+    *,
+    mu: float,
+    mu_opt: float | None,
+    c: float,
+    step_size: float | None,
+    monotone: bool,
+    stage_info: Callable[[int], dict] | None = None,
+):
+    """The PODM stages (3)–(7) with any propagation x_A = ``propagate(l, x^{l−1})``.
+
+    Parameters
+    ----------
+    problem : Problem
+    prior : Prior
+    propagate : callable
+        ``propagate(l, x_prev) -> x_A`` in the unknown's space (l = 1, 2, ...), without host sync.
+    mu, mu_opt, c, step_size, monotone
+        As :func:`podm`.
+    stage_info : callable, optional
+        ``stage_info(l) -> dict`` of extra info entries (e.g. the denoiser's σ_l).
+
+    Returns
+    -------
+    Iterator[Step]
         info: ``opt_error`` = ‖ψ‖, ``opt_bound`` = c‖x_G − x^{l−1}‖, ``accepted`` (x^l = x_G),
-        ``error_check`` (eq. (5) alone), ``sigma``; extras: ``x_A``, ``x_tilde``, ``x_G`` images.
+        ``error_check`` (eq. (5) alone), ``accept_rate`` (running mean of ``accepted``),
+        ``objective`` (Φ(x^l)); extras: ``x_A``, ``x_tilde``, ``x_G`` images.
     """
     mu_opt = mu if mu_opt is None else mu_opt
     gamma = step_from_lipschitz(problem, step_size, scale=0.99, extra_curvature=mu_opt)
-    sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
-    half_mu = 0.5 * mu  # H = (μ/2) I
+    return _stages(problem, prior, propagate, mu, mu_opt, c, gamma, monotone, stage_info)
+
+
+def fidelity_and_optimality(problem, prior, x_prev, x_a, aty, *, mu, mu_opt, gamma):
+    """x̃ = F(x_A) by (3), x_G by (7) and ψ (formula after (7)) for one stage.
+
+    Works on any leading batch shape the operator accepts (differentiable; the stage-wise
+    trainer of core/learned/podm_stagewise calls it on batches).
+
+    Returns
+    -------
+    tuple of Tensor
+        ``(x_tilde, x_g, residual_g, grad_g, psi)`` with residual_g = A x_G − y, grad_g = ∇f(x_G).
+    """
+    x_tilde = problem.operator.normal_solve(aty + mu * x_a, mu, x_a)  # (3)
+    grad_tilde = problem.grad_fidelity(x_tilde)
+    x_g = prior.prox(x_tilde - gamma * (grad_tilde + mu_opt * (x_tilde - x_prev)), gamma)  # (7)
+    residual_g = problem.residual(x_g)
+    grad_g = problem.operator.adjoint(residual_g)
+    psi = (
+        (x_tilde - x_g) / gamma
+        - (0.5 * mu_opt) * (2.0 * x_tilde - x_g - x_prev)
+        + (0.5 * mu) * (x_g - x_prev)  # H = (μ/2) I
+        + grad_g
+        - grad_tilde
+    )
+    return x_tilde, x_g, residual_g, grad_g, psi
+
+
+def _fidelity(residual: Tensor) -> Tensor:
+    """f = ½‖r‖² from the residual r = Ax − y (as Problem.fidelity)."""
+    return 0.5 * (residual.abs() ** 2 if residual.is_complex() else residual * residual).sum()
+
+
+def _stages(problem, prior, propagate, mu, mu_opt, c, gamma, monotone, stage_info):
+    """Generator of the stages (parameters resolved)."""
+    adjoint = problem.operator.adjoint
     prior.reset()
-    aty = problem.operator.adjoint(problem.y)
+    aty = adjoint(problem.y)
     x = problem.x0.clone()
-    phi = problem.objective(x, prior)
+    residual = problem.residual(x)
+    grad = adjoint(residual)  # ∇f(x^{l−1}), carried from stage to stage
+    phi = _fidelity(residual) + prior.value(x)
+    n_accepted = torch.zeros((), dtype=torch.int64, device=x.device)
     stage = 0  # l in the paper
     while True:
         stage += 1
-        x_prev, phi_prev = x, phi
-        sigma_l = sigma(stage)
-        # propagation module: x_A = A(x^{l−1}), x̃ = F(x_A) by (3)
-        x_a = denoise_unknown(problem, denoiser, x_prev, sigma_l)
-        x_tilde = problem.operator.normal_solve(aty + mu * x_a, mu, x_a)
-        # optimality module (7)
-        grad_tilde = problem.grad_fidelity(x_tilde)
-        x_g = prior.prox(x_tilde - gamma * (grad_tilde + mu_opt * (x_tilde - x_prev)), gamma)
-        # ψ (formula after (7)) and the check (5)
-        psi = (
-            (x_tilde - x_g) / gamma
-            - (0.5 * mu_opt) * (2.0 * x_tilde - x_g - x_prev)
-            + half_mu * (x_g - x_prev)
-            + problem.grad_fidelity(x_g)
-            - grad_tilde
+        x_prev, residual_prev, grad_prev, phi_prev = x, residual, grad, phi
+        x_a = propagate(stage, x_prev)  # propagation module: x_A = A(x^{l−1})
+        x_tilde, x_g, residual_g, grad_g, psi = fidelity_and_optimality(
+            problem, prior, x_prev, x_a, aty, mu=mu, mu_opt=mu_opt, gamma=gamma
         )
         opt_error = psi.norm()
         opt_bound = c * (x_g - x_prev).norm()
         error_check = opt_error <= opt_bound
-        # feedback (6)
-        x_fb = proximal_gradient_step(problem, prior, x_prev, gamma)
+        # feedback (6), with ∇f(x^{l−1}) from the previous stage
+        x_fb = prior.prox(x_prev - gamma * grad_prev, gamma)
+        residual_fb = problem.residual(x_fb)
+        phi_g = _fidelity(residual_g) + prior.value(x_g)
+        phi_fb = _fidelity(residual_fb) + prior.value(x_fb)
         if monotone:
-            phi_g = problem.objective(x_g, prior)
-            phi_fb = problem.objective(x_fb, prior)
             accepted = error_check & (phi_g <= phi_prev)
             feedback_descends = phi_fb <= phi_prev
             x = torch.where(accepted, x_g, torch.where(feedback_descends, x_fb, x_prev))
+            residual = torch.where(accepted, residual_g, torch.where(feedback_descends, residual_fb, residual_prev))
             phi = torch.where(accepted, phi_g, torch.where(feedback_descends, phi_fb, phi_prev))
         else:
             accepted = error_check
             x = torch.where(accepted, x_g, x_fb)
-            phi = phi_prev  # unused without the safeguard
+            residual = torch.where(accepted, residual_g, residual_fb)
+            phi = torch.where(accepted, phi_g, phi_fb)
+        grad = adjoint(residual)
+        n_accepted = n_accepted + accepted
+        info = {
+            "opt_error": opt_error,
+            "opt_bound": opt_bound,
+            "accepted": accepted,
+            "error_check": error_check,
+            "accept_rate": n_accepted / stage,
+            "objective": phi,
+        }
+        if stage_info is not None:
+            info.update(stage_info(stage))
         yield Step(
             stage,
             x,
-            info={
-                "opt_error": opt_error,
-                "opt_bound": opt_bound,
-                "accepted": accepted,
-                "error_check": error_check,
-                "sigma": sigma_l,
-            },
+            info=info,
             extras={"x_A": problem.to_image(x_a), "x_tilde": problem.to_image(x_tilde), "x_G": problem.to_image(x_g)},
         )
