@@ -77,15 +77,6 @@ class ScalarHistory:
         """The recorded values of ``name`` (device tensor view)."""
         return self.buffer[self._rows[name], : self.count]
 
-    def rows(self, names: list[str], start: int = 0) -> torch.Tensor:
-        """(len(names), count − start) values of ``names`` from iteration ``start`` (one gather;
-        a name never recorded reads NaN)."""
-        if all(name in self._rows for name in names):
-            return self.buffer[[self._rows[name] for name in names], start : self.count]
-        return torch.stack(
-            [self.row(n) if n in self._rows else self.buffer.new_full((self.count,), math.nan) for n in names]
-        )[:, start:]
-
     def truncate(self, count: int) -> None:
         """Forget iterations past ``count``."""
         self.count = min(self.count, count)
@@ -291,7 +282,9 @@ class Lane:
         """(2, n) device tensor of [finite, rel_change] for iterations not yet checked."""
         if not self.history.count:
             return torch.zeros((2, 0), dtype=torch.float64, device=self.history.device)
-        return self.history.rows([FINITE_ROW, "rel_change"], self.checked)
+        history, start = self.history, self.checked
+        rel = history.row("rel_change") if "rel_change" in history.names else history.row(FINITE_ROW) * math.nan
+        return torch.stack([history.row(FINITE_ROW)[start:], rel[start:]])
 
     def kept_step(self, k: int) -> KeptStep | None:
         """The kept entry of iteration ``k`` (k ≥ 1), or None if not kept."""

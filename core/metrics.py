@@ -26,6 +26,8 @@ from torch import Tensor
 METRIC_NAMES = ("rel_change", "rec_error", "psnr", "ssim", "objective", "opt_error", "opt_bound", "accepted")
 SSIM_WINDOW = 7
 SSIM_K1, SSIM_K2 = 0.01, 0.03
+#: SSIM map rows evaluated together (a band's temporaries fit a CPU core's cache)
+SSIM_BAND_ROWS = 64
 
 
 def _nan(like: Tensor) -> Tensor:
@@ -135,23 +137,41 @@ class MetricContext:
         self._check(x)
         _check_ssim_shape(x, "x")
         cached = self._for(x)
-        ref, mu_y = cached["ref"], cached["mu_y"]
+        ref = cached["ref"]
         # SSIM map (Wang et al. 2004, eq. 13): (A1·A2) / (B1·B2) with A1 = 2 μx μy + C1,
         # B1 = μx² + μy² + C1, A2 = 2 σxy + C2, B2 = σx² + σy² + C2, where E is the 7×7 window
         # mean, σxy = c (E[x·ref] − μx μy), σx² = c (E[x²] − μx²), c = 49/48 (sample covariance).
         # A2 and B2 are both taken divided by c (the ratio is unchanged), and one stacked window
         # pass over x/49, x²/49 and 2x·ref/49 + C2/(49c) gives μx, E[x²] and A2/c + 2 μx μy.
-        shape = x.shape if x.shape == ref.shape else torch.broadcast_shapes(x.shape, ref.shape)
+        # The map is evaluated in bands of SSIM_BAND_ROWS output rows, so that each band's
+        # temporaries stay in the CPU cache; the band sums add up to the mean.
+        dims = _image_dims(ref)
+        rows = x.shape[-2] - SSIM_WINDOW + 1
+        total = None
+        for top in range(0, rows, SSIM_BAND_ROWS):
+            bottom = min(top + SSIM_BAND_ROWS, rows)
+            part = self._ssim_map_sum(x, cached, top, bottom, dims)
+            total = part if total is None else total.add_(part)
+        return total.div_(rows * (x.shape[-1] - SSIM_WINDOW + 1) * math.prod(ref.shape[d] for d in dims[:-2]))
+
+    @staticmethod
+    def _ssim_map_sum(x: Tensor, cached: dict, top: int, bottom: int, dims) -> Tensor:
+        """Sum over output rows [top, bottom) of the SSIM map (see :meth:`ssim`)."""
+        window = SSIM_WINDOW
+        x = x[..., top : bottom + window - 1, :]
+        ref_term = cached["ref_term"][..., top : bottom + window - 1, :]
+        mu_y = cached["mu_y"][..., top:bottom, :]
+        shape = x.shape if x.shape == ref_term.shape else torch.broadcast_shapes(x.shape, ref_term.shape)
         stacked = x.new_empty((3, *shape))
-        torch.mul(x, 1.0 / SSIM_WINDOW**2, out=stacked[0])
+        torch.mul(x, 1.0 / window**2, out=stacked[0])
         torch.mul(stacked[0], x, out=stacked[1])
-        torch.addcmul(cached["c2_term"], x, cached["ref_term"], out=stacked[2])
+        torch.addcmul(cached["c2_term"], x, ref_term, out=stacked[2])
         mu_x, m_xx, a2 = _window_sum(stacked).unbind(0)
         a2.addcmul_(mu_x, mu_y, value=-2.0)  # A2 / c
-        b2 = m_xx.addcmul_(mu_x, mu_x, value=-1.0).add_(cached["var_y_c2"])  # B2 / c
+        b2 = m_xx.addcmul_(mu_x, mu_x, value=-1.0).add_(cached["var_y_c2"][..., top:bottom, :])  # B2 / c
         a1 = torch.addcmul(cached["c1"], mu_x, mu_y, value=2.0)
-        b1 = torch.addcmul(cached["mu_yy_c1"], mu_x, mu_x)
-        return a1.mul_(a2).div_(b1.mul_(b2)).mean(dim=_image_dims(ref))
+        b1 = torch.addcmul(cached["mu_yy_c1"][..., top:bottom, :], mu_x, mu_x)
+        return a1.mul_(a2).div_(b1.mul_(b2)).sum(dim=dims)
 
     def rec_error(self, x: Tensor) -> Tensor:
         """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
