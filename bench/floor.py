@@ -241,7 +241,7 @@ def main(argv=None) -> int:
     parser.add_argument("--iterations", type=int, default=40, help="measured iterations per case")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES), help="none: memory only")
     parser.add_argument("--memory-iterations", type=int, default=20000, help="0 skips the memory part")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
@@ -259,6 +259,10 @@ def main(argv=None) -> int:
         f"{'case':<12}{'size':>5}{'floor':>9}{'step':>9}{'engine':>9}"
         f"{'step/floor':>12}{'engine/step':>13}{'max|diff|':>11}"
     )
+    # memory first, in the fresh process, so that the resident set is not the timing cases' heap
+    memory = measure_memory(args.memory_iterations) if args.memory_iterations > 0 else None
+    if memory:
+        print("\n".join(memory_lines(memory)), flush=True)
     rows = []
     for size in args.sizes:
         for case in args.cases:
@@ -271,9 +275,6 @@ def main(argv=None) -> int:
             )
             if r["max_diff_engine"] != 0.0:
                 print(f"  note: engine and step iterates differ by {r['max_diff_engine']:.1e}")
-    memory = measure_memory(args.memory_iterations) if args.memory_iterations > 0 else None
-    if memory:
-        print("\n".join(memory_lines(memory)), flush=True)
     if args.markdown:
         text = header + "\n\n" + "\n".join(table(rows)) + "\n"
         if memory:
