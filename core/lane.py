@@ -258,11 +258,11 @@ class Lane:
     def _remember_image(self, image) -> None:
         """Keep ``to_image(self.x)`` for the next step, tied to that tensor and its version."""
         self._image = image
-        self._image_of = (self.x, self.x._version)
+        self._image_of = (self.x, _version_of(self.x))
 
     def _previous_image(self):
         """The kept image of ``self.x``, or None (recomputed) if x was replaced or changed in place."""
-        if self._image is None or self._image_of[0] is not self.x or self._image_of[1] != self.x._version:
+        if self._image is None or self._image_of[0] is not self.x or self._image_of[1] != _version_of(self.x):
             return None
         return self._image
 
@@ -363,6 +363,15 @@ def _all_finite(x: torch.Tensor) -> torch.Tensor:
         return torch.isfinite(x).all()
     low, high = torch.aminmax(x)
     return torch.isfinite(low) & torch.isfinite(high)
+
+
+def _version_of(t: torch.Tensor):
+    """The tensor's in-place version counter (None for inference tensors, which have none and
+    cannot be changed in place outside inference mode)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return None
 
 
 def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:

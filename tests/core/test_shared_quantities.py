@@ -173,3 +173,28 @@ def test_history_columns_reused_after_truncation_hold_only_new_values():
     data = history.to_numpy()
     assert data["a"].shape == (7,) and np.isnan(data["a"][2:]).all()
     np.testing.assert_array_equal(data["b"][2:], np.arange(5.0))
+
+
+def test_a_lane_accepts_inference_tensors_from_its_solver():
+    """Inference tensors have no version counter: the image cache must not need one."""
+    from core import lane as lane_module
+
+    run = Run(_config([{"label": "A", "solver": "ista", "prior": "l1", "params": {"lam": 0.01}}]))
+    run.config.run.keep_iterates = 0
+    lane = run.replace_lane(0, LaneSpec(solver="ista", prior="l1", label="A", params={"lam": 0.01}))
+    plain = lane._steps
+
+    def inference_steps():
+        for step in plain:
+            with torch.inference_mode():
+                step.x = step.x.clone()
+            yield step
+
+    lane._steps = inference_steps()
+    run.step(3)
+    assert lane.k == 3 and lane.status == "running"
+    assert lane.x.is_inference()
+    with torch.inference_mode():
+        raw = torch.zeros(2)
+    assert lane_module._version_of(raw) is None  # no version counter on the tensor itself
+    assert np.isfinite(lane.history.row("rel_change").numpy()).all()
