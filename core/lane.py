@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from .lane_spec import LaneSpec, split_lane_params
-from .metrics import METRIC_NAMES, compute_metrics
+from .metrics import applicable_metrics
 from .registry import DENOISERS, PRIORS, SOLVERS
 
 FINITE_ROW = "_finite"  # internal history row: 1 if the iterate is finite
@@ -33,13 +34,19 @@ class ScalarHistory:
     def __init__(self, device: torch.device, capacity: int = 64):
         self.device = device
         self.names: list[str] = []
+        self._rows: dict[str, int] = {}
         self.buffer = torch.full((0, capacity), math.nan, dtype=torch.float64, device=device)
         self.count = 0
+        self._written = 0  # columns ever written (past ``count`` after a truncation: to be cleared)
 
     def append(self, values: dict) -> None:
-        """Record one iteration: ``values`` maps names to 0-d tensors or Python numbers."""
+        """Record one iteration: ``values`` maps names to 0-d tensors or Python numbers.
+
+        Names absent from ``values`` read NaN for this iteration.
+        """
         for name in values:
-            if name not in self.names:
+            if name not in self._rows:
+                self._rows[name] = len(self.names)
                 self.names.append(name)
                 row = torch.full((1, self.buffer.shape[1]), math.nan, dtype=torch.float64, device=self.device)
                 self.buffer = torch.cat([self.buffer, row])
@@ -47,29 +54,28 @@ class ScalarHistory:
             grown = torch.full((len(self.names), 2 * self.count), math.nan, dtype=torch.float64, device=self.device)
             grown[:, : self.count] = self.buffer
             self.buffer = grown
-        # one stack + one conversion per dtype of tensor values, one tensor for the Python numbers
-        groups: dict = {}
-        numbers_rows, numbers = [], []
-        for row, name in enumerate(self.names):
-            value = values.get(name, math.nan)
+        column = self.buffer[:, self.count]
+        if self.count < self._written:
+            column.fill_(math.nan)  # a column left from before a truncation
+        # one stack (promoted to float64, written in place) for the tensors, one for the numbers
+        tensor_rows, tensors, number_rows, numbers = [], [], [], []
+        for name, value in values.items():
             if isinstance(value, torch.Tensor):
-                rows, tensors = groups.setdefault((value.dtype, value.device), ([], []))
-                rows.append(row)
+                tensor_rows.append(self._rows[name])
                 tensors.append(value.reshape(()))
             else:
-                numbers_rows.append(row)
+                number_rows.append(self._rows[name])
                 numbers.append(float(value))
-        column = self.buffer[:, self.count]
-        for rows, tensors in groups.values():
-            stacked = torch.stack(tensors).to(device=self.device, dtype=torch.float64)
-            _assign_rows(column, rows, stacked)
+        if tensors:
+            _stack_into(column, tensor_rows, tensors)
         if numbers:
-            _assign_rows(column, numbers_rows, torch.tensor(numbers, dtype=torch.float64, device=self.device))
+            _assign_rows(column, number_rows, torch.tensor(numbers, dtype=torch.float64, device=self.device))
         self.count += 1
+        self._written = max(self._written, self.count)
 
     def row(self, name: str) -> torch.Tensor:
         """The recorded values of ``name`` (device tensor view)."""
-        return self.buffer[self.names.index(name), : self.count]
+        return self.buffer[self._rows[name], : self.count]
 
     def truncate(self, count: int) -> None:
         """Forget iterations past ``count``."""
@@ -172,9 +178,10 @@ class Lane:
         self.x = problem.x0
         self.x0 = problem.x0
         self._image = None  # problem.to_image(self.x) once computed (the next step's image_old)
+        self._image_of = None  # (tensor, version) the kept image belongs to
         self.history = ScalarHistory(device)
         self.kept: deque[KeptStep] = deque(maxlen=max(int(keep_iterates), 0))
-        self.step_seconds: list[float] = []
+        self.step_seconds = array("d")  # seconds per iteration (8 bytes each)
         self.extras: dict = {}  # the latest step's intermediate images
         self.checked = 0  # iterations already checked for divergence/convergence
 
@@ -191,12 +198,10 @@ class Lane:
         """Run one solver iteration and record its metrics (no host sync)."""
         start = time.perf_counter()
         try:
-            with torch.no_grad(), torch.random.fork_rng(devices=self._rng_devices):
-                _set_rng_state(self._rng_state, self._rng_devices)  # the lane's own random stream
-                step = next(self._steps)
-                self._rng_state = _rng_state(self._rng_devices)
+            with torch.no_grad():
+                step = self._next_step()
                 image = self.problem.to_image(step.x)
-                metrics = compute_metrics(
+                metrics = applicable_metrics(
                     self.problem,
                     self.prior,
                     step.x,
@@ -204,7 +209,7 @@ class Lane:
                     step.info,
                     context=self.context,
                     image=image,
-                    image_old=self._image,
+                    image_old=self._previous_image(),
                 )
                 finite = _all_finite(step.x)
         except StopIteration:
@@ -213,7 +218,7 @@ class Lane:
         except Exception as exc:  # a failing solver stops its own lane only
             self.status = f"error: {type(exc).__name__}: {exc}"
             return
-        values = {name: metrics[name] for name in METRIC_NAMES if name in metrics}
+        values = metrics  # the applicable metrics (the history reads NaN for the others)
         values[FINITE_ROW] = finite
         for key, value in step.info.items():
             if key not in _RESERVED_INFO and key not in values and _is_scalar(value):
@@ -230,13 +235,36 @@ class Lane:
         self.x = x
         # the image of x for the next step's rel_change: an image sharing memory with the solver's
         # tensor is taken again from the lane's own copy (cheap: to_image is then a view)
-        self._image = self.problem.to_image(x) if _shares_memory(image, step.x) else image
+        self._remember_image(self.problem.to_image(x) if _shares_memory(image, step.x) else image)
         self.extras = extras
         self.status = "running"
         self.step_seconds.append(time.perf_counter() - start)
         ended = step.info.get("ended", False)
         if ended is True or (isinstance(ended, torch.Tensor) and bool(ended)):
             self.status = f"ended at {self.k}"
+
+    def _next_step(self):
+        """``next(steps)`` on the lane's own random stream (the global one restored after)."""
+        devices = self._rng_devices
+        outside = _rng_state(devices)
+        _set_rng_state(self._rng_state, devices)
+        try:
+            step = next(self._steps)
+            self._rng_state = _rng_state(devices)
+        finally:
+            _set_rng_state(outside, devices)
+        return step
+
+    def _remember_image(self, image) -> None:
+        """Keep ``to_image(self.x)`` for the next step, tied to that tensor and its version."""
+        self._image = image
+        self._image_of = (self.x, _version_of(self.x))
+
+    def _previous_image(self):
+        """The kept image of ``self.x``, or None (recomputed) if x was replaced or changed in place."""
+        if self._image is None or self._image_of[0] is not self.x or self._image_of[1] != _version_of(self.x):
+            return None
+        return self._image
 
     def stop_at(self, k: int, status: str) -> None:
         """Stop the lane with ``status``, forgetting iterations after ``k``."""
@@ -252,10 +280,11 @@ class Lane:
 
     def pending_flags(self) -> torch.Tensor:
         """(2, n) device tensor of [finite, rel_change] for iterations not yet checked."""
-        rows = [self.history.row(FINITE_ROW), self.history.row("rel_change")] if self.history.count else []
-        if not rows:
+        if not self.history.count:
             return torch.zeros((2, 0), dtype=torch.float64, device=self.history.device)
-        return torch.stack(rows)[:, self.checked :]
+        history, start = self.history, self.checked
+        rel = history.row("rel_change") if "rel_change" in history.names else history.row(FINITE_ROW) * math.nan
+        return torch.stack([history.row(FINITE_ROW)[start:], rel[start:]])
 
     def kept_step(self, k: int) -> KeptStep | None:
         """The kept entry of iteration ``k`` (k ≥ 1), or None if not kept."""
@@ -277,10 +306,19 @@ class Lane:
         return {} if kept is None else dict(kept.extras)
 
     def memory_bytes(self) -> int:
-        """Bytes of the metric buffer, x⁰ and the kept iterates with their extras."""
-        return (
-            self.history.nbytes() + self.x0.numel() * self.x0.element_size() + sum(kept.nbytes() for kept in self.kept)
-        )
+        """Bytes of the metric buffer, the step times, x⁰ and the kept iterates with their extras."""
+        seconds = self.step_seconds.itemsize * len(self.step_seconds)
+        kept = sum(entry.nbytes() for entry in self.kept)
+        return self.history.nbytes() + seconds + self.x0.numel() * self.x0.element_size() + kept
+
+
+def _stack_into(column: torch.Tensor, rows: list[int], tensors: list) -> None:
+    """column[rows] = stack(tensors) (promoted to the column's dtype), without a temporary
+    when the rows are consecutive and the tensors are on the column's device."""
+    if rows == list(range(rows[0], rows[0] + len(rows))) and all(t.device == column.device for t in tensors):
+        torch.stack(tensors, out=column[rows[0] : rows[0] + len(rows)])
+    else:
+        _assign_rows(column, rows, torch.stack([t.to(column.device, column.dtype) for t in tensors]))
 
 
 def _assign_rows(column: torch.Tensor, rows: list[int], values: torch.Tensor) -> None:
@@ -325,6 +363,15 @@ def _all_finite(x: torch.Tensor) -> torch.Tensor:
         return torch.isfinite(x).all()
     low, high = torch.aminmax(x)
     return torch.isfinite(low) & torch.isfinite(high)
+
+
+def _version_of(t: torch.Tensor):
+    """The tensor's in-place version counter (None for inference tensors, which have none and
+    cannot be changed in place outside inference mode)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return None
 
 
 def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -10,13 +10,14 @@ over the valid region (skimage's filter output cropped by (7 − 1)//2 = 3 on ea
 exactly where the window lies inside the image, so an unpadded 7×7 window mean gives the same
 numbers). Colour images average over channels like skimage's ``channel_axis``.
 
-The window means are separable box sums (a 7-sample running sum along W, then along H, built
-from shifted slices like scipy's ``uniform_filter``), computed for x, x² and x·ref in one
-stacked pass; the reference's own means and the constants that depend only on it are cached.
+The window means are separable box sums (7 consecutive samples summed along W, then along H,
+each one ``sum`` over a strided window view), computed for x, x² and x·ref in one stacked
+pass; the reference's own means and the constants that depend only on it are cached.
 """
 
 from __future__ import annotations
 
+import math
 import weakref
 
 import torch
@@ -25,6 +26,8 @@ from torch import Tensor
 METRIC_NAMES = ("rel_change", "rec_error", "psnr", "ssim", "objective", "opt_error", "opt_bound", "accepted")
 SSIM_WINDOW = 7
 SSIM_K1, SSIM_K2 = 0.01, 0.03
+#: SSIM map rows evaluated together (a band's temporaries fit a CPU core's cache)
+SSIM_BAND_ROWS = 64
 
 
 def _nan(like: Tensor) -> Tensor:
@@ -40,24 +43,18 @@ def _image_dims(t: Tensor) -> tuple[int, ...]:
     return (-2, -1) if t.dim() == 2 else (-3, -2, -1)
 
 
-def _box_sum_last(t: Tensor, dim: int) -> Tensor:
-    """Sums of 7 consecutive samples along ``dim`` (valid region only: length N − 6).
+def _window_sum(t: Tensor) -> Tensor:
+    """7×7 window sums over the valid region of every (H, W) plane; leading dims kept.
 
-    s₂ = x[i] + x[i+1], s₄ = s₂[i] + s₂[i+2], s₆ = s₄[i] + s₂[i+4], s₇ = s₆[i] + x[i+6].
+    Separable: sums of 7 consecutive samples along W (a strided window view reduced by one
+    ``sum``), then along H; the output is (..., H − 6, W − 6).
     """
-    n = t.shape[dim]
-    s2 = t.narrow(dim, 0, n - 1) + t.narrow(dim, 1, n - 1)
-    s4 = s2.narrow(dim, 0, n - 3) + s2.narrow(dim, 2, n - 3)
-    s6 = s4.narrow(dim, 0, n - 5).add_(s2.narrow(dim, 4, n - 5))
-    return s6.narrow(dim, 0, n - 6).add_(t.narrow(dim, 6, n - 6))
+    return t.unfold(-1, SSIM_WINDOW, 1).sum(-1).unfold(-2, SSIM_WINDOW, 1).sum(-1)
 
 
 def _window_mean(t: Tensor) -> Tensor:
-    """7×7 uniform mean over the valid region of every (H, W) plane; leading dims kept.
-
-    Separable: a 7-sample box sum along W, then along H, times 1/49.
-    """
-    return _box_sum_last(_box_sum_last(t, -1), -2).mul_(1.0 / SSIM_WINDOW**2)
+    """7×7 uniform mean over the valid region of every (H, W) plane (the window sums / 49)."""
+    return _window_sum(t).mul_(1.0 / SSIM_WINDOW**2)
 
 
 def _check_ssim_shape(t: Tensor, name: str) -> None:
@@ -92,14 +89,23 @@ class MetricContext:
         key = (like.device, like.dtype)
         if key not in self._cache:
             ref = self.ref.to(device=like.device, dtype=like.dtype)
-            entry = {"ref": ref, "ref_norm": torch.linalg.vector_norm(ref)}
+            entry = {"ref": ref, "ref_norm": torch.linalg.vector_norm(ref).clamp_min(torch.finfo(ref.dtype).tiny)}
+            pixels = math.prod(ref.shape[d] for d in _image_dims(ref))
+            entry["clip_low"], entry["clip_high"] = -ref, self.data_range - ref
+            entry["psnr_offset"] = 10.0 * math.log10(self.data_range**2 * pixels)
             if ref.dim() >= 2 and min(ref.shape[-2:]) >= SSIM_WINDOW:
                 cov_norm = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)  # sample covariance, NP/(NP−1)
                 mu_y = _window_mean(ref)
                 var_y = cov_norm * (_window_mean(ref * ref) - mu_y * mu_y)
+                c1, c2 = (SSIM_K1 * self.data_range) ** 2, (SSIM_K2 * self.data_range) ** 2
+                window = SSIM_WINDOW**2
                 entry["mu_y"] = mu_y
-                entry["mu_yy_c1"] = mu_y * mu_y + (SSIM_K1 * self.data_range) ** 2
-                entry["var_y_c2"] = var_y + (SSIM_K2 * self.data_range) ** 2
+                entry["c1"] = torch.tensor(c1, dtype=ref.dtype, device=ref.device)
+                entry["mu_yy_c1"] = mu_y * mu_y + c1
+                # the terms of A2/c and B2/c (c = cov_norm), see :meth:`ssim`
+                entry["var_y_c2"] = (var_y + c2) / cov_norm
+                entry["ref_term"] = ref * (2.0 / window)
+                entry["c2_term"] = torch.tensor(c2 / (cov_norm * window), dtype=ref.dtype, device=ref.device)
             self._cache[key] = entry
         return self._cache[key]
 
@@ -109,39 +115,67 @@ class MetricContext:
 
     def psnr(self, x: Tensor) -> Tensor:
         """PSNR = 10 log₁₀(R² / MSE) in dB, with x clipped to [0, R] first (ref is not clipped)."""
+        return self.errors(x)[1]
+
+    def errors(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(rec_error, psnr)`` of x from one difference e = x − ref.
+
+        rec_error = ‖e‖ / ‖ref‖ over all elements; PSNR from clip(e, −ref, R − ref), which is
+        exactly clip(x, 0, R) − ref (rounding is monotone), as 10 log₁₀(R²·N) − 20 log₁₀‖·‖
+        per image (N pixels per image).
+        """
         self._check(x)
-        ref = self._for(x)["ref"]
-        return psnr(x, ref, self.data_range)
+        cached = self._for(x)
+        e = x - cached["ref"]
+        rec = torch.linalg.vector_norm(e) / cached["ref_norm"]
+        clipped = e.clamp_(cached["clip_low"], cached["clip_high"])
+        norm = torch.linalg.vector_norm(clipped, dim=_image_dims(cached["ref"]))
+        return rec, torch.log10(norm).mul_(-20.0).add_(cached["psnr_offset"])
 
     def ssim(self, x: Tensor) -> Tensor:
         """Mean SSIM (skimage defaults, see module notes); x is not clipped."""
         self._check(x)
         _check_ssim_shape(x, "x")
         cached = self._for(x)
-        ref, mu_y = cached["ref"], cached["mu_y"]
-        cov_norm = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)  # sample covariance, NP/(NP−1)
-        c1 = (SSIM_K1 * self.data_range) ** 2
-        c2 = (SSIM_K2 * self.data_range) ** 2
-        stacked = x.new_empty((3, *torch.broadcast_shapes(x.shape, ref.shape)))
-        stacked[0] = x
-        torch.mul(x, x, out=stacked[1])
-        torch.mul(x, ref, out=stacked[2])
-        mu_x, m_xx, m_xy = _window_mean(stacked).unbind(0)
-        # SSIM map (Wang et al. 2004, eq. 13), evaluated in place on the window means:
-        # (2 μx μy + C1)(2 σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2))
-        mu_xx = mu_x * mu_x
-        mu_xy = mu_x.mul_(mu_y)
-        cov_term = m_xy.sub_(mu_xy).mul_(2 * cov_norm).add_(c2)  # 2 σxy + C2
-        var_term = m_xx.sub_(mu_xx).mul_(cov_norm).add_(cached["var_y_c2"])  # σx² + σy² + C2
-        numerator = mu_xy.mul_(2).add_(c1).mul_(cov_term)
-        denominator = mu_xx.add_(cached["mu_yy_c1"]).mul_(var_term)
-        return numerator.div_(denominator).mean(dim=_image_dims(ref))
+        ref = cached["ref"]
+        # SSIM map (Wang et al. 2004, eq. 13): (A1·A2) / (B1·B2) with A1 = 2 μx μy + C1,
+        # B1 = μx² + μy² + C1, A2 = 2 σxy + C2, B2 = σx² + σy² + C2, where E is the 7×7 window
+        # mean, σxy = c (E[x·ref] − μx μy), σx² = c (E[x²] − μx²), c = 49/48 (sample covariance).
+        # A2 and B2 are both taken divided by c (the ratio is unchanged), and one stacked window
+        # pass over x/49, x²/49 and 2x·ref/49 + C2/(49c) gives μx, E[x²] and A2/c + 2 μx μy.
+        # The map is evaluated in bands of SSIM_BAND_ROWS output rows, so that each band's
+        # temporaries stay in the CPU cache; the band sums add up to the mean.
+        dims = _image_dims(ref)
+        rows = x.shape[-2] - SSIM_WINDOW + 1
+        total = None
+        for top in range(0, rows, SSIM_BAND_ROWS):
+            bottom = min(top + SSIM_BAND_ROWS, rows)
+            part = self._ssim_map_sum(x, cached, top, bottom, dims)
+            total = part if total is None else total.add_(part)
+        return total.div_(rows * (x.shape[-1] - SSIM_WINDOW + 1) * math.prod(ref.shape[d] for d in dims[:-2]))
+
+    @staticmethod
+    def _ssim_map_sum(x: Tensor, cached: dict, top: int, bottom: int, dims) -> Tensor:
+        """Sum over output rows [top, bottom) of the SSIM map (see :meth:`ssim`)."""
+        window = SSIM_WINDOW
+        x = x[..., top : bottom + window - 1, :]
+        ref_term = cached["ref_term"][..., top : bottom + window - 1, :]
+        mu_y = cached["mu_y"][..., top:bottom, :]
+        shape = x.shape if x.shape == ref_term.shape else torch.broadcast_shapes(x.shape, ref_term.shape)
+        stacked = x.new_empty((3, *shape))
+        torch.mul(x, 1.0 / window**2, out=stacked[0])
+        torch.mul(stacked[0], x, out=stacked[1])
+        torch.addcmul(cached["c2_term"], x, ref_term, out=stacked[2])
+        mu_x, m_xx, a2 = _window_sum(stacked).unbind(0)
+        a2.addcmul_(mu_x, mu_y, value=-2.0)  # A2 / c
+        b2 = m_xx.addcmul_(mu_x, mu_x, value=-1.0).add_(cached["var_y_c2"][..., top:bottom, :])  # B2 / c
+        a1 = torch.addcmul(cached["c1"], mu_x, mu_y, value=2.0)
+        b1 = torch.addcmul(cached["mu_yy_c1"][..., top:bottom, :], mu_x, mu_x)
+        return a1.mul_(a2).div_(b1.mul_(b2)).sum(dim=dims)
 
     def rec_error(self, x: Tensor) -> Tensor:
         """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
-        self._check(x)
-        cached = self._for(x)
-        return torch.linalg.vector_norm(x - cached["ref"]) / cached["ref_norm"].clamp_min(torch.finfo(x.dtype).tiny)
+        return self.errors(x)[0]
 
 
 def psnr(
@@ -204,7 +238,7 @@ def ssim(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
 def rel_change(x_new: Tensor, x_old: Tensor) -> Tensor:
     """‖x_new − x_old‖ / ‖x_old‖ (denominator floored at the dtype's tiny, so 0/0 gives 0)."""
     tiny = torch.finfo(_real_dtype(x_old)).tiny
-    return torch.linalg.vector_norm(x_new - x_old) / torch.linalg.vector_norm(x_old).clamp_min(tiny)
+    return torch.dist(x_new, x_old) / torch.linalg.vector_norm(x_old).clamp_min(tiny)
 
 
 def rec_error(x: Tensor, ref: Tensor) -> Tensor:
@@ -232,6 +266,8 @@ def _as_scalar(value, like: Tensor) -> Tensor:
     """An info entry as a 0-d tensor of the iterate's real dtype and device (no host sync)."""
     dtype = _real_dtype(like)
     if isinstance(value, Tensor):
+        if value.dtype == dtype and value.device == like.device and value.dim() == 0:
+            return value.detach()
         return value.detach().to(device=like.device, dtype=dtype).reshape(())
     return torch.tensor(float(value), dtype=dtype, device=like.device)
 
@@ -271,17 +307,36 @@ def compute_metrics(
         applicable (no ground truth, no previous iterate, key absent from ``info``).
         Image metrics use ``problem.to_image(x)``.
     """
+    found = applicable_metrics(problem, prior, x_new, x_old, info, context, image=image, image_old=image_old)
+    nan = _nan(x_new)
+    return {name: found.get(name, nan) for name in METRIC_NAMES}
+
+
+def applicable_metrics(
+    problem,
+    prior,
+    x_new: Tensor,
+    x_old: Tensor | None,
+    info: dict | None = None,
+    context: MetricContext | None = None,
+    *,
+    image: Tensor | None = None,
+    image_old: Tensor | None = None,
+) -> dict[str, Tensor]:
+    """The metrics of :func:`compute_metrics` that apply, in :data:`METRIC_NAMES` order.
+
+    Same arguments; the names that would be NaN there are left out (a lane's history fills
+    them with NaN without a tensor per name).
+    """
     info = info or {}
     if image is None:
         image = problem.to_image(x_new)
-    nan = _nan(x_new)
-    out = {name: nan for name in METRIC_NAMES}
+    out = {}
     if x_old is not None:
         out["rel_change"] = rel_change(image, problem.to_image(x_old) if image_old is None else image_old)
     if problem.x_true is not None:
         ctx = context if context is not None else context_for(problem.x_true)
-        out["rec_error"] = ctx.rec_error(image)
-        out["psnr"] = ctx.psnr(image)
+        out["rec_error"], out["psnr"] = ctx.errors(image)
         if min(image.shape[-2:]) >= SSIM_WINDOW:
             out["ssim"] = ctx.ssim(image)
     objective = info.get("objective")

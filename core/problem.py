@@ -64,7 +64,11 @@ class Problem:
 
     def fidelity(self, x: Tensor) -> Tensor:
         """f(x) = ½‖Ax − y‖² as a 0-d tensor."""
-        r = self.residual(x)
+        return self.fidelity_of_residual(self.residual(x))
+
+    @staticmethod
+    def fidelity_of_residual(r: Tensor) -> Tensor:
+        """½‖r‖² for a residual r = Ax − y the caller already has (0-d tensor)."""
         return 0.5 * (r.abs() ** 2 if r.is_complex() else r * r).sum()
 
     def grad_fidelity(self, x: Tensor) -> Tensor:

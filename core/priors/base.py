@@ -37,6 +37,16 @@ class Prior:
         """prox_{step·g}(v)."""
         raise NotImplementedError
 
+    def prox_with_value(self, v: Tensor, step: float | Tensor) -> tuple[Tensor, Tensor]:
+        """``(x, g(x))`` with x = prox_{step·g}(v).
+
+        Solvers that report the objective of their iterate use it; priors whose prox already
+        holds what g(x) needs (e.g. the transform coefficients of x) override it to skip a second
+        transform. The default is ``prox`` followed by ``value``.
+        """
+        x = self.prox(v, step)
+        return x, self.value(x)
+
     def reset(self) -> None:
         """Forget warm-start state (e.g. TV's dual variable) before a new run."""
 
@@ -63,6 +73,9 @@ class Zero(Prior):
 
     def prox(self, v: Tensor, step) -> Tensor:
         return v
+
+    def prox_with_value(self, v: Tensor, step) -> tuple[Tensor, Tensor]:
+        return v, v.new_zeros(())
 
 
 def soft_threshold(v: Tensor, threshold) -> Tensor:

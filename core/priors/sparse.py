@@ -102,9 +102,16 @@ class L1Wavelet(Prior):
     def value(self, x: Tensor) -> Tensor:
         return self.lam * self.transform.forward(x).abs().sum()
 
+    def _shrunk(self, v: Tensor, step) -> Tensor:
+        return soft_threshold(self.transform.forward(v), self.lam * as_scalar(step, v))
+
     def prox(self, v: Tensor, step) -> Tensor:
-        coeffs = self.transform.forward(v)
-        return self.transform.adjoint(soft_threshold(coeffs, self.lam * as_scalar(step, v)))
+        return self.transform.adjoint(self._shrunk(v, step))
+
+    def prox_with_value(self, v: Tensor, step) -> tuple[Tensor, Tensor]:
+        """x = Wᵀ S_{λs}(W v) and g(x) = λ‖S_{λs}(W v)‖₁ (W x = S_{λs}(W v) as W Wᵀ = I)."""
+        shrunk = self._shrunk(v, step)
+        return self.transform.adjoint(shrunk), self.lam * shrunk.abs().sum()
 
 
 def gisa_threshold(weight: Tensor, p: float) -> Tensor:
@@ -202,7 +209,13 @@ class LpGISA(Prior):
     def value(self, x: Tensor) -> Tensor:
         return self.lam * (self.transform.forward(x).abs() ** self.p).sum()
 
+    def _shrunk(self, v: Tensor, step) -> Tensor:
+        return gisa_shrink(self.transform.forward(v), self.lam * as_scalar(step, v), self.p, self.gisa_iters)
+
     def prox(self, v: Tensor, step) -> Tensor:
-        coeffs = self.transform.forward(v)
-        shrunk = gisa_shrink(coeffs, self.lam * as_scalar(step, v), self.p, self.gisa_iters)
-        return self.transform.adjoint(shrunk)
+        return self.transform.adjoint(self._shrunk(v, step))
+
+    def prox_with_value(self, v: Tensor, step) -> tuple[Tensor, Tensor]:
+        """x = Tᵀ GISA(T v) and g(x) = λ Σ|GISA(T v)|^p (T x = GISA(T v) as T Tᵀ = I)."""
+        shrunk = self._shrunk(v, step)
+        return self.transform.adjoint(shrunk), self.lam * (shrunk.abs() ** self.p).sum()

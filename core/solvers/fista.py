@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..registry import SOLVERS
-from ._common import proximal_gradient_step, step_from_lipschitz
+from ._common import step_from_lipschitz
 from .base import Step
 from .ista import STEP_SIZE_PARAM
 
@@ -38,19 +38,30 @@ def fista(problem, *, prior, step_size):
     Yields
     ------
     Step
-        ``Step(k, x^k, info={"momentum": (t_k − 1)/t_{k+1}})`` forever.
+        ``Step(k, x^k, info={"momentum": (t_k − 1)/t_{k+1}, "objective": Φ(x^k)})`` forever.
+
+    Notes
+    -----
+    A x^k is computed once per iteration: it gives Φ(x^k) (g(x^k) from the prior's prox) and,
+    A being linear, A y^{k+1} = A x^k + β_k (A x^k − A x^{k−1}) for the next gradient
+    ∇f(y^{k+1}) = Aᵀ(A y^{k+1} − y), so the operator is applied as often as in (4.1)–(4.3).
     """
     gamma = step_from_lipschitz(problem, step_size)
     prior.reset()
+    forward, adjoint, observed = problem.operator.forward, problem.operator.adjoint, problem.y
     x_prev = problem.x0.clone()
-    y = x_prev
+    ax_prev = forward(x_prev)
+    y, ay = x_prev, ax_prev  # y¹ = x⁰
     t = 1.0  # t₁ = 1 (a Python float: the sequence does not depend on the data)
     k = 0
     while True:
         k += 1
-        x = proximal_gradient_step(problem, prior, y, gamma)  # (4.1)
+        x, g_x = prior.prox_with_value(y - gamma * adjoint(ay - observed), gamma)  # (4.1)
+        ax = forward(x)
+        objective = problem.fidelity_of_residual(ax - observed) + g_x
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0  # (4.2)
         momentum = (t - 1.0) / t_next
         y = x + momentum * (x - x_prev)  # (4.3)
-        x_prev, t = x, t_next
-        yield Step(k, x, info={"momentum": momentum})
+        ay = ax + momentum * (ax - ax_prev)  # A y^{k+1}, by linearity
+        x_prev, ax_prev, t = x, ax, t_next
+        yield Step(k, x, info={"momentum": momentum, "objective": objective})

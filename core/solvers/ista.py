@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..params import Param
 from ..registry import SOLVERS
-from ._common import proximal_gradient_step, step_from_lipschitz
+from ._common import step_from_lipschitz
 from .base import Step
 
 STEP_SIZE_PARAM = Param(
@@ -44,14 +44,21 @@ def ista(problem, *, prior, step_size):
     Yields
     ------
     Step
-        ``Step(k, x^k)`` forever.
+        ``Step(k, x^k, info={"objective": Φ(x^k)})`` forever.
+
+    Notes
+    -----
+    The residual A x^k − y is computed once per iteration: it gives Φ(x^k) = ½‖A x^k − y‖² +
+    g(x^k) for this step (g(x^k) from the prior's prox) and ∇f(x^k) = Aᵀ(A x^k − y) for the next.
     """
     gamma = step_from_lipschitz(problem, step_size)
     prior.reset()
     x = problem.x0.clone()
+    residual = problem.residual(x)  # A x⁰ − y
     k = 0
     while True:
         k += 1
         # Beck–Teboulle (3.1): x^k = p_L(x^{k−1}) = prox_{g/L}(x^{k−1} − (1/L)∇f(x^{k−1}))
-        x = proximal_gradient_step(problem, prior, x, gamma)
-        yield Step(k, x)
+        x, g_x = prior.prox_with_value(x - gamma * problem.operator.adjoint(residual), gamma)
+        residual = problem.residual(x)  # A x^k − y
+        yield Step(k, x, info={"objective": problem.fidelity_of_residual(residual) + g_x})

@@ -213,7 +213,8 @@ def test_extras_are_kept_with_the_last_k_iterates(fake_solvers):
     np.testing.assert_array_equal(run.extras(0, steps)["probe"], run.snapshot().lanes[0].extras["probe"])
     lane = run.lanes[0]
     per_image = 32 * 32 * 4  # float32: x⁰, then an iterate and a probe per kept iteration
-    assert run.memory_bytes() == lane.history.nbytes() + (1 + 2 * keep) * per_image
+    seconds = 8 * steps  # the step times, one float64 each
+    assert run.memory_bytes() == lane.history.nbytes() + seconds + (1 + 2 * keep) * per_image
 
 
 def test_divergence_cut_back_also_drops_later_extras(fake_solvers):

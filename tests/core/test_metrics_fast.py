@@ -113,7 +113,7 @@ def test_separable_window_mean_equals_the_average_pool(shape):
     np.testing.assert_allclose(_window_mean(t).numpy(), _avg_pool_window_mean(t).numpy(), rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize("shape", [(64, 80), (3, 48, 56)])
+@pytest.mark.parametrize("shape", [(64, 80), (3, 48, 56), (150, 70), (3, 140, 40), (1, 71, 9)])
 def test_ssim_equals_skimage_in_float64_on_larger_images(shape):
     rng = np.random.default_rng(11)
     clean = rng.random(shape)
@@ -237,3 +237,21 @@ def test_lane_finite_check_equals_isfinite_all(dtype):
             assert _all_finite(y).item() == torch.isfinite(y).all().item()
     assert _all_finite(torch.tensor([torch.finfo(dtype).max, -torch.finfo(dtype).max], dtype=dtype)).item()
     assert _all_finite(torch.zeros(0, dtype=dtype)).item()
+
+
+def test_ssim_in_row_bands_equals_skimage_per_image_of_a_batch():
+    import core.metrics as metrics
+
+    rng = np.random.default_rng(4)
+    clean = rng.random((2, 90, 33))  # (C, H, W): 84 output rows, two bands and a partial one
+    noisy = clean + 0.1 * rng.standard_normal((3, 2, 90, 33))  # a batch of three
+    expected = [structural_similarity(n, clean, data_range=1, channel_axis=0) for n in noisy]
+    saved = metrics.SSIM_BAND_ROWS
+    try:
+        for band in (1, 5, 64, 1000):
+            metrics.SSIM_BAND_ROWS = band
+            got = MetricContext(torch.from_numpy(clean)).ssim(torch.from_numpy(noisy))
+            assert got.shape == (3,)
+            np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
+    finally:
+        metrics.SSIM_BAND_ROWS = saved
