@@ -227,11 +227,6 @@ def fidelity_and_optimality(problem, prior, x_prev, x_a, aty, *, mu, mu_opt, gam
     return x_tilde, x_g, residual_g, grad_g, psi
 
 
-def _fidelity(residual: Tensor) -> Tensor:
-    """f = ½‖r‖² from the residual r = Ax − y (as Problem.fidelity)."""
-    return 0.5 * (residual.abs() ** 2 if residual.is_complex() else residual * residual).sum()
-
-
 def _stages(problem, prior, propagate, mu, mu_opt, c, gamma, monotone, stage_info):
     """Generator of the stages (parameters resolved)."""
     adjoint = problem.operator.adjoint
@@ -240,7 +235,7 @@ def _stages(problem, prior, propagate, mu, mu_opt, c, gamma, monotone, stage_inf
     x = problem.x0.clone()
     residual = problem.residual(x)
     grad = adjoint(residual)  # ∇f(x^{l−1}), carried from stage to stage
-    phi = _fidelity(residual) + prior.value(x)
+    phi = problem.fidelity_of_residual(residual) + prior.value(x)
     n_accepted = torch.zeros((), dtype=torch.int64, device=x.device)
     stage = 0  # l in the paper
     while True:
@@ -256,8 +251,8 @@ def _stages(problem, prior, propagate, mu, mu_opt, c, gamma, monotone, stage_inf
         # feedback (6), with ∇f(x^{l−1}) from the previous stage
         x_fb = prior.prox(x_prev - gamma * grad_prev, gamma)
         residual_fb = problem.residual(x_fb)
-        phi_g = _fidelity(residual_g) + prior.value(x_g)
-        phi_fb = _fidelity(residual_fb) + prior.value(x_fb)
+        phi_g = problem.fidelity_of_residual(residual_g) + prior.value(x_g)
+        phi_fb = problem.fidelity_of_residual(residual_fb) + prior.value(x_fb)
         if monotone:
             accepted = error_check & (phi_g <= phi_prev)
             feedback_descends = phi_fb <= phi_prev
