@@ -107,6 +107,10 @@ def reproduce_relaxed_podm(out_dir: Path, quick: bool) -> list[Path]:
         + "\n## Mean PSNR per kernel\n\n"
         + per_kernel
         + "\nPaper (Table 2, Levin benchmark: Levin's 4 images × 8 kernels, 255×255): TV 29.38, IRCNN 32.51, "
-        "RPODM 34.06 dB.\n"
+        "RPODM 34.06 dB. The paper's images and its (non-circular) blurs are not available here, and "
+        "with 1 % noise on Set12 at 128 px TV itself is 3 dB below the paper's TV; relative to TV the paper "
+        "gains 4.7 dB, we gain about 2. The paper's box [min o, max o] costs here (measured with one set of "
+        "weights: 0.4–0.5 dB against [0, 1]; the ℓ0 part with s = 0.999 n about 0.04 dB): the blur lowers "
+        "the peaks, so max o < max x and the projection clips true highlights.\n"
     )
     return [write_text(Path(out_dir) / ("relaxed_podm_quick.md" if quick else "relaxed_podm.md"), text)]
