@@ -1,19 +1,26 @@
 """BMO — Bilevel Meta Optimization (Liu, Liu, Zeng, Zhang, Zhang, ICML 2022), Algorithm 1.
 
 Training variables u (the solution) and hyper-training variables ω (a learned correction) are
-updated jointly. Inner loop k = 1 … K (Algorithm 1, lines 5–7), H_ω = I, U = box or Rⁿ:
+updated jointly. Inner loop k = 1 … K (Algorithm 1, lines 5–7), H_ω = I, U = Rⁿ:
 
     v_l^k = 𝒯(u^{k−1})                               training map: one proximal-gradient step on
                                                      f + g (its fixed points minimise f + g)   (5)
-    v_u^k = u^{k−1} − s_k ∂_u ℓ(u^{k−1}; ω)          hyper-training descent with
+    v_u^k = u^{k−1} − s ∂_u ℓ(u^{k−1}; ω)            hyper-training descent with
                                                      ℓ(u; ω) = ½‖u − N_ω(u)‖², N_ω(u) held fixed (6)
-    u^k   = Proj_U(μ v_u^k + (1 − μ) v_l^k)                                                   (7)
+    u^k   = μ_k v_u^k + (1 − μ_k) v_l^k,   μ_k = μ α_k                                         (7)
 
-and the outer update ω ← ω − γ ∂_ω L(u^K) (line 9) is back-propagation of the supervised loss
-through the K inner steps (we train μ ∈ (0, 1) and s₀ as part of ω). Our reading of the slides
-(the paper's exact ℓ and H are not in them): the step sizes s_k = s₀ / (1 + k/K)² are summable,
-so past the trained K the learned perturbation fades and u^k keeps converging to Fix(𝒯), the
-minimiser of f + g — the "convergence on untrained layers" of the slides' toy example.
+with α_k = 1/(1 + k/K)² on the K trained layers and α_k = α_K 2^{−(k−K)} past them, from u⁰ = Aᵀy
+
+and the outer update ω ← ω − γ ∂_ω L(u^K) (line 9) is back-propagation of the loss through the
+K inner steps (μ ∈ (0, 1) and s ∈ (0, 1) are part of ω). The slides write a constant μ with
+vanishing s_k; then the iteration past K is u + (1 − μ)(𝒯(u) − u), 𝒯 slowed down by (1 − μ).
+We let the aggregation weight vanish instead (α_k → 0, summable; the aggregation schedule of the
+same group's BDA, which BMO generalises): u^k − 𝒯(u^{k−1}) = μ_k (v_u^k − v_l^k) is then a
+summable perturbation, so u^k converges to Fix(𝒯), the minimiser of f + g, whatever N_ω does,
+and past K the iteration is 𝒯 itself — the "convergence on untrained layers" of the slides.
+N_ω is trained on the first K steps only; a polynomial fade past K let its (untrained) output
+accumulate in the directions that 𝒯 contracts slowly (the frequencies the blur removes), which
+is why past K the weight halves at every step.
 """
 
 from __future__ import annotations
@@ -25,22 +32,23 @@ from ...priors.base import soft_threshold
 from ..unrolled_admm.net import Projector
 
 
-def bmo_step_size(s0: Tensor, k: int, trained_layers: int) -> Tensor:
-    """s_k = s₀ / (1 + k/K)²."""
-    return s0 / (1.0 + k / trained_layers) ** 2
+def bmo_aggregation(mu: Tensor, k: int, trained_layers: int) -> Tensor:
+    """μ_k = μ α_k: α_k = 1/(1 + k/K)² on the trained layers k ≤ K, then halved at every step."""
+    if k <= trained_layers:
+        return mu / (1.0 + k / trained_layers) ** 2
+    return mu / 4.0 * 0.5 ** (k - trained_layers)
 
 
-def bmo_update(u: Tensor, k: int, training_map, correction, mu: Tensor, s_k: Tensor, project=None) -> dict:
+def bmo_update(u: Tensor, training_map, correction, mu_k: Tensor, s: Tensor) -> dict:
     """One BMO inner step (5)–(7); returns u^k, v_l, v_u and N_ω(u^{k−1})."""
     v_l = training_map(u)  # (5)
     target = correction(u)
-    v_u = u - s_k * (u - target)  # (6): ∂_u ℓ = u − N_ω(u)
-    out = mu * v_u + (1.0 - mu) * v_l  # (7)
-    return {"u": out if project is None else project(out), "v_l": v_l, "v_u": v_u, "correction": target}
+    v_u = u - s * (u - target)  # (6): ∂_u ℓ = u − N_ω(u)
+    return {"u": mu_k * v_u + (1.0 - mu_k) * v_l, "v_l": v_l, "v_u": v_u, "correction": target}  # (7)
 
 
 class BMOScalars(nn.Module):
-    """Learned aggregation μ = sigmoid(a) and initial step s₀ = sigmoid(b), K trained layers."""
+    """Learned aggregation μ = sigmoid(a) and hyper-training step s = sigmoid(b), K trained layers."""
 
     def __init__(self, layers: int, mu: float = 0.5, s0: float = 0.5):
         super().__init__()
@@ -53,9 +61,14 @@ class BMOScalars(nn.Module):
     def mu(self) -> Tensor:
         return torch.sigmoid(self.mu_logit)
 
-    def step(self, k: int) -> Tensor:
-        """s_k (k = 1, 2, ...)."""
-        return bmo_step_size(torch.sigmoid(self.s0_logit), k, self.trained_layers)
+    @property
+    def step(self) -> Tensor:
+        """s (the step of the hyper-training descent (6))."""
+        return torch.sigmoid(self.s0_logit)
+
+    def aggregation(self, k: int) -> Tensor:
+        """μ_k (k = 1, 2, ...)."""
+        return bmo_aggregation(self.mu, k, self.trained_layers)
 
 
 class BMOSparse(BMOScalars):
@@ -84,7 +97,7 @@ class BMOSparse(BMOScalars):
     def run(self, y: Tensor, iterations: int, mode: str = "bmo") -> list[Tensor]:
         """Iterates u¹…u^iterations from u⁰ = 0 for rows y (N, n).
 
-        ``mode``: "bmo" (5)–(7); "learned" (N_ω alone, μ = 1 and s_k = 1: a plain unrolled net,
+        ``mode``: "bmo" (5)–(7); "learned" (N_ω alone, μ = 1 and s = 1: a plain unrolled net,
         the ENA-type method); "ista" (𝒯 alone).
         """
         u = y.new_zeros(y.shape[0], self.matrix.shape[1])
@@ -96,32 +109,49 @@ class BMOSparse(BMOScalars):
             elif mode == "learned":
                 u = correction(u)
             else:
-                u = bmo_update(u, k, lambda v: self.ista(v, y), correction, self.mu, self.step(k))["u"]
+                u = bmo_update(u, lambda v: self.ista(v, y), correction, self.aggregation(k), self.step)["u"]
             out.append(u)
         return out
 
 
 class BMODeconv(BMOScalars):
-    """Image version: 𝒯 = proximal-gradient step on ½‖Au − y‖² + λ‖Wu‖₁ (Haar wavelets),
-    N_ω = a residual CNN (core.learned.unrolled_admm.net.Projector), U = [0, 1]."""
+    """Image version: 𝒯 = proximal-gradient step on ½‖Au − y‖² + λ‖Wu‖₁ (orthonormal wavelets W),
+    N_ω = a residual CNN (core.learned.unrolled_admm.net.Projector)."""
 
-    def __init__(self, layers: int = 8, lam: float = 0.002, features: int = 16, conv_layers: int = 5):
+    def __init__(
+        self,
+        layers: int = 8,
+        lam: float = 0.002,
+        features: int = 16,
+        conv_layers: int = 5,
+        wavelet: str = "db4",
+        levels: int = 3,
+    ):
         super().__init__(layers)
         self.register_buffer("lam", torch.tensor(float(lam)))
+        self.lam_value, self.wavelet, self.levels = float(lam), str(wavelet), int(levels)
         self.projector = Projector(features, conv_layers)
 
-    @classmethod
-    def from_state_dict(cls, state: dict) -> BMODeconv:
-        convs = {int(k.split(".")[2]) for k in state if k.startswith("projector.convs.")}
-        net = cls(int(state["layers"]), float(state["lam"]), state["projector.convs.0.weight"].shape[0], len(convs))
-        net.load_state_dict(state)
-        return net
+    def config(self) -> dict:
+        """Constructor arguments (stored in the weights manifest)."""
+        return {
+            "layers": self.trained_layers,
+            "lam": self.lam_value,
+            "features": self.projector.convs[0].out_channels,
+            "conv_layers": len(self.projector.convs),
+            "wavelet": self.wavelet,
+            "levels": self.levels,
+        }
+
+    def prior(self):
+        """g = λ‖W·‖₁ (the registered ``l1_wavelet`` prior with this network's λ, wavelet, levels)."""
+        from ...priors.sparse import L1Wavelet
+
+        return L1Wavelet(self.lam_value, self.wavelet, self.levels)
 
     def training_map(self, operator, y: Tensor, lipschitz: float):
         """u ↦ prox_{g/L}(u − Aᵀ(Au − y)/L) on images (N, 1, H, W), operator acting on (N, H, W)."""
-        from ...priors.sparse import L1Wavelet
-
-        prior = L1Wavelet(float(self.lam), "haar", 3)
+        prior = self.prior()
 
         def apply(u: Tensor) -> Tensor:
             grad = operator.adjoint(operator.forward(u[:, 0]) - y)[:, None]
@@ -129,10 +159,15 @@ class BMODeconv(BMOScalars):
 
         return apply
 
+    def trajectory(self, u0: Tensor, operator, y: Tensor, lipschitz: float, iterations: int | None = None):
+        """u¹ … u^iterations (default K) from u⁰ (N, 1, H, W)."""
+        t_map = self.training_map(operator, y, lipschitz)
+        u, out = u0, []
+        for k in range(1, (self.trained_layers if iterations is None else iterations) + 1):
+            u = bmo_update(u, t_map, self.projector, self.aggregation(k), self.step)["u"]
+            out.append(u)
+        return out
+
     def forward(self, u0: Tensor, operator, y: Tensor, lipschitz: float, iterations: int | None = None) -> Tensor:
         """u^K from u⁰ (N, 1, H, W)."""
-        t_map = self.training_map(operator, y, lipschitz)
-        u = u0
-        for k in range(1, (int(self.layers) if iterations is None else iterations) + 1):
-            u = bmo_update(u, k, t_map, self.projector, self.mu, self.step(k), lambda v: v.clamp(0, 1))["u"]
-        return u
+        return self.trajectory(u0, operator, y, lipschitz, iterations)[-1]

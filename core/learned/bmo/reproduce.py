@@ -14,6 +14,46 @@ from ...reproduce import markdown_table, register_reproducer, write_text
 from ...reproduce.common import benchmark_images, build, image_psnr, run_lane, solver
 from ...reproduce.plot import line_panel, save_panels
 
+FIXED_POINT = 1500  # FISTA iterations for u*
+
+
+def deconv_trajectory(image: str, size: int, last: int) -> tuple[list, tuple]:
+    """Table row and PSNR-gap curve of the shipped BMO lane on one deblurring problem."""
+    from ..weights import cached_network
+    from .lane import _architecture, bmo
+
+    net = cached_network(_architecture, "bmo_deconv")
+    prior, config = net.prior(), net.config()
+    prior_params = {"lam": config["lam"], "wavelet": config["wavelet"], "levels": config["levels"]}
+    problem = build(image, "blur", size, 0.01, kernel="gaussian", kernel_sigma=1.6, kernel_size=9)
+    psnrs, objectives, iterates = [], [], {}
+    for step in bmo(problem, weights="bmo_deconv", net=net):
+        psnrs.append(image_psnr(step.x, problem.x_true))
+        objectives.append(float(problem.objective(step.x, prior)))
+        if step.k in (8, last):
+            iterates[step.k] = step.x
+        if step.k >= last:
+            break
+    star = run_lane(solver("fista", problem, "l1_wavelet", prior_params), FIXED_POINT).x
+    fista = run_lane(solver("fista", problem, "l1_wavelet", prior_params), last).x
+    p_star = image_psnr(star, problem.x_true)
+    psnr = np.array(psnrs)
+    drop = float(np.max(np.maximum.accumulate(psnr[4:]) - psnr[4:])) if len(psnr) > 5 else 0.0
+    increases = int((np.diff(np.array(objectives)) > 1e-6 * abs(objectives[-1])).sum())
+    distance = float((iterates[last] - star).pow(2).mean().sqrt())
+    row = [
+        image_psnr(problem.x0, problem.x_true),
+        psnr[7],
+        psnr[-1],
+        image_psnr(fista, problem.x_true),
+        p_star,
+        f"{psnr[-1] - p_star:+.2f}",
+        f"{drop:.2f}",
+        str(increases),
+        f"{distance:.1e}",
+    ]
+    return row, (np.arange(1, len(psnr) + 1), psnr - p_star)
+
 
 @register_reproducer("bmo", doc="BMO: sparse-coding toy and deconvolution, convergence past the trained layers")
 @torch.no_grad()
@@ -49,37 +89,18 @@ def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
         )
     ]
     source, images = benchmark_images("Set11", 1 if quick else 3, 128)
+    images = [(label, image, 128) for label, image in images] + ([] if quick else [("camera (preset)", "camera", 256)])
+    last = 50 if quick else 300
     deconv_rows, curves = [], {}
-    for label, image in images:
-        problem = build(image, "blur", 128, 0.01, kernel="gaussian", kernel_sigma=1.6, kernel_size=9)
-        psnrs, resid = [], []
-        lane = solver("bmo", problem)
-        for step in lane:
-            psnrs.append(image_psnr(step.x, problem.x_true))
-            resid.append(float(step.info["fixed_point_residual"]))
-            if step.k >= (50 if quick else 300):
-                break
-        fista = run_lane(
-            solver("fista", problem, "l1_wavelet", {"lam": 0.002, "wavelet": "haar", "levels": 3}), 50 if quick else 300
-        )
-        deconv_rows.append(
-            [
-                label,
-                image_psnr(problem.x0, problem.x_true),
-                psnrs[7],
-                psnrs[-1],
-                image_psnr(fista.x, problem.x_true),
-                f"{resid[7]:.1e}",
-                f"{resid[-1]:.1e}",
-            ]
-        )
-        curves[label] = (np.arange(1, len(resid) + 1), np.array(resid))
+    for label, image, size in images:
+        row, curve = deconv_trajectory(image, size, last)
+        deconv_rows.append([label] + row)
+        curves[label] = curve
     panels.append(
         line_panel(
             curves,
-            {lab: c for lab, c in zip(curves, ("#1f77b4", "#d62728", "#2ca02c"))},
-            "deconvolution: BMO fixed-point residual vs k",
-            log_y=True,
+            {lab: c for lab, c in zip(curves, ("#1f77b4", "#d62728", "#2ca02c", "#9467bd"))},
+            "deconvolution: BMO PSNR(u^k) - PSNR(u*) vs k",
         )
     )
     png = save_panels(panels, out_dir / "bmo.png")
@@ -88,10 +109,13 @@ def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
             "image",
             "observation",
             "BMO k = 8 (trained K)",
-            f"BMO k = {len(psnrs)}",
-            f"FISTA wavelet-ℓ1 ({len(psnrs)} it.)",
-            "residual k = 8",
-            f"residual k = {len(psnrs)}",
+            f"BMO k = {last}",
+            f"FISTA {last} it.",
+            f"u* (FISTA {FIXED_POINT} it.)",
+            f"BMO k = {last} − u*",
+            "largest PSNR drop, k ≥ 5",
+            "Φ increases, k ≥ 2",
+            f"‖u^{last} − u*‖/√n",
         ],
         deconv_rows,
     )
@@ -100,14 +124,26 @@ def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
         "## Sparse coding toy\nA 64×128 Gaussian (unit columns), 10 % sparse codes, noise 0.01, λ = 0.05, "
         f"200 test problems; u* = lasso solution (5000 FISTA iterations); all methods trained/run with K = {K}.\n\n"
         + toy
-        + "\nBMO is better than ISTA at k = K and keeps converging to the lasso solution past K; "
-        "the same learned layer iterated alone (no training map) is not a convergent scheme.\n\n"
-        f"## Deconvolution ({source}, 128 px, Gaussian blur σ 1.6, noise 1 %)\n\n"
+        + "\nBMO is better than ISTA at k = K and keeps converging to the lasso solution past K (past K "
+        "the iteration is ISTA itself, restarted closer to u*); the same learned layer iterated alone "
+        "(no training map) does not converge to u*.\n\n"
+        f"## Deconvolution ({source} at 128 px and the blur preset's camera at 256 px; Gaussian blur σ 1.6, "
+        "noise 1 %)\n\n"
+        "Objective Φ(u) = ½‖Au − y‖² + λ‖Wu‖₁ with the weights' λ = 0.002, db4, 3 levels — the blur preset's "
+        "FISTA lane; 𝒯 = one proximal-gradient step on Φ and u* = Fix(𝒯) its minimiser. The PSNR "
+        "columns are in dB against the clean image.\n\n"
         + deconv
-        + "\nPaper (Butterfly / Leaves / Starfish, σ = 1 %): BMO 33.67 / 35.39 / 33.98 dB with a large "
-        "learned network; ours is a 5-layer CNN trained minutes on CPU — compare the behaviour (the "
-        "fixed-point residual ‖u^k − 𝒯(u^{k−1})‖ keeps decreasing past K), not the dB. In our reading the "
-        "learned step fades (summable s_k), so past K the iterates converge to the wavelet-ℓ1 fixed point and the "
-        "PSNR gained at k = K is not kept (it dips and then tends to the FISTA value).\n\n![curves](bmo.png)\n"
+        + "\nThe learned correction enters with the weight μ_k = μ/(1 + k/K)² for k ≤ K, halved at every "
+        "step past K (→ 0, summable), from u⁰ = Aᵀy, so past K "
+        "the iteration is 𝒯 and u^k converges to u*; N_ω is trained to bring u^K close to u* (the lower "
+        "level has the single solution u*, so a loss against the clean image would only make u^K overshoot "
+        "u* and the untrained layers fall back). The wavelet-ℓ1 minimiser is itself below the best early "
+        "ISTA iterate (semi-convergence), which bounds what a method converging to u* can show, and "
+        "past K the iteration converges at the speed of ISTA, so where BMO is still above u* at k = 300 "
+        "it has not reached it yet (FISTA has).\n\n"
+        "Paper (Butterfly / Leaves / Starfish, σ = 1 %): BMO 33.67 / 35.39 / 33.98 dB, where the training "
+        "map itself contains a large learned network, so its fixed point is a learned restoration; here "
+        "𝒯 is the classical wavelet-ℓ1 step and the dB are those of its minimiser — compare the "
+        "convergence, not the dB.\n\n![curves](bmo.png)\n"
     )
     return [write_text(out_dir / "bmo.md", text), png]

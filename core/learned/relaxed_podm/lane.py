@@ -3,7 +3,9 @@
 Stage l:  x_A = A_l(x^{l−1}),
           x_F = (KᵀK + μ_l Σ_n w_{l,n} F_nᵀF_n)⁻¹ (Kᵀo + μ_l Σ_n w_{l,n} F_nᵀF_n x_A)   (§5.2, FFT)
           x^l = prox_{γ_l g}(x_F − γ_l Kᵀ(K x_F − o))                                  (7), g = χ_Ω
-with the trained weights ``relaxed_podm`` (``python -m core train relaxed_podm``); see
+with ``constraint = "sparse_box"`` (default, the paper's Ω = {‖u‖₀ ≤ s, min o ≤ u_i ≤ max o},
+s = ⌈keep·n⌉) or ``"l0_penalty"`` (g = l0_lam·‖u‖₀ + χ_[0,1], the ``l0_box`` prior's prox), and
+the trained weights ``relaxed_podm`` (``python -m core train relaxed_podm``); see
 :mod:`core.learned.relaxed_podm.net`. The operator must be a circular convolution (``blur``, or ``denoise``
 with K = I): its OTF is read from the response to a unit impulse, and translation invariance is
 checked once before the loop.
@@ -18,10 +20,11 @@ from __future__ import annotations
 import torch
 
 from ...params import Param
+from ...priors.constraints import L0Box
 from ...registry import SOLVERS
 from ...solvers.base import Step
 from ..weights import WeightsError, cached_network, meta_int
-from .net import RelaxedPODM
+from .net import RelaxedPODM, SparseBox
 
 
 def _architecture(meta: dict) -> RelaxedPODM:
@@ -69,10 +72,37 @@ def circulant_otf(operator, image_shape) -> torch.Tensor:
     return torch.fft.rfft2(response)
 
 
+KEEP = 0.999  # s/n of the shipped weights' training (the paper gives no value for s)
+
+
 @SOLVERS.register(
     "relaxed_podm",
     params=[
         Param("rpodm_weights", "relaxed_podm", "str", help="weights name in resources/weights"),
+        Param(
+            "constraint",
+            "sparse_box",
+            "choice",
+            choices=("sparse_box", "l0_penalty"),
+            help="g: the paper's χ_Ω (‖u‖₀ ≤ s, min o ≤ u ≤ max o) or the penalty λ‖u‖₀ + χ_[0,1]",
+        ),
+        Param(
+            "keep",
+            KEEP,
+            low=1e-3,
+            high=1.0,
+            help="s/n: fraction of pixels allowed to be non-zero (sparse_box)",
+            math="‖u‖₀ ≤ ⌈keep·n⌉",
+            when=(("constraint", ("sparse_box",)),),
+        ),
+        Param(
+            "l0_lam",
+            1e-4,
+            low=0.0,
+            high=1e4,
+            help="λ of the ℓ0 penalty (l0_penalty)",
+            when=(("constraint", ("l0_penalty",)),),
+        ),
         Param(
             "beyond_trained",
             "end",
@@ -81,23 +111,27 @@ def circulant_otf(operator, image_shape) -> torch.Tensor:
             help="after the trained stages: end the lane, or repeat the last stage",
         ),
     ],
-    doc="Relaxed PODM: learned CNN propagation + learned FFT fidelity + ℓ0/box prox (deblurring)",
-    needs_prior=True,
+    doc="Relaxed PODM: learned CNN propagation + learned FFT fidelity + prox of χ_Ω (‖u‖₀ ≤ s, box) (deblurring)",
+    needs_prior=False,
     needs_denoiser=False,
     learned=True,
     degradations=("blur", "denoise"),
 )
-def relaxed_podm(problem, *, prior, rpodm_weights, beyond_trained, net=None):
+def relaxed_podm(problem, *, rpodm_weights, constraint, keep, l0_lam, beyond_trained, net=None):
     """Run the trained Relaxed PODM stages as a lane.
 
     Parameters
     ----------
     problem : Problem
         Deblurring problem (circular convolution); channels are processed independently.
-    prior : Prior
-        g = χ_Ω, normally ``l0_box``.
     rpodm_weights : str
         Weights name.
+    constraint : {"sparse_box", "l0_penalty"}
+        g = χ_Ω (§5.2, a = min o, b = max o per channel) or l0_lam·‖u‖₀ + χ_[0,1].
+    keep : float
+        s/n for ``sparse_box``.
+    l0_lam : float
+        λ for ``l0_penalty``.
     beyond_trained : {"end", "repeat"}
     net : RelaxedPODM, optional
         Use this network instead of loading weights (tests, training previews).
@@ -116,6 +150,10 @@ def relaxed_podm(problem, *, prior, rpodm_weights, beyond_trained, net=None):
     sigma = torch.tensor(float(problem.noise_sigma), device=device, dtype=dtype)
     lipschitz = (otf.abs() ** 2).amax()
     observation = problem.y[:, None]  # channels as a batch
+    if constraint == "sparse_box":
+        prior = SparseBox.of_observation(keep, observation)
+    else:
+        prior = L0Box(l0_lam, 0.0, 1.0)
     x = problem.x0[:, None]
     l = 0
     while True:

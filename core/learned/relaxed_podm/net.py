@@ -6,7 +6,10 @@ Stage l maps x^{l−1} to x^l = G(F(A(x^{l−1}; θ_A^l); θ_H^l)):
   F   x_F = (KᵀK + μ_l Σ_n w_{l,n} F_nᵀF_n)⁻¹ (Kᵀo + μ_l Σ_n w_{l,n} F_nᵀF_n x_A)         (§5.2)
       solved in closed form by the 2-D FFT (K, F_n block-circulant), f_n = the 3×3 2-D DCT-II
       basis (9 filters), (μ_l, w_{l,·}) = MLP(l/L, σ) ("an MLP ... to output μ", as in [14])
-  G   x^l = prox_{γ_l g}(x_F − γ_l ∇f(x_F)),  g = χ_Ω (ℓ0 + box prior ``l0_box``),        (7)
+  G   x^l = prox_{γ_l g}(x_F − γ_l ∇f(x_F)),  g = χ_Ω,                                   (7)
+      Ω = {u : ‖u‖₀ ≤ s, a ≤ u_i ≤ b}, a = min_i o_i, b = max_i o_i (§5.2), whose prox the paper
+      writes HardThre(Proj_[a,b](u)) (:class:`SparseBox`; s = ⌈keep·n⌉); the penalty form
+      λ‖u‖₀ + χ_[0,1] (prior ``l0_box``) is kept as an option.
       f = ½‖Kx − o‖²; the coupling term μ(x̃ − x^{l−1}) of (7) and the error check (5) are
       dropped (that is the relaxation); γ_l = sigmoid(s_l)/L_f is learned per stage.
 
@@ -42,6 +45,45 @@ def kernel_otf(kernel: Tensor, shape: tuple[int, int]) -> Tensor:
     padded[..., :kh, :kw] = kernel
     padded = torch.roll(padded, shifts=(-(kh // 2), -(kw // 2)), dims=(-2, -1))
     return torch.fft.rfft2(padded)
+
+
+class SparseBox:
+    """χ_Ω with Ω = {u : ‖u‖₀ ≤ s, a ≤ u_i ≤ b} per image of a batch (N, 1, H, W) (§5.2).
+
+    ``prox`` is the paper's HardThre(Proj_[a,b](v)): clip to [a, b], then keep the s = ⌈keep·n⌉
+    entries of largest magnitude and set the others to 0 (exactly n − s entries are zeroed; ties
+    are broken by ``torch.topk``). The step does not matter (an indicator's prox).
+
+    Parameters
+    ----------
+    keep : float
+        s/n in (0, 1].
+    low, high : Tensor
+        a and b, broadcastable to (N, 1, 1, 1).
+    """
+
+    def __init__(self, keep: float, low: Tensor, high: Tensor):
+        if not 0.0 < keep <= 1.0:
+            raise ValueError(f"solver 'relaxed_podm': parameter 'keep' = {keep} must lie in (0, 1]")
+        self.keep, self.low, self.high = float(keep), low, high
+
+    @classmethod
+    def of_observation(cls, keep: float, observation: Tensor) -> SparseBox:
+        """a = min o, b = max o for each image of ``observation`` (N, 1, H, W)."""
+        flat = observation.flatten(1)
+        shape = (-1,) + (1,) * (observation.dim() - 1)
+        return cls(keep, flat.amin(1).view(shape), flat.amax(1).view(shape))
+
+    def prox(self, v: Tensor, step=None) -> Tensor:
+        clipped = torch.minimum(torch.maximum(v, self.low), self.high)  # Proj_[a,b]
+        n = clipped[0].numel()
+        drop = n - math.ceil(self.keep * n)
+        if drop <= 0:
+            return clipped
+        flat = clipped.flatten(1)
+        largest = flat.abs().topk(n - drop, dim=1).indices  # the s entries of largest magnitude
+        mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, largest, True)
+        return torch.where(mask, flat, torch.zeros_like(flat)).view_as(clipped)  # HardThre_s
 
 
 class PropagationCNN(nn.Module):
@@ -139,8 +181,8 @@ class RelaxedPODM(nn.Module):
             o, shape (N, 1, H, W).
         sigma : Tensor
             Noise level (0-d).
-        prior : Prior
-            g with ``prox`` (the l0_box prior).
+        prior : SparseBox or Prior
+            g with ``prox`` (the paper's χ_Ω, or the l0_box penalty).
         lipschitz : Tensor
             L_f = max|K̂|² (0-d or broadcastable to (N, 1, 1, 1)).
 

@@ -5,12 +5,20 @@ import pytest
 import scipy.ndimage as ndi
 import torch
 
-from core.learned.relaxed_podm.net import RelaxedPODM, dct_filters, kernel_otf
+from core.learned.relaxed_podm.net import RelaxedPODM, SparseBox, dct_filters, kernel_otf
 from core.operators.blur import BlurOperator
 from core.operators.kernels import gaussian_kernel, motion_kernel
 from core.priors.constraints import L0Box
 from core.problem import Problem
 from core.registry import SOLVERS
+
+
+def _lane(problem, net=None, **params):
+    """The registered lane with its declared defaults, overridden by ``params``."""
+    entry = SOLVERS.get_entry("relaxed_podm")
+    kwargs = {p.name: p.default for p in entry.params}
+    kwargs.update(params)
+    return entry.factory(problem, net=net, **kwargs)
 
 
 def _dense(conv, n_side):
@@ -34,8 +42,10 @@ def _blur_problem(kernel, side=16, noise=0.01, seed=0):
     return Problem(operator=op, y=y, x0=y.clone(), x_true=x, noise_sigma=noise), clean
 
 
-@pytest.mark.parametrize("kind", ["gaussian", "motion"])
-def test_first_stage_matches_dense_closed_form(kind):
+@pytest.mark.parametrize(
+    "kind,constraint", [("gaussian", "l0_penalty"), ("motion", "l0_penalty"), ("motion", "sparse_box")]
+)
+def test_first_stage_matches_dense_closed_form(kind, constraint):
     torch.manual_seed(1)
     side = 16
     kernel = gaussian_kernel(1.2, 5) if kind == "gaussian" else motion_kernel(6.0, torch.Generator().manual_seed(2))
@@ -46,8 +56,7 @@ def test_first_stage_matches_dense_closed_form(kind):
         torch.nn.init.normal_(cnn.body[-1].weight, std=0.05)
     torch.nn.init.normal_(net.hyper.net[-1].weight, std=0.5)
     torch.nn.init.normal_(net.hyper.net[-1].bias, std=0.5)
-    prior = L0Box(0.002, 0.0, 1.0)
-    step = next(SOLVERS.get_entry("relaxed_podm").factory(problem, prior=prior, net=net))
+    step = next(_lane(problem, net, constraint=constraint, l0_lam=0.002, keep=0.9))
 
     # independent computation: dense K, F_n from scipy convolutions (wrap), numpy solve
     y = problem.y[0].numpy()
@@ -67,10 +76,21 @@ def test_first_stage_matches_dense_closed_form(kind):
     lip = np.linalg.norm(K, 2) ** 2
     gamma = frac / lip
     v = x_f - gamma * K.T @ (K @ x_f - y.ravel())
-    clipped = np.clip(v, 0, 1)  # exact prox of λ‖·‖₀ + χ_[0,1]: the cheaper of 0 and clip(v)
-    cost_zero = v * v / (2 * gamma)
-    cost_clip = 0.002 * (clipped != 0) + (clipped - v) ** 2 / (2 * gamma)
-    expected = np.where(cost_zero < cost_clip, 0.0, clipped)
+    if constraint == "l0_penalty":
+        clipped = np.clip(v, 0, 1)  # exact prox of λ‖·‖₀ + χ_[0,1]: the cheaper of 0 and clip(v)
+        cost_zero = v * v / (2 * gamma)
+        cost_clip = 0.002 * (clipped != 0) + (clipped - v) ** 2 / (2 * gamma)
+        expected = np.where(cost_zero < cost_clip, 0.0, clipped)
+    else:  # §5.2: HardThre_s(Proj_[min o, max o](v)), s = ⌈0.9 n⌉
+        clipped = np.clip(v, y.min(), y.max())
+        s = int(np.ceil(0.9 * v.size))
+        threshold = np.sort(np.abs(clipped))[::-1][s - 1]
+        tied = np.abs(np.abs(clipped) - threshold) < 1e-9  # many entries sit on the bound a = min o
+        out = step.x[0].numpy().ravel()
+        assert np.count_nonzero(out) == s
+        np.testing.assert_allclose(out[out != 0], clipped[out != 0], atol=1e-9)
+        expected = np.where(np.abs(clipped) > threshold, clipped, 0.0)
+        expected[tied] = out[tied]  # which of the tied entries survive is topk's choice
     assert 0 < (expected == 0).sum() < expected.size  # the ℓ0 part is active here
     np.testing.assert_allclose(step.x[0].numpy().ravel(), expected, atol=1e-9)
     assert abs(float(step.info["step"]) - gamma) < 1e-9 and abs(float(step.info["mu"]) - mu) < 1e-12
@@ -80,10 +100,10 @@ def test_lane_ends_after_trained_stages_or_repeats():
     problem, _ = _blur_problem(gaussian_kernel(1.0, 5), 16)
     net = RelaxedPODM(stages=2, features=4).double()
     entry = SOLVERS.get_entry("relaxed_podm")
-    assert entry.extra["learned"] and entry.extra["needs_prior"]
-    steps = list(entry.factory(problem, prior=L0Box(1e-4), net=net))
+    assert entry.extra["learned"] and not entry.extra["needs_prior"]
+    steps = list(_lane(problem, net, constraint="l0_penalty"))
     assert [s.k for s in steps] == [1, 2] and steps[-1].info["ended"] and not steps[0].info["ended"]
-    gen = entry.factory(problem, prior=L0Box(1e-4), net=net, beyond_trained="repeat")
+    gen = _lane(problem, net, constraint="l0_penalty", l0_lam=1e-4, beyond_trained="repeat")
     many = [next(gen) for _ in range(4)]
     assert not any(s.info["ended"] for s in many)
     # repeating the last stage = applying stage index 1 to the previous output
@@ -106,7 +126,33 @@ def test_rejects_non_convolution_operator():
     op = MatrixOperator(torch.randn(40, 64, generator=g, dtype=torch.float64), (1, 8, 8))
     problem = Problem(operator=op, y=torch.zeros(40, dtype=torch.float64), x0=torch.zeros(1, 8, 8, dtype=torch.float64))
     with pytest.raises(ValueError, match="circular convolution"):
-        next(SOLVERS.get_entry("relaxed_podm").factory(problem, prior=L0Box(1e-4), net=RelaxedPODM(stages=1)))
+        next(_lane(problem, RelaxedPODM(stages=1)))
+
+
+def test_sparse_box_prox_is_hard_threshold_of_the_box_projection():
+    rng = np.random.default_rng(3)
+    v = torch.as_tensor(rng.normal(0.4, 0.5, (2, 1, 6, 5)))
+    v[0, 0, :2] = -3.0  # ties after clipping: exactly n − s entries must still be zeroed
+    observation = torch.as_tensor(rng.uniform(0.1, 0.8, (2, 1, 6, 5)))
+    out = SparseBox.of_observation(0.7, observation).prox(v, 0.5).numpy()
+    for i in range(2):
+        a, b = observation[i].min().item(), observation[i].max().item()
+        clipped = np.clip(v[i].numpy().ravel(), a, b)
+        kept = out[i].ravel() != 0
+        assert kept.sum() == 21  # s = ⌈0.7 · 30⌉
+        np.testing.assert_array_equal(out[i].ravel()[kept], clipped[kept])
+        assert np.abs(clipped[kept]).min() >= np.abs(clipped[~kept]).max()  # the s largest |u_i|
+    full = SparseBox.of_observation(1.0, observation).prox(v, 0.5)
+    np.testing.assert_array_equal(
+        full.numpy(),
+        np.clip(
+            v.numpy(),
+            observation.amin((1, 2, 3), keepdim=True).numpy(),
+            observation.amax((1, 2, 3), keepdim=True).numpy(),
+        ),
+    )
+    with pytest.raises(ValueError, match="keep"):
+        SparseBox(0.0, observation.min(), observation.max())
 
 
 def test_dct_filters_orthonormal():
@@ -124,7 +170,7 @@ def test_shipped_weights_deblur_a_held_out_image():
     x = torch.as_tensor(clean[None])
     y = op.forward(x) + 0.01 * torch.as_tensor(np.random.default_rng(1).standard_normal((1, 64, 64)))
     problem = Problem(operator=op, y=y, x0=y.clone(), x_true=x, noise_sigma=0.01)
-    steps = list(SOLVERS.get_entry("relaxed_podm").factory(problem, prior=L0Box(1e-4)))
+    steps = list(_lane(problem))  # the paper's χ_Ω, as trained
     assert steps[-1].info["ended"] and len(steps) >= 2
 
     def psnr(a):

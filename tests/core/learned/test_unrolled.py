@@ -1,4 +1,4 @@
-"""Unrolled solvers: ISTA-Net⁺, FISTA-Net, ADMM-Net, unrolled ADMM, BMO — first stages against
+"""Unrolled solvers: ISTA-Net⁺, FISTA-Net, ADMM-Net, unrolled ADMM (BMO: test_bmo.py) — first stages against
 the classical formulas computed independently, shapes, weight loading, short training runs."""
 
 from __future__ import annotations
@@ -338,59 +338,3 @@ def test_unrolled_admm_shipped_lane_beats_initial_estimate_and_continues():
     steps = [next(lane) for _ in range(10)]
     assert psnr(steps[7].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 5.0
     assert steps[9].k == 10 and "ended" not in steps[9].info
-
-
-# --- BMO -----------------------------------------------------------------------------------------
-
-
-def test_bmo_untrained_first_stage_is_averaged_proximal_gradient_step():
-    from core.wavelets import wavedec, waverec
-
-    problem = make_problem("blur", size=32, sigma=0.01)
-    step = next(SOLVERS.get_entry("bmo").factory(problem, weights="none"))
-    lip = problem.lipschitz()
-    u0 = problem.x0.clamp(0, 1)
-    grad = problem.operator.adjoint(problem.operator.forward(u0) - problem.y)
-    coeffs = wavedec(u0 - grad / lip, "haar", 3).numpy()
-    v_l = waverec(torch.from_numpy(numpy_soft(coeffs, 0.002 / lip)), "haar", 3).numpy()
-    # N = identity ⇒ v_u = u⁰; μ = 0.5
-    expected = np.clip(0.5 * u0.numpy() + 0.5 * v_l, 0, 1)
-    np.testing.assert_allclose(step.x.numpy(), expected, atol=1e-6)
-
-
-def test_bmo_sparse_iterates_keep_converging_past_trained_layers():
-    from core.learned.bmo.net import BMOSparse
-    from core.learned.bmo.train import sparse_samples
-    from core.learned.lista.net import fista_codes
-
-    net = BMOSparse.from_state_dict(load_state("bmo_sparse")).double()
-    y, _ = sparse_samples(net.matrix.float(), 50, torch.Generator().manual_seed(123))
-    y = y.double()
-    with torch.no_grad():
-        lasso, _ = fista_codes(y, net.matrix, float(net.lam), 5000)  # Fix(𝒯), independently
-        bmo = net.run(y, 1000)
-        learned = net.run(y, 1000, mode="learned")
-    dist = lambda u: float(((u - lasso) ** 2).sum(1).mean().sqrt())
-    K = int(net.layers)
-    assert dist(bmo[999]) < 0.05 * dist(bmo[K - 1])  # keeps converging past K, to Fix(𝒯)
-    assert dist(bmo[999]) < 0.05
-    assert not dist(learned[999]) < 10 * dist(bmo[999])  # the plain unrolled net does not
-
-
-def test_bmo_sparse_short_training_lowers_loss(tmp_path):
-    from core.learned.bmo.train import train_bmo_sparse
-
-    settings = TrainSettings(
-        name="bmo_sparse", epochs=2, out=tmp_path, steps_per_epoch=15, batch_size=32, threads=1, progress=False
-    )
-    summary = train_bmo_sparse(settings)
-    history = summary["history"]
-    assert history[-1]["val_psnr"] > history[0]["val_psnr"] - 0.0 and history[-1]["loss"] < history[0]["loss"]
-
-
-def test_bmo_deconv_lane_runs_past_trained_layers_and_beats_observation():
-    problem = make_problem("blur", size=64, sigma=0.01)
-    lane = SOLVERS.get_entry("bmo").factory(problem)
-    steps = [next(lane) for _ in range(12)]
-    assert psnr(steps[7].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 1.0
-    assert float(steps[11].info["step"]) < float(steps[7].info["step"])
