@@ -200,3 +200,22 @@ def test_a_slow_size_asks_first_and_declining_changes_nothing(main_window, qtbot
     assert asked and "2048 px" in asked[0]
     assert not main_window.editor.building and main_window.run is before
     assert main_window.problem_panel.problem()["size"] == before.config.problem.size
+
+
+def test_catalogue_thumbnails_are_made_off_the_gui_thread(qtbot, monkeypatch):
+    import workbench.problem_panel as problem_panel
+    from core import images
+    from workbench.app import make_app
+
+    made_in = []
+    thumbnail = images.thumbnail
+    monkeypatch.setattr(
+        images, "thumbnail", lambda *a, **k: made_in.append(threading.get_ident()) or thumbnail(*a, **k)
+    )
+    monkeypatch.setattr(problem_panel, "_THUMBNAILS", {})
+    make_app()
+    panel = problem_panel.ProblemPanel(small_config().to_dict()["problem"])
+    qtbot.addWidget(panel)
+    items = [panel.catalogue.item(row) for row in range(panel.catalogue.count())]
+    qtbot.waitUntil(lambda: all(not item.icon().isNull() for item in items), timeout=60000)
+    assert len(made_in) == len(items) and threading.get_ident() not in made_in
