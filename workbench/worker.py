@@ -9,7 +9,10 @@ holds ``run_lock`` across each step; nothing in the GUI thread ever waits for it
   is free; their results come back to the GUI thread through a callback;
 * the worker publishes at most every ``publish_interval`` seconds (and after each job and
   whenever it pauses) only the history recorded since its last publish (:mod:`workbench.feed`);
-  the GUI timer pulls the accumulated ``RunSnapshot`` with :meth:`RunWorker.latest`.
+  the GUI timer pulls the accumulated ``RunSnapshot`` with :meth:`RunWorker.latest`. The
+  interval grows while the GUI's repaints of new data would take more than ``GUI_SHARE`` of
+  the GUI thread's time: Python lets one thread run at a time, so a window that repaints
+  faster than it can afford slows the solver (many fast iterations on a small problem).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -34,36 +36,12 @@ from PySide6.QtCore import (
 from core.engine import NO_LIMIT
 
 from .feed import HistoryFeed, SnapshotMirror
-from .worker_control import Control, Mode  # noqa: F401  (re-exported)
+from .worker_control import Control, Done, Job, Mode, _Courier  # noqa: F401  (re-exported)
 
-#: a job's callback: ``done(result, error)`` with ``error`` None or (summary, traceback)
-Done = Callable[[Any, tuple[str, str] | None], None]
-
-
-@dataclass(frozen=True)
-class Job:
-    """Work on the run between two steps: ``apply(run)`` under the run lock, then ``done`` in the
-    GUI thread."""
-
-    apply: Callable[[Any], Any]
-    done: Done | None = None
-
-
-class _Courier(QObject):
-    """Lives in the GUI thread: the worker's job callbacks are queued to it."""
-
-    def __init__(self, finished: Callable[[], None]):
-        super().__init__()
-        self.finished = finished
-
-    @Slot(object)
-    def deliver(self, item) -> None:
-        done, result, error = item
-        try:
-            if done is not None:
-                done(result, error)
-        finally:
-            self.finished()
+#: largest share of the time the GUI thread should spend showing new data
+GUI_SHARE = 0.1
+#: the longest the worker waits between two publishes while it plays
+MAX_PUBLISH_INTERVAL = 0.5
 
 
 class RunWorker(QObject):
@@ -92,6 +70,9 @@ class RunWorker(QObject):
         super().__init__()
         self.run = run
         self.publish_interval = publish_interval
+        self.min_publish_interval = publish_interval
+        self._frame_cpu = 0.0  # GUI thread CPU seconds per frame with new data (moving average)
+        self._gui_mark: tuple[float, bool] | None = None  # (thread time, new data) of the last latest()
         self.run_lock = QMutex()
         self._mutex = QMutex()
         self._wake = QWaitCondition()
@@ -217,7 +198,19 @@ class RunWorker(QObject):
             updates, self._pending = self._pending, []
         for update in updates:
             self._mirror.apply(update)
+        self._pace(bool(updates))
         return self._mirror.snapshot
+
+    def _pace(self, new_data: bool) -> None:
+        """Adapt ``publish_interval`` to what showing new data costs the GUI thread: its CPU time
+        from one ``latest()`` that brought new data to the next (the refresh and its repaint)."""
+        now = time.thread_time()
+        if self._gui_mark is not None and self._gui_mark[1]:
+            self._frame_cpu = 0.7 * self._frame_cpu + 0.3 * (now - self._gui_mark[0])
+            wanted = min(MAX_PUBLISH_INTERVAL, max(self.min_publish_interval, self._frame_cpu / GUI_SHARE))
+            with QMutexLocker(self._mutex):
+                self.publish_interval = wanted
+        self._gui_mark = (now, new_data)
 
     def publish(self) -> None:
         """Publish what the run recorded since the last publish (any thread not holding ``run_lock``)."""

@@ -1,11 +1,19 @@
-"""The solver worker's control state: a :class:`Mode` and the data that mode needs."""
+"""The solver worker's control state (a :class:`Mode` and the data that mode needs) and its jobs
+(work on the run between two steps, their callbacks delivered in the GUI thread)."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Slot
 
 from core.engine import NO_LIMIT
+
+#: a job's callback: ``done(result, error)`` with ``error`` None or (summary, traceback)
+Done = Callable[[Any, tuple[str, str] | None], None]
 
 
 class Mode(enum.Enum):
@@ -52,3 +60,29 @@ class Control:
         if self.mode is not Mode.STEPPING:
             return self
         return Control(Mode.STEPPING, self.steps_left - 1) if self.steps_left > 1 else Control()
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work on the run between two steps: ``apply(run)`` under the run lock, then ``done`` in the
+    GUI thread."""
+
+    apply: Callable[[Any], Any]
+    done: Done | None = None
+
+
+class _Courier(QObject):
+    """Lives in the GUI thread: the worker's job callbacks are queued to it."""
+
+    def __init__(self, finished: Callable[[], None]):
+        super().__init__()
+        self.finished = finished
+
+    @Slot(object)
+    def deliver(self, item) -> None:
+        done, result, error = item
+        try:
+            if done is not None:
+                done(result, error)
+        finally:
+            self.finished()
