@@ -10,9 +10,9 @@ holds ``run_lock`` across each step; nothing in the GUI thread ever waits for it
 * the worker publishes at most every ``publish_interval`` seconds (and after each job and
   whenever it pauses) only the history recorded since its last publish (:mod:`workbench.feed`);
   the GUI timer pulls the accumulated ``RunSnapshot`` with :meth:`RunWorker.latest`. The
-  interval grows while the GUI's repaints of new data would take more than ``GUI_SHARE`` of
-  the GUI thread's time: Python lets one thread run at a time, so a window that repaints
-  faster than it can afford slows the solver (many fast iterations on a small problem).
+  interval grows while the GUI thread is busy more than ``GUI_SHARE`` of the time: Python lets
+  one thread run at a time, so a window that repaints faster than it can afford slows the
+  solver (many fast iterations on a small problem).
 """
 
 from __future__ import annotations
@@ -71,13 +71,15 @@ class RunWorker(QObject):
         self.run = run
         self.publish_interval = publish_interval
         self.min_publish_interval = publish_interval
-        self._frame_cpu = 0.0  # GUI thread CPU seconds per frame with new data (moving average)
-        self._gui_mark: tuple[float, bool] | None = None  # (thread time, new data) of the last latest()
+        self._gui_share = 0.0  # the GUI thread's CPU time / wall time (moving average)
+        self._gui_mark: tuple[float, float] | None = None  # (thread time, wall time) of the last latest()
+        self._clock = lambda: (time.thread_time(), time.perf_counter())
         self.run_lock = QMutex()
         self._mutex = QMutex()
         self._wake = QWaitCondition()
         self._control = Control()
         self._jobs: list[Job] = []  # applied in order between two steps
+        self._busy = False  # the loop is stepping, publishing or applying jobs (under _mutex)
         self._unfinished = 0  # queued jobs whose callback has not run yet (under _mutex)
         self._max_rate = 0.0  # iterations per second, 0 = unlimited
         self._feed = HistoryFeed()  # worker side of the publishes (under run_lock)
@@ -133,7 +135,9 @@ class RunWorker(QObject):
         """
         job = Job(apply, done)
         with QMutexLocker(self._mutex):
-            idle = not self._control.is_playing and not self._jobs and self._control.mode is not Mode.STOPPING
+            idle = (
+                not (self._busy or self._control.is_playing or self._jobs) and self._control.mode is not Mode.STOPPING
+            )
             if not (idle and self.run_lock.tryLock(0)):
                 self._jobs.append(job)
                 self._unfinished += 1
@@ -188,8 +192,15 @@ class RunWorker(QObject):
 
     @property
     def is_playing(self) -> bool:
+        """True while the worker has iterations to take (False at once after a pause request)."""
         with QMutexLocker(self._mutex):
             return self._control.is_playing
+
+    @property
+    def idle(self) -> bool:
+        """True once the worker waits with nothing to do (a job submitted now runs at once)."""
+        with QMutexLocker(self._mutex):
+            return not (self._busy or self._control.is_playing or self._jobs)
 
     def latest(self):
         """The accumulated ``RunSnapshot`` of everything published (call from the GUI thread only:
@@ -198,19 +209,22 @@ class RunWorker(QObject):
             updates, self._pending = self._pending, []
         for update in updates:
             self._mirror.apply(update)
-        self._pace(bool(updates))
+        self._pace()
         return self._mirror.snapshot
 
-    def _pace(self, new_data: bool) -> None:
-        """Adapt ``publish_interval`` to what showing new data costs the GUI thread: its CPU time
-        from one ``latest()`` that brought new data to the next (the refresh and its repaint)."""
-        now = time.thread_time()
-        if self._gui_mark is not None and self._gui_mark[1]:
-            self._frame_cpu = 0.7 * self._frame_cpu + 0.3 * (now - self._gui_mark[0])
-            wanted = min(MAX_PUBLISH_INTERVAL, max(self.min_publish_interval, self._frame_cpu / GUI_SHARE))
+    def _pace(self) -> None:
+        """Adapt ``publish_interval`` to the GUI thread's busy share between two pulls (its CPU
+        time over wall time, a moving average; the repaint of new data comes after the pull that
+        brought it): longer while above ``GUI_SHARE``, shorter while below half of it."""
+        cpu, wall = self._clock()
+        if self._gui_mark is not None and wall > self._gui_mark[1]:
+            busy = (cpu - self._gui_mark[0]) / (wall - self._gui_mark[1])
+            self._gui_share = 0.8 * self._gui_share + 0.2 * busy
+            factor = 1.25 if self._gui_share > GUI_SHARE else 0.9 if self._gui_share < GUI_SHARE / 2 else 1.0
+            wanted = min(MAX_PUBLISH_INTERVAL, max(self.min_publish_interval, self.publish_interval * factor))
             with QMutexLocker(self._mutex):
                 self.publish_interval = wanted
-        self._gui_mark = (now, new_data)
+        self._gui_mark = (cpu, wall)
 
     def publish(self) -> None:
         """Publish what the run recorded since the last publish (any thread not holding ``run_lock``)."""
@@ -244,8 +258,10 @@ class RunWorker(QObject):
         """Block until there is something to do; return "step", "jobs" or "stop" and the
         control the iteration runs under (a step request is counted down here)."""
         with QMutexLocker(self._mutex):
+            self._busy = False
             while self._control.mode is Mode.PAUSED and not self._jobs:
                 self._wake.wait(self._mutex)
+            self._busy = True  # until it waits again (the step, its publish, the jobs)
             control = self._control
             if control.mode is Mode.STOPPING:
                 return "stop", control

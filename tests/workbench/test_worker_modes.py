@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import small_config
 
 from core.engine import Run
@@ -54,28 +53,24 @@ def test_one_finished_rule_for_the_engine_and_every_mode(qapp):
     assert [lane.k for lane in run.lanes] == [2, 3] and not run.finished(NO_LIMIT)
 
 
-def test_the_publish_interval_follows_what_showing_new_data_costs_the_gui(qapp, monkeypatch):
+def test_the_publish_interval_follows_how_busy_the_gui_thread_is(qapp):
     import workbench.worker as worker_module
 
     worker = RunWorker(Run(small_config(32)))
-    clock = {"now": 0.0}
-    monkeypatch.setattr(worker_module.time, "thread_time", lambda: clock["now"])
+    clock = {"cpu": 0.0, "wall": 0.0}
+    worker._clock = lambda: (clock["cpu"], clock["wall"])
 
-    def frame(cpu: float, new_data: bool) -> None:
-        if new_data:
-            worker.publish()
-        worker.latest()
-        clock["now"] += cpu  # what the GUI thread spends until its next pull
+    def pulls(n: int, busy: float) -> None:
+        for _ in range(n):  # pulls 1/30 s apart; the GUI thread busy ``busy`` of that time
+            worker.latest()
+            clock["wall"] += 1 / 30
+            clock["cpu"] += busy / 30
 
-    for _ in range(30):  # every frame brings new data and costs 20 ms of GUI time
-        frame(0.02, True)
-    assert worker.publish_interval == pytest.approx(0.02 / worker_module.GUI_SHARE, rel=1e-3)
-    for _ in range(30):  # expensive frames: capped
-        frame(1.0, True)
+    pulls(60, 0.5)  # repaints take half of the GUI thread: publish as seldom as allowed
     assert worker.publish_interval == worker_module.MAX_PUBLISH_INTERVAL
-    for _ in range(60):  # cheap frames: back to the display rate
-        frame(0.0001, True)
+    pulls(200, 0.01)  # cheap: back to the display rate
     assert worker.publish_interval == worker.min_publish_interval == 1 / 30
-    frame(5.0, False)  # a pull without new data: its cost is not a repaint
-    frame(0.0001, True)
-    assert worker.publish_interval == 1 / 30
+    pulls(100, 0.07)  # between half the share and the share: kept
+    before = worker.publish_interval
+    pulls(10, 0.07)
+    assert worker.publish_interval == before
