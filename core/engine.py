@@ -230,16 +230,22 @@ class Run:
         return f"running (diverging since {int(grown[0]) + 1}: {DIVERGING_REASON})" if grown.size else lane.status
 
     # --- consumers -----------------------------------------------------------------------
-    def snapshot(self) -> RunSnapshot:
-        """Detached numpy copies of everything a consumer shows (runs :meth:`check` first)."""
+    def snapshot(self, history: bool = True) -> RunSnapshot:
+        """Detached numpy copies of everything a consumer shows (runs :meth:`check` first).
+
+        ``history=False`` leaves the per-iteration arrays (metrics, iterations, seconds, series)
+        empty and ``status`` undecorated: incremental consumers (the GUI, autosave) take the
+        history from :meth:`lane_history` and the status from :meth:`display_status`.
+        """
         self.check()
         truth, observation = self._display_static()
         lanes = []
-        for lane in self.lanes:
-            history = lane.history.to_numpy()
-            metrics = {name: history.get(name, np.full(lane.k, np.nan)) for name in METRIC_NAMES}
+        for index, lane in enumerate(self.lanes):
+            recorded, steps = self.lane_history(index, 0 if history else lane.k)
+            n = len(steps)
+            metrics = {name: recorded.get(name, np.full(n, np.nan)) for name in METRIC_NAMES}
             series = {
-                name: values for name, values in history.items() if name not in METRIC_NAMES and name != FINITE_ROW
+                name: values for name, values in recorded.items() if name not in METRIC_NAMES and name != FINITE_ROW
             }
             image = self.problem.to_image(lane.x)
             error = None
@@ -254,13 +260,27 @@ class Run:
                     image=display_image(self.problem, image),
                     error_map=error,
                     metrics=metrics,
-                    iterations=np.arange(1, lane.k + 1),
-                    seconds=np.cumsum(lane.step_seconds),
+                    iterations=np.arange(lane.k - n + 1, lane.k + 1),
+                    seconds=np.cumsum(steps),
                     extras=self._display_extras(lane.extras),
                     series=series,
                 )
             )
         return RunSnapshot(truth, observation, lanes, self.iterations)
+
+    def lane_history(self, index: int, start: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """History of lane ``index`` after its first ``start`` iterations (one host copy of those only).
+
+        Returns
+        -------
+        recorded : dict[str, np.ndarray]
+            Every recorded row (metrics, extra series, :data:`FINITE_ROW`), one value per iteration.
+        seconds : np.ndarray
+            Solve time of each of those iterations (not cumulative).
+        """
+        lane = self.lanes[index]
+        start = min(max(int(start), 0), lane.k)
+        return lane.history.to_numpy(start), np.asarray(lane.step_seconds[start:], dtype=np.float64)
 
     def _display_static(self):
         if self._static_images is None:

@@ -81,9 +81,9 @@ class ScalarHistory:
         """Forget iterations past ``count``."""
         self.count = min(self.count, count)
 
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        """All rows as numpy arrays (one host copy)."""
-        data = self.buffer[:, : self.count].cpu().numpy()
+    def to_numpy(self, start: int = 0) -> dict[str, np.ndarray]:
+        """All rows as numpy arrays, from iteration index ``start`` on (one host copy)."""
+        data = self.buffer[:, start : self.count].cpu().numpy()
         return {name: data[i].copy() for i, name in enumerate(self.names)}
 
     def nbytes(self) -> int:

@@ -17,6 +17,7 @@ import csv
 import math
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,23 +52,52 @@ def save_session(run: Run, folder: str | Path) -> Path:
     Path
         The session folder.
     """
-    import tomli_w
-
-    folder = Path(folder)
     snapshot = run.snapshot()
     arrays = {"lane_labels": np.array([lane.label for lane in run.lanes], dtype=str)}
     for index in range(len(run.lanes)):
         for k in run.kept_iterations(index):
             arrays[f"lane{index}_k{k}"] = run.iterate(index, k)
+    return write_session(
+        folder, run.config.to_dict(), run.config.problem.seed, lambda path: write_metrics_csv(snapshot, path), arrays
+    )
+
+
+def write_session(
+    folder: str | Path,
+    config: dict,
+    seed: int,
+    write_metrics: Callable[[Path], None],
+    arrays: dict[str, np.ndarray],
+    compress: bool = True,
+) -> Path:
+    """Write a session folder from detached data (what :func:`save_session` and the workbench's
+    autosave share), atomically as one unit.
+
+    Parameters
+    ----------
+    folder : path
+    config : dict
+        ``Config.to_dict()`` of the run.
+    seed : int
+    write_metrics : callable(path)
+        Writes ``metrics.csv`` (the rows of :func:`core.engine.write_metrics_csv`) at ``path``.
+    arrays : dict
+        The ``iterates.npz`` arrays: ``lane_labels`` and ``lane<i>_k<k>`` display images.
+    compress : bool
+        ``np.savez_compressed`` (smaller) or ``np.savez`` (faster).
+    """
+    import tomli_w
+
+    folder = Path(folder)
     with atomic_folder(folder, SESSION_FILES) as staging:
-        write_metrics_csv(snapshot, staging / METRICS_FILE)
+        write_metrics(staging / METRICS_FILE)
         with open(staging / ITERATES_FILE, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            (np.savez_compressed if compress else np.savez)(handle, **arrays)
         document = {
             "schema_version": SCHEMA_VERSION,
-            "seed": run.config.problem.seed,
+            "seed": seed,
             "files": {name: sha256_file(staging / name) for name in (METRICS_FILE, ITERATES_FILE)},
-            "config": run.config.to_dict(),
+            "config": config,
         }
         (staging / SESSION_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")
     return folder

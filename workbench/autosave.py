@@ -7,24 +7,32 @@ autosave is offered for restore. A marker whose process is alive belongs to anot
 instance: nothing is offered, the marker is left alone, and this instance autosaves into its
 own folder ``sessions/.autosave-<pid>`` instead.
 
-Saves run in the worker thread (between two iterations), on changes (debounced) and every few
-seconds while the run is playing. While a restored autosave is replayed, saves wait until the
-replay has caught up with what the autosave holds. A failing save (a full disk) shows one
-persistent warning and is retried quietly.
+Saves happen on changes (debounced) and every few seconds while the run is playing: a worker job
+takes what changed since the last save under the run lock (quick), and a writer thread of its
+own writes the folder (:mod:`workbench.autosave_writer`), so the solver never waits on the disk.
+The writer is given at most ``DUTY`` of the time (the next periodic save waits for 1/``DUTY``
+times the last write). While a restored autosave is replayed, saves wait until the replay has
+caught up with what the autosave holds. A failing save (a full disk) shows one persistent
+warning and is retried quietly.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from core.session import SESSION_FILE
 
+from .autosave_writer import AutosaveWriter, Capturer
+
 MARKER = "RUNNING"
+#: largest share of the time the autosave writer may take while the run plays
+DUTY = 0.05
 
 
 def default_autosave_dir() -> Path:
@@ -132,7 +140,8 @@ def discard_marker(folder: Path) -> None:
 
 
 class Autosaver(QObject):
-    """Schedules background saves of the worker's run into ``folder``.
+    """Schedules autosaves of the worker's run into ``folder`` (captured between two steps,
+    written by the writer thread).
 
     Parameters
     ----------
@@ -147,6 +156,9 @@ class Autosaver(QObject):
     warn : callable(str or None), optional
         Shows (a message) or clears (None) the one persistent warning about failing saves.
     """
+
+    _written = Signal(str)  # from the writer thread
+    _write_failed = Signal(str, str)
 
     def __init__(
         self,
@@ -172,13 +184,15 @@ class Autosaver(QObject):
         self._periodic.setInterval(int(interval_s * 1000))
         self._periodic.timeout.connect(self._tick)
         self._periodic.start()
+        self._written.connect(self._on_saved)
+        self._write_failed.connect(self._on_save_failed)
+        self._capturer = Capturer()  # used in worker jobs only (under the run lock)
+        self.writer = AutosaveWriter(self._written.emit, self._write_failed.emit)
         try:
             self.folder = claim_autosave_dir(self.requested)
         except OSError as exc:  # a read-only or full disk: saves retry (and warn)
             self.folder = self.requested
             self._on_save_failed(f"autosave to {self.folder} failed: {exc.strerror or exc}", "")
-        worker.saved.connect(self._on_saved)
-        worker.save_failed.connect(self._on_save_failed)
 
     def hold(self, iterations: int) -> None:
         """The autosave holds ``iterations`` iterations that are being replayed: no save until the
@@ -209,16 +223,22 @@ class Autosaver(QObject):
         self._debounce.start()
 
     def _tick(self) -> None:
+        writer = self.writer
+        resting = time.perf_counter() - writer.last_write_end < writer.last_write_seconds / DUTY
+        if writer.busy or resting:
+            return  # the writer keeps to its share of the time
         if self.worker.is_playing or self.failing is not None or self._deferred:
             self.save_now()
 
     def save_now(self) -> None:
-        """Ask the worker to save between two iterations (deferred while a replay catches up)."""
+        """Capture what changed between two iterations and hand it to the writer thread
+        (deferred while a replay catches up)."""
         if self.replay_pending():
             self._deferred = True
             return
         self._deferred = False
-        self.worker.request_save(self.folder)
+        folder = self.folder
+        self.worker.submit(lambda run: self.writer.put(self._capturer.capture(run, folder)))
 
     @Slot(str)
     def _on_saved(self, folder: str) -> None:
@@ -237,6 +257,7 @@ class Autosaver(QObject):
         instance's); a per-instance folder this instance created is removed whole."""
         self._debounce.stop()
         self._periodic.stop()
+        self.writer.close()
         if marker_owner_alive(self.folder):
             return  # another instance took the folder over
         if self.folder != self.requested and self.folder.name == f"{self.requested.name}-{os.getpid()}":

@@ -1,8 +1,10 @@
 """Convergence curves: one plot per metric, every lane overlaid in its colour.
 
-Curves are created once per lane and updated with ``setData`` on the full history arrays of
-the latest snapshot (so they receive every iteration even though the window repaints at
-display rate). Log plots get values clamped to a floor (zeros would become gaps). A vertical
+Curves are created once per lane and receive every iteration even though the window repaints
+at display rate: each refresh appends only the iterations that are new since the last one (the
+plotted values of a lane live in growing arrays that the curves view, so one refresh costs
+O(new data)); a lane whose history was replaced (a restart, a new run) is plotted again from
+its start. Log plots get values clamped to a floor (zeros would become gaps). A vertical
 cursor marks the scrubbed iteration; a left click on a plot scrubs there.
 """
 
@@ -14,6 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .feed import GrowingArray
 
 LOG_FLOOR = 1e-16
 #: optimality-check markers: PODM's accepted step (green dot) or fallback (red cross)
@@ -52,6 +56,45 @@ def curve_values(values: np.ndarray, log: bool) -> np.ndarray:
     return values
 
 
+class _PlottedLane:
+    """The plotted values of one lane: x and the log-mapped plots, appended to as it runs."""
+
+    def __init__(self, history_id, x_axis: str):
+        self.history_id = history_id
+        self.x_axis = x_axis
+        self.count = 0
+        self.x = GrowingArray()
+        self.y = {spec.key: GrowingArray() for spec in METRIC_PLOTS if spec.log}
+        self.bound = GrowingArray()
+
+    def matches(self, lane, x_axis: str) -> bool:
+        """Whether ``lane`` continues what is plotted (same history, same x axis, not shorter)."""
+        history_id = getattr(lane, "history_id", None)  # None: a plain RunSnapshot, plotted whole
+        return history_id is not None and history_id == self.history_id and x_axis == self.x_axis
+
+    def append(self, lane) -> int:
+        """Map and append the lane's iterations after ``count``; returns the first new index."""
+        start, end = self.count, len(lane.iterations)
+        xs = lane.seconds if self.x_axis == "seconds" else lane.iterations
+        self.x.extend(np.asarray(xs[start:end], dtype=np.float64))
+        for key, values in self.y.items():
+            values.extend(curve_values(_column(lane.metrics, key, start, end), True))
+        self.bound.extend(curve_values(_column(lane.metrics, "opt_bound", start, end), True))
+        self.count = end
+        return start
+
+
+def _column(metrics: dict, key: str, start: int, end: int) -> np.ndarray:
+    values = metrics.get(key)
+    if values is None or len(values) < end:
+        column = np.full(end - start, np.nan)
+        if values is not None:
+            part = np.asarray(values[start:end], dtype=np.float64)
+            column[: len(part)] = part
+        return column
+    return np.asarray(values[start:end], dtype=np.float64)
+
+
 class CurvesView(QWidget):
     """Grid of metric plots with a shared x cursor.
 
@@ -79,6 +122,7 @@ class CurvesView(QWidget):
         self.bound_curves: dict[int, pg.PlotDataItem] = {}
         self.markers: dict[tuple[int, str], pg.ScatterPlotItem] = {}  # (lane, "accepted"/"fallback")
         self._lanes: list[tuple[str, str]] = []
+        self._plotted: dict[int, _PlottedLane] = {}  # lane index -> what its curves show
         self._last_snapshot = None
         for i, spec in enumerate(METRIC_PLOTS):
             plot = self.graphics.addPlot(row=i // 3, col=i % 3)
@@ -112,6 +156,7 @@ class CurvesView(QWidget):
         self.curves.clear()
         self.bound_curves.clear()
         self.markers.clear()
+        self._plotted.clear()
         # one legend for the widget's life: PlotItem.addLegend returns the existing one, so a
         # legend taken off the scene never came back
         self.legend.clear()
@@ -132,6 +177,7 @@ class CurvesView(QWidget):
         """Forget the previous run: empty every curve and let every axis follow the new data."""
         for item in [*self.curves.values(), *self.bound_curves.values(), *self.markers.values()]:
             item.setData([], [])
+        self._plotted.clear()
         self._last_snapshot = None
         for plot in self.plots.values():
             # an auto-ranged view without data keeps its last range: start from the fresh one
@@ -153,40 +199,50 @@ class CurvesView(QWidget):
         return np.asarray(lane.seconds if self.x_axis == "seconds" else lane.iterations, dtype=np.float64)
 
     def update_curves(self, snapshot) -> None:
-        """Set every curve to the full history of ``snapshot`` (a ``RunSnapshot``)."""
+        """Show ``snapshot`` (a ``RunSnapshot``): append each lane's new iterations to its curves
+        (a lane whose history was replaced, or a plain ``RunSnapshot``, is plotted whole)."""
         self._last_snapshot = snapshot
         for index, lane in enumerate(snapshot.lanes):
             if ("psnr", index) not in self.curves:
                 continue
-            x = self._x_of(lane)
-            for spec in METRIC_PLOTS:
-                values = lane.metrics.get(spec.key)
-                curve = self.curves[(spec.key, index)]
-                if values is None or len(values) == 0:
-                    curve.setData([], [])
-                    continue
-                n = min(len(x), len(values))
-                curve.setData(x[:n], curve_values(values[:n], spec.log))
-            self._update_optimality(index, lane, x)
+            plotted = self._plotted.get(index)
+            fresh = plotted is None or not plotted.matches(lane, self.x_axis) or len(lane.iterations) < plotted.count
+            if fresh:
+                plotted = self._plotted[index] = _PlottedLane(getattr(lane, "history_id", None), self.x_axis)
+            if fresh or len(lane.iterations) > plotted.count:
+                start = plotted.append(lane)
+                self._show_lane(index, lane, plotted, start if not fresh else 0)
             self._update_legend(index, lane)
 
-    def _update_optimality(self, index: int, lane, x: np.ndarray) -> None:
-        bound = lane.metrics.get("opt_bound")
-        error = lane.metrics.get("opt_error")
-        accepted = lane.metrics.get("accepted")
-        n = 0 if bound is None else min(len(x), len(bound))
-        self.bound_curves[index].setData(x[:n], curve_values(bound[:n], True) if n else [])
-        if error is None or accepted is None or not len(error):
-            for kind in MARKER_STYLES:
-                self.markers[(index, kind)].setData([], [])
-            return
-        n = min(len(x), len(error), len(accepted))
-        known = np.isfinite(np.asarray(accepted[:n], dtype=np.float64)) & np.isfinite(error[:n])
-        ok = known & (np.asarray(accepted[:n], dtype=np.float64) > 0.5)
-        fallback = known & ~ok
-        y = curve_values(error[:n], True)
-        self.markers[(index, "accepted")].setData(x=x[:n][ok], y=y[ok])
-        self.markers[(index, "fallback")].setData(x=x[:n][fallback], y=y[fallback])
+    def _show_lane(self, index: int, lane, plotted: _PlottedLane, start: int) -> None:
+        """Point the lane's curves at its plotted arrays (views: no copy)."""
+        x = plotted.x.view()
+        for spec in METRIC_PLOTS:
+            curve = self.curves[(spec.key, index)]
+            if not len(x):
+                curve.setData([], [])
+                continue
+            y = plotted.y[spec.key].view() if spec.log else _column(lane.metrics, spec.key, 0, len(x))
+            curve.setData(x, y)
+        self.bound_curves[index].setData(x, plotted.bound.view()) if len(x) else self.bound_curves[index].setData(
+            [], []
+        )
+        self._update_optimality(index, lane, plotted, start)
+
+    def _update_optimality(self, index: int, lane, plotted: _PlottedLane, start: int) -> None:
+        """Accepted / fallback markers of the iterations from ``start`` on (added to the earlier ones)."""
+        end = plotted.count
+        accepted = _column(lane.metrics, "accepted", start, end)
+        y = plotted.y["opt_error"].view()[start:end]
+        known = np.isfinite(accepted) & np.isfinite(y)
+        ok = known & (accepted > 0.5)
+        x = plotted.x.view()[start:end]
+        for kind, mask in (("accepted", ok), ("fallback", known & ~ok)):
+            markers = self.markers[(index, kind)]
+            if start == 0:
+                markers.setData(x=x[mask], y=y[mask])
+            elif mask.any():
+                markers.addPoints(x=x[mask], y=y[mask])
 
     def _update_legend(self, index: int, lane) -> None:
         label = lane.label

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMutexLocker, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QLabel,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from core.config import Config
 from core.engine import Run
 
-from . import geometry, lane_view, messages
+from . import feed, geometry, lane_view, messages
 from .curves import CurvesView
 from .diagnostics import DiagnosticsView
 from .lanes_panel import LanesPanel, assign_lane_colors
@@ -316,20 +316,20 @@ class MainWindow(QMainWindow):
             if 0 <= index < len(snapshot.lanes):
                 lane = snapshot.lanes[index]
                 self.diagnostics.show_lane(lane, lane.k, lane.extras)
-        elif force:
-            k = self.scrub_k
-            with QMutexLocker(self.worker.run_lock):
-                shown = [lane_view.lane_images_at(self.run, i, k) for i in range(len(self.run.lanes))]
-                index = self.diagnostics.lane_index()
-                extras = lane_view.extras_at(self.run, index, k) if 0 <= index < len(self.run.lanes) else {}
-            for i, (lane_k, kept_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
-                self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k, kept_k))
-            if 0 <= index < len(snapshot.lanes):
-                self.diagnostics.show_lane(snapshot.lanes[index], min(k, snapshot.lanes[index].k), extras)
         else:
-            k = self.scrub_k
+            k, index = self.scrub_k, self.diagnostics.lane_index()
+            if force:  # kept iterates are read between two steps (never waiting for the run lock)
+                self.worker.submit(lambda run: feed.scrubbed(run, k, index), lambda got, _: self._show_scrubbed(k, got))
         self.curves.set_cursor(k, snapshot)
         self.transport.show_position(k, self.scrub_k is None)
+
+    def _show_scrubbed(self, k: int, got) -> None:
+        shown, index, extras = got if got and self.scrub_k == k else ([], -1, {})  # else scrubbed meanwhile
+        lanes = self._shown_snapshot.lanes
+        for i, (lane_k, kept_k, image, error) in enumerate(shown[: len(lanes)]):
+            self.panes.set_lane_image(i, image, error, lane_view.pane_info(lanes[i], lane_k, kept_k))
+        if 0 <= index < len(lanes):
+            self.diagnostics.show_lane(lanes[index], min(k, lanes[index].k), extras)
 
     def _update_status(self, snapshot) -> None:
         self.status_device.setText(f"device: {self.run.device.type} · {self.run.config.run.dtype}")

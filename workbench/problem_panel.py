@@ -8,6 +8,7 @@ rebuilds the run. It holds no numerical logic.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,25 @@ def pixmap_from_array(array: np.ndarray) -> QPixmap:
 
 
 _THUMBNAILS: dict[str, QPixmap | None] = {}
+_DONE = Future()
+_DONE.set_result(None)
+#: thumbnails are decoded and resized off the GUI thread (a catalogue image takes ~0.1 s)
+_THUMBNAILER = ThreadPoolExecutor(1, thread_name_prefix="thumbnails")
 
 
-def catalogue_thumbnail(name: str) -> QPixmap | None:
-    """Cached thumbnail of a catalogue image (None if it cannot be loaded)."""
+def _thumbnail_array(name: str) -> np.ndarray | None:
+    try:
+        return images.thumbnail(name, THUMB_SIZE)
+    except ValueError:
+        return None
+
+
+def catalogue_thumbnail(name: str, array: np.ndarray | None = None) -> QPixmap | None:
+    """Cached thumbnail of a catalogue image (None if it cannot be loaded); ``array``: its pixels,
+    already computed."""
     if name not in _THUMBNAILS:
-        try:
-            _THUMBNAILS[name] = pixmap_from_array(images.thumbnail(name, THUMB_SIZE))
-        except ValueError:
-            _THUMBNAILS[name] = None
+        array = _thumbnail_array(name) if array is None else array
+        _THUMBNAILS[name] = None if array is None else pixmap_from_array(array)
     return _THUMBNAILS[name]
 
 
@@ -95,9 +106,12 @@ class ProblemPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setToolTip(images.CATALOGUE.get(name, name))
             self.catalogue.addItem(item)
-        self._pending_thumbnails = list(range(self.catalogue.count()))
+        self._pending_thumbnails = [
+            (row, None if name in _THUMBNAILS else _THUMBNAILER.submit(_thumbnail_array, name))
+            for row, name in enumerate(images.catalogue_names())
+        ]
         self._thumbnail_timer = QTimer(self)
-        self._thumbnail_timer.setInterval(0)
+        self._thumbnail_timer.setInterval(50)
         self._thumbnail_timer.timeout.connect(self._load_next_thumbnail)
         self._thumbnail_timer.start()
         self.catalogue.itemClicked.connect(lambda item: self.set_image(item.data(Qt.ItemDataRole.UserRole)))
@@ -176,14 +190,15 @@ class ProblemPanel(QWidget):
             self._updating = False
 
     def _load_next_thumbnail(self) -> None:
-        """Thumbnails load one per event-loop turn, so the window opens at once."""
+        """Show the thumbnails computed so far in the background (the window opens at once)."""
+        while self._pending_thumbnails and (self._pending_thumbnails[0][1] or _DONE).done():
+            row, future = self._pending_thumbnails.pop(0)
+            item = self.catalogue.item(row)
+            pixmap = catalogue_thumbnail(item.data(Qt.ItemDataRole.UserRole), future and future.result())
+            if pixmap is not None:
+                item.setIcon(QIcon(pixmap))
         if not self._pending_thumbnails:
             self._thumbnail_timer.stop()
-            return
-        item = self.catalogue.item(self._pending_thumbnails.pop(0))
-        pixmap = catalogue_thumbnail(item.data(Qt.ItemDataRole.UserRole))
-        if pixmap is not None:
-            item.setIcon(QIcon(pixmap))
 
     # state ------------------------------------------------------------------------------
     def problem(self) -> dict[str, Any]:

@@ -96,18 +96,21 @@ class RunControls(QObject):
         self.transport.set_playing(False)
 
     def reset(self) -> None:
-        """Restart every lane from x⁰ (same problem)."""
-        self.worker.set_paused(True)
-        with QMutexLocker(self.worker.run_lock):
-            run = Run(self.worker.run.config.copy(), problem=self.worker.run.problem)
-        self.worker.replace_run(run)
-        self.on_reset()
-        self.show_status("reset: every lane restarts from x⁰", 5000)
-        self.refresh()
+        """Restart every lane from x⁰ (same problem; the new lanes are built between two steps)."""
+
+        def done(run, error) -> None:
+            if error is not None:
+                self.show_status(f"reset failed: {error[0]}", 10000)
+                return
+            self.on_reset()
+            self.show_status("reset: every lane restarts from x⁰", 5000)
+            self.refresh()
+
+        self.worker.replace_run(lambda old: Run(old.config.copy(), problem=old.problem), done)
 
     def step_synchronously(self, n: int) -> None:
         """Advance ``n`` iterations in the calling thread (screenshots; no worker thread)."""
-        with QMutexLocker(self.worker.run_lock):
+        with QMutexLocker(self.worker.run_lock):  # no worker thread: the lock is free
             run = self.worker.run
             for _ in range(int(n)):
                 if run.finished(NO_LIMIT):

@@ -1,9 +1,14 @@
-"""Edits, files and exports of the main window, as two controllers the window composes.
+"""Edits and files of the main window (:class:`RunEditor`; exports: :mod:`workbench.exporter`).
 
 Each controller receives what it uses (the worker, the panels, the views, and callbacks into
 the window for messages and repaints) instead of reading the window's attributes. Every edit
 goes through ``core``: the config is validated by ``core.config``, lanes are restarted by
 ``Run.replace_lane``, sessions are written and read by ``core.session``.
+
+Edits never wait for the run lock: each is a job of the worker (:meth:`RunWorker.submit`),
+applied at once while the worker is idle, else between two steps, and its outcome (message or
+error) is shown from the job's callback. A new problem is built in the background
+(:class:`workbench.problem_build.ProblemBuilder`, cancellable) and swapped in between two steps.
 """
 
 from __future__ import annotations
@@ -12,16 +17,15 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QMutexLocker
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from core.config import Config, load_config
 from core.engine import Run
 from core.lane_spec import LaneSpec
 from core.session import SESSION_FILE, open_session, save_session
 
-from . import export
 from .lanes_panel import assign_lane_colors
+from .problem_build import ProblemBuilder
 
 StatusFn = Callable[[str, int], None]
 ErrorFn = Callable[[str, str], None]
@@ -59,7 +63,7 @@ class RunEditor:
     parent : QWidget
         Parent of the file dialogs.
     worker : RunWorker
-        Owns the ``Run``; every edit holds its ``run_lock``.
+        Owns the ``Run``; every edit is one of its jobs.
     problem_panel, lanes_panel, run_panel
         The editors, re-synced from the config after a rejected edit or a new run.
     show_error : callable(message, details)
@@ -96,6 +100,7 @@ class RunEditor:
         self.refresh = refresh
         self.new_run = new_run
         self.autosaver = autosaver
+        self.builder = ProblemBuilder(parent)
 
     @property
     def run(self) -> Run:
@@ -117,12 +122,24 @@ class RunEditor:
         report(self.show_error, exc, what)
 
     def _changed(self, message: str = "") -> None:
-        self.worker.publish()
         if message:
             self.show_status(message, 6000)
         if self.autosaver is not None:
             self.autosaver.changed()
         self.refresh()
+
+    def _edit(self, apply, message, what: str) -> bool:
+        """Submit the edit ``apply(run)``; then show ``message(result)`` or the error under ``what``.
+        Returns True when it was applied at once (the worker idle), False when queued."""
+
+        def done(result, error) -> None:
+            if error is not None:
+                self.show_error(f"{what}: {error[0].split(': ', 1)[-1]}", error[1])
+                self._sync_panels()
+                return
+            self._changed(message(result))
+
+        return self.worker.submit(apply, done)
 
     def _sync_panels(self) -> None:
         config = self.run.config.to_dict()
@@ -131,32 +148,51 @@ class RunEditor:
         self.lanes_panel.set_lanes(config["lanes"], current=self.lanes_panel.current())
         self.run_panel.set_run(config["run"])
 
-    def apply_config(self, config: Config, replay_to: int | None = None) -> bool:
-        """Build a new run for ``config`` (new problem: every lane restarts).
+    @property
+    def building(self) -> bool:
+        """True while a new problem is being built."""
+        return self.builder.building
 
-        ``replay_to`` replays that many iterations in the worker (opening a session).
-        Returns False (and shows the error) when the config cannot be built.
+    def apply_config(self, config: Config, replay_to: int | None = None, message: str = "") -> bool:
+        """Build a new run for ``config`` in the background (new problem: every lane restarts).
+
+        The worker pauses; when the build is done the new run is swapped in between two steps
+        and ``replay_to`` iterations are replayed (opening a session). A build that fails shows
+        the error, one the user cancels (or declines, for a slow size) changes nothing. Returns
+        False when the user declined the build.
         """
         self.worker.set_paused(True)
         assign_lane_colors(config)
-        try:
-            run = Run(config)
-        except Exception as exc:  # bad image, parameters, device...
-            self._report(exc, "cannot build the problem")
+        if not self.builder.confirm(config):
             self._sync_panels()
             return False
-        self.worker.replace_run(run)
-        self.new_run()
-        self._sync_panels()
-        if replay_to:
-            self.worker.run_to(replay_to)
-        self._changed()
+
+        def failed(exc: Exception, details: str) -> None:
+            self.show_error(f"cannot build the problem: {exc}", details)
+            self._sync_panels()
+
+        def cancelled() -> None:
+            self.show_status("building the problem cancelled: nothing changed", 6000)
+            self._sync_panels()
+
+        def installed(run, error) -> None:
+            self.new_run()
+            self._sync_panels()
+            if replay_to:
+                self.worker.run_to(replay_to)
+            self._changed(message)
+
+        self.builder.build(config, lambda run: self.worker.replace_run(run, installed), failed, cancelled)
         return True
 
     # problem / run settings -------------------------------------------------------------
     def on_problem_changed(self, problem: dict) -> None:
         """A problem edit: validate, rebuild the problem and restart every lane."""
-        data = self.run.config.to_dict()
+        # the config is read after the edits queued before this one have been applied
+        self.worker.set_paused(True)
+        self.worker.submit(lambda run: run.config.to_dict(), lambda data, _: self._rebuild_problem(problem, data))
+
+    def _rebuild_problem(self, problem: dict, data: dict) -> None:
         data["problem"] = problem
         try:
             config = Config.from_dict(data)
@@ -164,8 +200,7 @@ class RunEditor:
             self._report(exc, "invalid problem")
             self._sync_panels()
             return
-        if self.apply_config(config):
-            self.show_status("problem changed: observation updated, every lane restarted", 6000)
+        self.apply_config(config, message="problem changed: observation updated, every lane restarted")
 
     def on_run_settings_changed(self, settings: dict) -> None:
         """Iterations/tolerance apply in place; device, precision and kept iterates rebuild."""
@@ -182,57 +217,65 @@ class RunEditor:
         if rebuild:
             self.apply_config(config)
             return
-        with QMutexLocker(self.worker.run_lock):
-            self.run.config.run.iterations = config.run.iterations
-            self.run.config.run.tolerance = config.run.tolerance
-        self._changed("run settings updated")
+
+        def apply(run) -> None:
+            run.config.run.iterations = config.run.iterations
+            run.config.run.tolerance = config.run.tolerance
+
+        self._edit(apply, lambda _: "run settings updated", "invalid run settings")
 
     # lanes ------------------------------------------------------------------------------
     def on_lane_changed(self, index: int, lane: dict) -> None:
-        """Solver/prior/denoiser/parameter edit: restart that lane only."""
-        try:
-            with QMutexLocker(self.worker.run_lock):
-                was = self.run.lanes[index].k
-                self.run.replace_lane(index, lane_spec(lane))
-        except Exception as exc:
-            self._report(exc, f"cannot change lane '{lane.get('label')}'")
-            self._sync_panels()
-            return
-        note = f" (it was at iteration {was}; the other lanes keep their history)" if was else ""
-        self._changed(f"lane '{lane.get('label')}' changed: restarted from x⁰{note}")
+        """Solver/prior/denoiser/parameter edit: restart that lane only (between two steps)."""
+        spec = lane_spec(lane)
+
+        def apply(run) -> int:
+            was = run.lanes[index].k
+            run.replace_lane(index, spec)
+            return was
+
+        def message(was: int) -> str:
+            note = f" (it was at iteration {was}; the other lanes keep their history)" if was else ""
+            return f"lane '{lane.get('label')}' changed: restarted from x⁰{note}"
+
+        self._edit(apply, message, f"cannot change lane '{lane.get('label')}'")
 
     def on_lane_relabeled(self, index: int, lane: dict) -> None:
         """Label or colour edit: history kept."""
-        with QMutexLocker(self.worker.run_lock):
-            spec = self.run.lanes[index].spec
+
+        def apply(run) -> str:
+            spec = run.lanes[index].spec
             spec.label = lane.get("label") or spec.label
             spec.color = lane.get("color")
-            self.run.config.lanes[index] = spec
-        self._changed(f"lane renamed to '{spec.label}'")
+            run.config.lanes[index] = spec
+            return spec.label
+
+        self._edit(apply, lambda label: f"lane renamed to '{label}'", "cannot rename the lane")
 
     def on_lane_added(self, lane: dict) -> None:
-        try:
-            with QMutexLocker(self.worker.run_lock):
-                self.run.add_lane(lane_spec(lane))
-        except Exception as exc:
-            self._report(exc, "cannot add lane")
-            self._sync_panels()
-            return
-        self._changed(f"lane '{lane.get('label')}' added")
+        spec = lane_spec(lane)
+        self._edit(lambda run: run.add_lane(spec), lambda _: f"lane '{lane.get('label')}' added", "cannot add lane")
 
     def on_lane_removed(self, index: int) -> None:
-        with QMutexLocker(self.worker.run_lock):
-            label = self.run.lanes[index].label
-            self.run.remove_lane(index)
-            left = len(self.run.lanes)
-        self._changed(f"lane '{label}' removed" + ("" if left else "; no lanes left: Add adds a FISTA lane"))
+        def apply(run) -> tuple[str, int]:
+            label = run.lanes[index].label
+            run.remove_lane(index)
+            return label, len(run.lanes)
+
+        def message(result) -> str:
+            label, left = result
+            return f"lane '{label}' removed" + ("" if left else "; no lanes left: Add adds a FISTA lane")
+
+        self._edit(apply, message, "cannot remove the lane")
 
     def on_lanes_reordered(self, order: list) -> None:
         """Reorder lanes keeping their histories."""
-        with QMutexLocker(self.worker.run_lock):
-            self.run.lanes[:] = [self.run.lanes[i] for i in order]
-            self.run.config.lanes[:] = [self.run.config.lanes[i] for i in order]
-        self._changed("lanes reordered")
+
+        def apply(run) -> None:
+            run.lanes[:] = [run.lanes[i] for i in order]
+            run.config.lanes[:] = [run.config.lanes[i] for i in order]
+
+        self._edit(apply, lambda _: "lanes reordered", "cannot reorder the lanes")
 
     # files ------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
@@ -256,18 +299,26 @@ class RunEditor:
         except INPUT_ERRORS as exc:
             self._report(exc, f"cannot open session {folder}")
             return False
-        counts = [len(table.get("iteration", ())) for table in metrics.values()]
-        ok = self.apply_config(config, replay_to=max(counts, default=0))
-        if ok:
-            self.show_status(f"session {folder} opened; replaying {max(counts, default=0)} iterations", 6000)
-        return ok
+        replay = max((len(table.get("iteration", ())) for table in metrics.values()), default=0)
+        return self.apply_config(
+            config, replay_to=replay, message=f"session {folder} opened; replaying {replay} iterations"
+        )
 
-    def save_session_to(self, folder: str | Path) -> Path:
-        """Save the current session into ``folder`` (config, metrics, kept iterates)."""
-        with QMutexLocker(self.worker.run_lock):
-            path = save_session(self.run, folder)
-        self.show_status(f"session saved to {path}", 6000)
-        return path
+    def save_session_to(self, folder: str | Path) -> Path | None:
+        """Save the current session into ``folder`` (config, metrics, kept iterates) between two
+        steps. Returns the folder when it was saved at once (the worker idle), else None (the
+        status bar says when it is saved); a failure is shown."""
+        saved = []
+
+        def done(path, error) -> None:
+            if error is not None:
+                self.show_error(f"cannot save session: {error[0]}", error[1])
+                return
+            saved.append(path)
+            self.show_status(f"session saved to {path}", 6000)
+
+        self.worker.submit(lambda run: save_session(run, folder), done)
+        return saved[0] if saved else None
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -306,90 +357,7 @@ class RunEditor:
     def save_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.parent, "Save session into folder", str(sessions_dir()))
         if folder:
-            try:
-                self.save_session_to(folder)
-            except (OSError, ValueError) as exc:
-                self._report(exc, "cannot save session")
+            self.save_session_to(folder)
 
 
-class Exporter:
-    """Export dialogs and exports: panes, curves, metrics, a lane's kept iterates.
-
-    Parameters
-    ----------
-    parent : QWidget
-        Parent of the dialogs.
-    worker : RunWorker
-    panes : ImagePanes
-    curves : CurvesView
-    show_error : callable(message, details)
-    show_status : callable(message, timeout_ms)
-    """
-
-    def __init__(self, *, parent: QWidget, worker, panes, curves, show_error: ErrorFn, show_status: StatusFn):
-        self.parent = parent
-        self.worker = worker
-        self.panes = panes
-        self.curves = curves
-        self.show_error = show_error
-        self.show_status = show_status
-
-    def export_panes_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export image panes", "panes.png", "PNG (*.png)")
-        if path:
-            self._export(lambda: export.export_widget_png(self.panes, path))
-
-    def export_curves_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self.parent,
-            "Export curves (one file per plot: name_<metric>.ext)",
-            "curves.png",
-            "PNG (*.png);;SVG (*.svg)",
-        )
-        if path:
-            path = Path(path)
-            self._export(
-                lambda: [
-                    export.export_plot(plot, path.with_name(f"{path.stem}_{key}{path.suffix}"))
-                    for key, plot in self.curves.plots.items()
-                ]
-            )
-
-    def export_curves_figure_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self.parent, "Export all curves as one figure", "curves.png", "PNG (*.png);;SVG (*.svg)"
-        )
-        if path:
-            self._export(lambda: export.export_plot(self.curves.graphics.ci, path))
-
-    def export_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Export metrics", "metrics.csv", "CSV (*.csv)")
-        if path:
-            self._export(lambda: export.export_metrics_csv(self.worker.latest(), path))
-
-    def export_animation_dialog(self) -> None:
-        labels = [lane.label for lane in self.worker.run.lanes]
-        if not labels:
-            return
-        label, ok = QInputDialog.getItem(self.parent, "Export iterates", "lane", labels, 0, False)
-        if not ok:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self.parent, "Export kept iterates", f"{label}.gif", "GIF (*.gif);;MP4 (*.mp4)"
-        )
-        if path:
-            self.export_animation(labels.index(label), path)
-
-    def export_animation(self, lane_index: int, path: str | Path) -> None:
-        """Write a lane's kept iterates as GIF/MP4."""
-        with QMutexLocker(self.worker.run_lock):
-            frames = export.iterate_frames(self.worker.run, lane_index)
-        self._export(lambda: export.export_animation(frames, path))
-
-    def _export(self, job) -> None:
-        try:
-            result = job()
-        except (OSError, ValueError) as exc:
-            report(self.show_error, exc, "export failed")
-            return
-        self.show_status(f"exported {result}", 6000)
+from .exporter import Exporter  # noqa: E402, F401  (re-exported: the window's second controller)

@@ -2,18 +2,25 @@
 
 Control is one :class:`Control` value (a :class:`Mode` and the data that mode needs) under a
 ``QMutex`` with a ``QWaitCondition`` — queued signals would not reach the busy loop. The worker
-publishes the latest ``RunSnapshot`` (detached numpy copies) at most every ``publish_interval``
-seconds and whenever it pauses; a GUI timer pulls it with ``latest()``. Every access to the
-``Run`` (stepping by the worker, edits by the GUI) happens under ``run_lock``, so a GUI edit
-waits at most one iteration.
+holds ``run_lock`` across each step; nothing in the GUI thread ever waits for it:
+
+* edits, reads of kept iterates and run swaps are jobs (:meth:`RunWorker.submit`): the worker
+  applies them between two steps, or the GUI thread at once when the worker is idle and the lock
+  is free; their results come back to the GUI thread through a callback;
+* the worker publishes at most every ``publish_interval`` seconds (and after each job and
+  whenever it pauses) only the history recorded since its last publish (:mod:`workbench.feed`);
+  the GUI timer pulls the accumulated ``RunSnapshot`` with :meth:`RunWorker.latest`. The
+  interval grows while the GUI thread is busy more than ``GUI_SHARE`` of the time: Python lets
+  one thread run at a time, so a window that repaints faster than it can afford slows the
+  solver (many fast iterations on a small problem).
 """
 
 from __future__ import annotations
 
-import enum
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import (
     QMutex,
@@ -28,51 +35,13 @@ from PySide6.QtCore import (
 
 from core.engine import NO_LIMIT
 
+from .feed import HistoryFeed, SnapshotMirror
+from .worker_control import Control, Done, Job, Mode, _Courier  # noqa: F401  (re-exported)
 
-class Mode(enum.Enum):
-    """What the worker loop is doing."""
-
-    PAUSED = "paused"  # waiting (a pending save still runs)
-    STEPPING = "stepping"  # ``steps_left`` more iterations, then PAUSED; may pass the limit
-    PLAYING = "playing"  # speed-capped, until the iteration limit
-    RUN_TO_END = "run to end"  # full speed until ``target`` (None: the iteration limit)
-    STOPPING = "stopping"  # the loop ends after the current iteration; final
-
-
-@dataclass(frozen=True)
-class Control:
-    """The worker's control state: a mode and the data that mode needs.
-
-    Parameters
-    ----------
-    mode : Mode
-    steps_left : int
-        Iterations still to take (``Mode.STEPPING`` only).
-    target : int, optional
-        Iteration to run to (``Mode.RUN_TO_END`` only; None: the run's iteration limit).
-    """
-
-    mode: Mode = Mode.PAUSED
-    steps_left: int = 0
-    target: int | None = None
-
-    @property
-    def is_playing(self) -> bool:
-        """True while the loop has iterations to take."""
-        return self.mode in (Mode.STEPPING, Mode.PLAYING, Mode.RUN_TO_END)
-
-    @property
-    def limit(self) -> float | None:
-        """Iteration limit for ``Run.finished`` under this control (None: the run's own)."""
-        if self.mode is Mode.STEPPING:
-            return NO_LIMIT  # a step request may pass the iteration limit
-        return self.target
-
-    def after_step(self) -> Control:
-        """The control once one iteration has been taken (STEPPING counts down to PAUSED)."""
-        if self.mode is not Mode.STEPPING:
-            return self
-        return Control(Mode.STEPPING, self.steps_left - 1) if self.steps_left > 1 else Control()
+#: largest share of the time the GUI thread should spend showing new data
+GUI_SHARE = 0.1
+#: the longest the worker waits between two publishes while it plays
+MAX_PUBLISH_INTERVAL = 0.5
 
 
 class RunWorker(QObject):
@@ -85,11 +54,6 @@ class RunWorker(QObject):
         goes on serving; the application never closes because of it).
     paused_changed(bool)
         Emitted when the worker pauses by itself (run done, engine error).
-    saved(str)
-        A background save (:meth:`request_save`) wrote this folder.
-    save_failed(str, str)
-        A background save failed: summary and traceback (the autosave shows one warning and
-        retries; the run goes on).
     nothing_to_run(str)
         A play / run-to-end / step request found nothing to do and paused: ``"limit"`` (every
         running lane is at the iteration limit), ``"stopped"`` (every lane has stopped) or
@@ -97,8 +61,7 @@ class RunWorker(QObject):
     """
 
     failed = Signal(str, str)
-    saved = Signal(str)
-    save_failed = Signal(str, str)
+    job_done = Signal(object)  # (done, result, error) to the courier in the GUI thread
     paused_changed = Signal(bool)
     nothing_to_run = Signal(str)
     finished = Signal()
@@ -107,14 +70,24 @@ class RunWorker(QObject):
         super().__init__()
         self.run = run
         self.publish_interval = publish_interval
+        self.min_publish_interval = publish_interval
+        self._gui_share = 0.0  # the GUI thread's CPU time / wall time (moving average)
+        self._gui_mark: tuple[float, float] | None = None  # (thread time, wall time) of the last latest()
+        self._clock = lambda: (time.thread_time(), time.perf_counter())
         self.run_lock = QMutex()
         self._mutex = QMutex()
         self._wake = QWaitCondition()
         self._control = Control()
-        self._save_to = None  # folder of a pending background save (autosave)
+        self._jobs: list[Job] = []  # applied in order between two steps
+        self._busy = False  # the loop is stepping, publishing or applying jobs (under _mutex)
+        self._unfinished = 0  # queued jobs whose callback has not run yet (under _mutex)
         self._max_rate = 0.0  # iterations per second, 0 = unlimited
-        self._latest = None
+        self._feed = HistoryFeed()  # worker side of the publishes (under run_lock)
+        self._pending = []  # published updates the GUI has not pulled yet (under _mutex)
+        self._mirror = SnapshotMirror()  # GUI side: the accumulated snapshot
         self._last_publish = 0.0
+        self._courier = _Courier(self._job_finished)  # no parent: stays in the GUI thread when the worker moves
+        self.job_done.connect(self._courier.deliver)
         self.publish()
 
     # control (called from the GUI thread) ----------------------------------------------
@@ -152,24 +125,59 @@ class RunWorker(QObject):
             self._max_rate = max(0.0, float(rate))
             self._wake.wakeAll()
 
-    def request_save(self, folder) -> None:
-        """Save the session into ``folder`` from the worker thread, between two iterations."""
-        with QMutexLocker(self._mutex):
-            self._save_to = folder
-            self._wake.wakeAll()
+    def submit(self, apply: Callable[[Any], Any], done: Done | None = None) -> bool:
+        """Apply ``apply(run)`` between two steps, then call ``done(result, error)`` in the GUI thread.
 
-    def _save_pending(self) -> None:
-        from core.session import save_session
-
+        Never waits for the run lock: when the worker is idle (not playing, no job queued) and
+        the lock is free, the job runs at once in the calling thread (and ``done`` is called
+        before this returns); otherwise it is queued and the worker applies it after its current
+        step. Each job is followed by a publish. Returns True when it ran at once.
+        """
+        job = Job(apply, done)
         with QMutexLocker(self._mutex):
-            folder, self._save_to = self._save_to, None
+            idle = (
+                not (self._busy or self._control.is_playing or self._jobs) and self._control.mode is not Mode.STOPPING
+            )
+            if not (idle and self.run_lock.tryLock(0)):
+                self._jobs.append(job)
+                self._unfinished += 1
+                self._wake.wakeAll()
+                return False
         try:
+            outcome = self._apply_locked(job)
+        finally:
+            self.run_lock.unlock()
+        if done is not None:
+            done(*outcome)
+        return True
+
+    def _apply_locked(self, job: Job) -> tuple[Any, tuple[str, str] | None]:
+        """Run a job (caller holds ``run_lock``) and publish; errors are returned, never raised."""
+        try:
+            result, error = job.apply(self.run), None
+        except Exception as exc:  # a failed edit is reported by its callback
+            result, error = None, (f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        self._publish_locked()
+        return result, error
+
+    def _run_jobs(self) -> None:
+        """Apply the queued jobs (worker thread), their callbacks queued to the GUI thread."""
+        with QMutexLocker(self._mutex):
+            jobs, self._jobs = self._jobs, []
+        for job in jobs:
             with QMutexLocker(self.run_lock):
-                save_session(self.run, folder)
-        except Exception as exc:  # a failed autosave is reported, never fatal
-            self.save_failed.emit(f"autosave to {folder} failed: {exc}", traceback.format_exc())
-            return
-        self.saved.emit(str(folder))
+                outcome = self._apply_locked(job)
+            self.job_done.emit((job.done, *outcome))
+
+    def _job_finished(self) -> None:
+        with QMutexLocker(self._mutex):
+            self._unfinished -= 1
+
+    @property
+    def jobs_pending(self) -> int:
+        """Queued jobs not finished yet (applied by the worker and their callback run here)."""
+        with QMutexLocker(self._mutex):
+            return self._unfinished
 
     def stop(self) -> None:
         """Ask the loop to end (it finishes the current iteration first)."""
@@ -184,41 +192,81 @@ class RunWorker(QObject):
 
     @property
     def is_playing(self) -> bool:
+        """True while the worker has iterations to take (False at once after a pause request)."""
         with QMutexLocker(self._mutex):
             return self._control.is_playing
 
-    def latest(self):
-        """The most recently published ``RunSnapshot``."""
+    @property
+    def idle(self) -> bool:
+        """True once the worker waits with nothing to do (a job submitted now runs at once)."""
         with QMutexLocker(self._mutex):
-            return self._latest
+            return not (self._busy or self._control.is_playing or self._jobs)
+
+    def latest(self):
+        """The accumulated ``RunSnapshot`` of everything published (call from the GUI thread only:
+        it appends the updates published since the last call)."""
+        with QMutexLocker(self._mutex):
+            updates, self._pending = self._pending, []
+        for update in updates:
+            self._mirror.apply(update)
+        self._pace()
+        return self._mirror.snapshot
+
+    def _pace(self) -> None:
+        """Adapt ``publish_interval`` to the GUI thread's busy share between two pulls (its CPU
+        time over wall time, a moving average; the repaint of new data comes after the pull that
+        brought it): longer while above ``GUI_SHARE``, shorter while below half of it."""
+        cpu, wall = self._clock()
+        if self._gui_mark is not None and wall > self._gui_mark[1]:
+            busy = (cpu - self._gui_mark[0]) / (wall - self._gui_mark[1])
+            self._gui_share = 0.8 * self._gui_share + 0.2 * busy
+            factor = 1.25 if self._gui_share > GUI_SHARE else 0.9 if self._gui_share < GUI_SHARE / 2 else 1.0
+            wanted = min(MAX_PUBLISH_INTERVAL, max(self.min_publish_interval, self.publish_interval * factor))
+            with QMutexLocker(self._mutex):
+                self.publish_interval = wanted
+        self._gui_mark = (cpu, wall)
 
     def publish(self) -> None:
-        """Take a snapshot of the run now (any thread) and make it the latest."""
+        """Publish what the run recorded since the last publish (any thread not holding ``run_lock``)."""
         with QMutexLocker(self.run_lock):
-            snapshot = self.run.snapshot()
+            self._publish_locked()
+
+    def _publish_locked(self) -> None:
+        update = self._feed.collect(self.run)
         with QMutexLocker(self._mutex):
-            self._latest = snapshot
+            self._pending.append(update)
             self._last_publish = time.perf_counter()
 
-    def replace_run(self, run) -> None:
-        """Swap in a new ``Run`` (new problem); pauses."""
-        with QMutexLocker(self.run_lock):
-            self.run = run
+    def replace_run(self, run, done: Done | None = None) -> None:
+        """Pause and swap in a new ``Run`` (new problem, reset) between two steps, then call
+        ``done(run, error)`` in the GUI thread; ``run`` may be a function of the old run that
+        builds the new one (in the worker)."""
         self.set_paused(True)
-        self.publish()
+
+        def swap(old):
+            self.run = run(old) if callable(run) else run
+            return self.run
+
+        self.submit(swap, done)
+
+    def memory_bytes(self) -> int:
+        """Bytes of the window's copy of the history (GUI thread)."""
+        return self._mirror.nbytes()
 
     # loop (worker thread) ---------------------------------------------------------------
     def _next_action(self) -> tuple[str, Control]:
-        """Block until there is something to do; return "step", "save" or "stop" and the
+        """Block until there is something to do; return "step", "jobs" or "stop" and the
         control the iteration runs under (a step request is counted down here)."""
         with QMutexLocker(self._mutex):
-            while self._control.mode is Mode.PAUSED and self._save_to is None:
+            self._busy = False
+            while self._control.mode is Mode.PAUSED and not self._jobs:
                 self._wake.wait(self._mutex)
+            self._busy = True  # until it waits again (the step, its publish, the jobs)
             control = self._control
             if control.mode is Mode.STOPPING:
                 return "stop", control
-            if self._save_to is not None:
-                return "save", control
+            if self._jobs:
+                return "jobs", control
             self._control = control.after_step()
             return "step", control
 
@@ -242,8 +290,8 @@ class RunWorker(QObject):
             action, control = self._next_action()
             if action == "stop":
                 break
-            if action == "save":
-                self._save_pending()
+            if action == "jobs":
+                self._run_jobs()
                 continue
             started = time.perf_counter()
             try:

@@ -126,16 +126,16 @@ def test_a_full_disk_during_autosave_shows_one_warning_and_retries_quietly(qtbot
     from workbench.app import make_app
     from workbench.main_window import MainWindow
 
-    real_save = core.session.save_session
+    real_write = core.session.write_session
     full = {"on": True, "tries": 0}
 
-    def save(run, folder):
+    def write(folder, *args, **kwargs):
         if full["on"]:
             full["tries"] += 1
             raise OSError(errno.ENOSPC, "No space left on device", str(folder))
-        return real_save(run, folder)
+        return real_write(folder, *args, **kwargs)
 
-    monkeypatch.setattr(core.session, "save_session", save)
+    monkeypatch.setattr(core.session, "write_session", write)
     make_app()
     window = MainWindow(small_config(), autosave_dir=tmp_path / ".autosave")
     qtbot.addWidget(window)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
+from test_gui_runtime import wait_built
 
 from core.paths import CHECKOUT_DIR
 
@@ -72,6 +73,7 @@ def test_solvers_that_do_not_apply_are_disabled_with_the_reason_until_the_degrad
     tip = combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)
     assert applicability("lista", "sparse_sr") in tip and "denoise" in tip
     main_window.problem_panel.degradation.setCurrentText("denoise")  # the user changes the problem
+    wait_built(qtbot, main_window)
     assert main_window.run.config.problem.degradation == "denoise"
     assert enabled(main_window, "lista") and not enabled(main_window, "ista_net_plus")
     assert "not available" not in combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)

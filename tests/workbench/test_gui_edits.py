@@ -12,6 +12,7 @@ import imageio.v3 as iio
 import numpy as np
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from test_gui_runtime import wait_built
 from test_gui_window import lane_steps, wait_idle
 
 from core.images import save_png
@@ -29,10 +30,11 @@ def write_waves_image(path: Path, size: int = 64) -> Path:
     return path
 
 
-def test_new_image_via_api_updates_observation(main_window, tmp_path):
+def test_new_image_via_api_updates_observation(main_window, qtbot, tmp_path):
     before = main_window.panes.image_of("observation").copy()
     path = write_waves_image(tmp_path / "waves.png")
     main_window.problem_panel.set_image(str(path))
+    wait_built(qtbot, main_window)
     run = main_window.run
     assert Path(run.config.problem.image) == path
     snapshot = run.snapshot()
@@ -41,7 +43,7 @@ def test_new_image_via_api_updates_observation(main_window, tmp_path):
     assert snapshot.observation.shape != before.shape or np.abs(snapshot.observation - before).max() > 0.1
 
 
-def test_dropping_an_image_file_updates_observation(main_window, tmp_path):
+def test_dropping_an_image_file_updates_observation(main_window, qtbot, tmp_path):
     path = write_waves_image(tmp_path / "dropped.png")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
@@ -54,6 +56,7 @@ def test_dropping_an_image_file_updates_observation(main_window, tmp_path):
         QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     main_window.dropEvent(drop)
+    wait_built(qtbot, main_window)
     assert Path(main_window.run.config.problem.image) == path
     np.testing.assert_array_equal(main_window.panes.image_of("observation"), main_window.run.snapshot().observation)
 
@@ -63,6 +66,7 @@ def test_bad_image_file_shows_an_error_and_the_app_goes_on(main_window, qtbot, t
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
     observation = main_window.panes.image_of("observation").copy()
     main_window.open_path(bad)
+    wait_built(qtbot, main_window)
     assert main_window.errors and "broken.png" in main_window.errors[-1]
     assert main_window.run.config.problem.image == "camera"
     np.testing.assert_array_equal(main_window.panes.image_of("observation"), observation)
@@ -71,14 +75,16 @@ def test_bad_image_file_shows_an_error_and_the_app_goes_on(main_window, qtbot, t
     assert lane_steps(main_window) == [2, 2]
 
 
-def test_changing_the_degradation_rebuilds_the_problem(main_window):
+def test_changing_the_degradation_rebuilds_the_problem(main_window, qtbot):
     main_window.problem_panel.set_degradation("blur")
+    wait_built(qtbot, main_window)
     run = main_window.run
     assert run.config.problem.degradation == "blur"
     assert run.config.problem.params["kernel"] == "gaussian"  # form defaults
     assert "kernel_sigma" in main_window.problem_panel.params_form.editors
     np.testing.assert_array_equal(main_window.panes.image_of("observation"), run.snapshot().observation)
     main_window.problem_panel.params_form.set_value("kernel_sigma", 3.0)
+    wait_built(qtbot, main_window)
     assert main_window.run.config.problem.params["kernel_sigma"] == 3.0
 
 
@@ -130,8 +136,10 @@ def test_save_then_open_restores_config_and_metrics(main_window, qtbot, tmp_path
     folder = main_window.save_session_to(tmp_path / "session")
     saved = read_metrics_csv(folder / "metrics.csv")
     main_window.problem_panel.set_degradation("denoise")
+    wait_built(qtbot, main_window)
     assert main_window.run.config.problem.degradation == "denoise"
     assert main_window.open_path(folder)
+    wait_built(qtbot, main_window)
     qtbot.waitUntil(lambda: lane_steps(main_window) == [4, 4], timeout=60000)
     wait_idle(qtbot, main_window)
     assert main_window.run.config.to_dict() == saved_config
@@ -263,6 +271,7 @@ def test_run_settings_precision_rebuilds_and_iteration_limit_keeps_history(main_
     main_window.run_panel.iterations.setValue(7)
     assert main_window.run.config.run.iterations == 7 and lane_steps(main_window) == [2, 2]
     main_window.run_panel.dtype.setCurrentText("float64")
+    wait_built(qtbot, main_window)
     assert main_window.run.dtype == torch.float64 and main_window.run.problem.y.dtype == torch.float64
     assert lane_steps(main_window) == [0, 0] and main_window.run.config.run.iterations == 7
     main_window.step(1)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_gui_runtime import wait_built
 
 from core.images import save_png
 from core.paths import CHECKOUT_DIR, weights_dir
@@ -191,6 +192,7 @@ def test_bad_images_opened_in_the_running_window_are_messages_and_the_run_stays(
             main_window.problem_panel.open_button.click()  # Problem → Open… image
         else:
             main_window.editor.open_dialog()  # File → Open…
+        wait_built(qtbot, main_window)
         assert len(main_window.errors) == errors + 1 and path.name in main_window.errors[-1], main_window.errors
         assert main_window.run.config.to_dict() == before
         assert main_window.problem_panel.problem()["image"] == before["problem"]["image"]

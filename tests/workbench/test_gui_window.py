@@ -19,7 +19,7 @@ from workbench.forms import ParamForm
 
 def wait_idle(qtbot, window, timeout=60000):
     """Wait until the worker is paused with nothing left to do, then repaint."""
-    qtbot.waitUntil(lambda: not window.worker.is_playing, timeout=timeout)
+    qtbot.waitUntil(lambda: window.worker.idle, timeout=timeout)
     window.worker.publish()
     window.refresh()
 

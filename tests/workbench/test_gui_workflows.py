@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QMutexLocker, QPointF, Qt
 from PySide6.QtWidgets import QApplication, QStyle
+from test_gui_runtime import wait_built
 
 
 def wait_idle(qtbot, window, timeout=60000):
     """Wait until the worker is paused with nothing left to do, then repaint."""
-    qtbot.waitUntil(lambda: not window.worker.is_playing, timeout=timeout)
+    qtbot.waitUntil(lambda: window.worker.idle, timeout=timeout)
     window.worker.publish()
     window.refresh()
 
@@ -70,6 +71,7 @@ def test_psnr_legend_stays_after_lane_and_problem_changes(main_window, qtbot):
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
     assert legend_labels(main_window) == [lane.label for lane in main_window.run.lanes] == ["FISTA", "PODM", "FISTA 2"]
     main_window.problem_panel.degradation.setCurrentText("blur")  # a problem change
+    wait_built(qtbot, main_window)
     assert main_window.run.config.problem.degradation == "blur"
     main_window.refresh()
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
@@ -80,6 +82,7 @@ def test_psnr_legend_stays_after_lane_and_problem_changes(main_window, qtbot):
 # scrubbing to an iteration whose iterate is not kept ----------------------------------------
 def test_clicking_a_curve_at_a_not_kept_iteration_shows_the_nearest_kept_iterate(main_window, qtbot):
     main_window.run_panel.keep.setValue(3)  # kept: x⁰ and the last 3 iterates
+    wait_built(qtbot, main_window)
     assert main_window.run.config.run.keep_iterates == 3
     click(qtbot, main_window.transport.step10)
     wait_idle(qtbot, main_window)

@@ -51,3 +51,26 @@ def test_one_finished_rule_for_the_engine_and_every_mode(qapp):
     run.lanes[0].stop_at(2, "ended at 2")
     run.step(1)  # only the running lane moves
     assert [lane.k for lane in run.lanes] == [2, 3] and not run.finished(NO_LIMIT)
+
+
+def test_the_publish_interval_follows_how_busy_the_gui_thread_is(qapp):
+    import workbench.worker as worker_module
+
+    worker = RunWorker(Run(small_config(32)))
+    clock = {"cpu": 0.0, "wall": 0.0}
+    worker._clock = lambda: (clock["cpu"], clock["wall"])
+
+    def pulls(n: int, busy: float) -> None:
+        for _ in range(n):  # pulls 1/30 s apart; the GUI thread busy ``busy`` of that time
+            worker.latest()
+            clock["wall"] += 1 / 30
+            clock["cpu"] += busy / 30
+
+    pulls(60, 0.5)  # repaints take half of the GUI thread: publish as seldom as allowed
+    assert worker.publish_interval == worker_module.MAX_PUBLISH_INTERVAL
+    pulls(200, 0.01)  # cheap: back to the display rate
+    assert worker.publish_interval == worker.min_publish_interval == 1 / 30
+    pulls(100, 0.07)  # between half the share and the share: kept
+    before = worker.publish_interval
+    pulls(10, 0.07)
+    assert worker.publish_interval == before
