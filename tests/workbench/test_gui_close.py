@@ -14,19 +14,41 @@ from core.registry import SOLVERS, Entry
 from core.solvers.base import Step
 
 STEP_SECONDS = 1.0
+#: a held step ends when the test releases it, or after this long (so a broken close fails, not hangs)
+HOLD_LIMIT_SECONDS = 30.0
+
+
+class SlowSteps(threading.Event):
+    """Set when a step began. ``hold()`` makes the next steps wait for ``release``."""
+
+    def __init__(self):
+        super().__init__()
+        self.held = False
+        self.release = threading.Event()
+        self.released_by_timeout = False
+
+    def hold(self):
+        self.held = True
+
+    def wait_in_step(self):
+        if not self.held:
+            time.sleep(STEP_SECONDS)
+        elif not self.release.wait(HOLD_LIMIT_SECONDS):
+            self.released_by_timeout = True
 
 
 @pytest.fixture
 def slow_solver(monkeypatch):
-    """Register ``_test_slow``: every step sleeps ``STEP_SECONDS``; the event tells that a step began."""
-    in_step = threading.Event()
+    """Register ``_test_slow``: every step sleeps ``STEP_SECONDS`` (or waits while held); the
+    returned event tells that a step began."""
+    in_step = SlowSteps()
 
     def slow(problem):
         x = problem.x0.clone()
         k = 0
         while True:
             in_step.set()
-            time.sleep(STEP_SECONDS)
+            in_step.wait_in_step()
             k += 1
             yield Step(k, x)
 
@@ -57,20 +79,23 @@ def test_closing_during_a_slow_iteration_waits_for_it_and_closes_cleanly(qtbot, 
     window.show()
     window.on_lane_changed(0, {"label": "SLOW", "solver": "_test_slow", "params": {}})
     assert window.run.lanes[0].spec.solver == "_test_slow"
+    slow_solver.hold()  # the step in progress ends only when the test says so
     qtbot.mouseClick(window.transport.play, Qt.MouseButton.LeftButton)
     assert window.worker.is_playing
     qtbot.waitUntil(slow_solver.is_set, timeout=20000)
     thread = window.thread
-    started = time.perf_counter()
     window.close()
-    assert time.perf_counter() - started < 0.9 * STEP_SECONDS  # the GUI thread did not wait
+    # close() returned while the step is still held: the GUI thread did not wait for it
+    assert not slow_solver.release.is_set() and not slow_solver.released_by_timeout
     # the iteration is still running: the window stays, says so, and takes no edits
     assert thread.isRunning() and window.isVisible() and window.stopping
     assert "stopping" in window.statusBar().currentMessage()
     assert not window.centralWidget().isEnabled()
     window.close()  # a second request changes nothing
+    assert thread.isRunning() and window.isVisible()
+    slow_solver.release.set()  # the step ends: the window closes
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
-    assert time.perf_counter() - started < 5.0
+    assert not slow_solver.released_by_timeout
     assert thread.isFinished() and window.thread is None
     assert not (tmp_path / ".autosave" / MARKER).exists()  # a clean exit
 
