@@ -7,7 +7,7 @@ import numpy as np
 
 from core.display import display_image
 
-from .panes import LanePaneInfo
+from .pane_titles import LanePaneInfo
 
 
 def metric_at(lane_snapshot, name: str, k: int) -> float | None:
@@ -27,6 +27,7 @@ def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) ->
     k = lane_snapshot.k if k is None else k
     kept_k = None if kept_k == k else kept_k
     shown = k if kept_k is None else kept_k
+    best_k = best_iteration(lane_snapshot)
     return LanePaneInfo(
         label=lane_snapshot.label,
         color=lane_snapshot.color or "#888888",
@@ -35,7 +36,18 @@ def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) ->
         kept_k=kept_k,
         psnr=metric_at(lane_snapshot, "psnr", shown),
         ssim=metric_at(lane_snapshot, "ssim", shown),
+        best_psnr=None if best_k is None else metric_at(lane_snapshot, "psnr", best_k),
+        best_k=best_k,
     )
+
+
+def best_iteration(lane_snapshot) -> int | None:
+    """Iteration (1-based) of the lane's best finite PSNR so far (the first on a tie), or None."""
+    values = np.asarray(lane_snapshot.metrics.get("psnr", ()), dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    return int(np.argmax(np.where(finite, values, -np.inf))) + 1
 
 
 def kept_range(snapshot, keep_iterates: int) -> tuple[int, int]:

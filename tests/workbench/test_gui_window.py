@@ -149,8 +149,8 @@ def test_a_diverging_lane_is_marked_in_its_panes_and_the_legend(main_window, qtb
     main_window.set_playing(False)
     wait_idle(qtbot, main_window)
     status = main_window.run.lanes[0].status
-    assert "diverged" in main_window.panes.plots["iterate0"].titleLabel.text
-    assert "diverged" not in main_window.panes.plots["iterate1"].titleLabel.text
+    assert "diverged" in main_window.panes.title_text("iterate0")
+    assert "diverged" not in main_window.panes.title_text("iterate1")
     legend_label = main_window.curves.legend.getLabel(main_window.curves.curves[("psnr", 0)])
     assert status in legend_label.text
     assert main_window.run.lanes[1].active  # the other lane goes on
@@ -241,7 +241,7 @@ def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(scratch_regi
     wait_idle(qtbot, main_window)
     assert main_window.run.lanes[0].status.startswith("error")
     assert any("_test_fails" in message for message in main_window.errors)
-    assert "error" in main_window.panes.plots["iterate0"].titleLabel.text
+    assert "error" in main_window.panes.title_text("iterate0")
     assert main_window.run.lanes[1].k == 2
 
 

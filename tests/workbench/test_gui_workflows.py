@@ -92,12 +92,12 @@ def test_clicking_a_curve_at_a_not_kept_iteration_shows_the_nearest_kept_iterate
         np.testing.assert_allclose(
             main_window.panes.image_of(f"iterate{lane_index}"), run.iterate(lane_index, 8), atol=1e-6
         )
-        title = main_window.panes.plots[f"iterate{lane_index}"].titleLabel.text
+        title = main_window.panes.title_text(f"iterate{lane_index}")
         assert "k=6 (nearest kept: 8)" in title
         psnr = main_window.worker.latest().lanes[lane_index].metrics["psnr"][8 - 1]
         assert f"{psnr:.2f} dB" in title  # the PSNR of the shown iterate
     click_plot(qtbot, main_window, "psnr", 9.0, 25.0)  # kept: no note
-    title = main_window.panes.plots["iterate0"].titleLabel.text
+    title = main_window.panes.title_text("iterate0")
     assert "k=9" in title and "nearest kept" not in title
     np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 9), atol=1e-6)
 
