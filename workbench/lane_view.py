@@ -87,10 +87,42 @@ def lane_images_at(run, lane_index: int, k: int) -> tuple[int, int, np.ndarray |
     return k, kept_k, display_image(problem, image), error
 
 
+#: key of the previous iterate x^{k−1} added to PODM's extras (for x_A − x^{k−1})
+PREVIOUS_ITERATE = "previous iterate"
+
+
 def extras_at(run, lane_index: int, k: int) -> dict[str, np.ndarray]:
     """Intermediate images of a lane at iteration ``k`` (clamped to the lane's latest) as
-    display images, from the engine's kept history ({} if not kept)."""
-    return run.extras(lane_index, min(k, run.lanes[lane_index].k))
+    display images, from the engine's kept history ({} if not kept), with the kept previous
+    iterate where the diagnostics need it (:func:`add_previous_iterate`)."""
+    k = min(k, run.lanes[lane_index].k)
+    return add_previous_iterate(run, lane_index, k, run.extras(lane_index, k))
+
+
+def add_previous_iterate(run, lane_index: int, k: int, extras: dict) -> dict:
+    """``extras`` plus x^{k−1} (display image, as the extras: no chroma) under
+    :data:`PREVIOUS_ITERATE` when they are PODM's (``x_A``) and x^{k−1} is kept."""
+    if "x_A" not in extras or k < 1:
+        return extras
+    x = run.lanes[lane_index].iterate_tensor(k - 1)
+    if x is None:
+        return extras
+    return {**extras, PREVIOUS_ITERATE: display_image(run.problem, run.problem.to_image(x), chroma="")}
+
+
+def live_extras(worker, lane_index: int, lane_snapshot) -> dict[str, np.ndarray]:
+    """The latest extras of a lane snapshot, with x^{k−1} added when the run lock is free at
+    once (never waits for a running step; the diagnostics then say why it is missing)."""
+    extras = lane_snapshot.extras
+    if "x_A" not in extras or not worker.run_lock.tryLock(0):
+        return extras
+    try:
+        run = worker.run
+        if lane_index < len(run.lanes) and run.lanes[lane_index].label == lane_snapshot.label:
+            return add_previous_iterate(run, lane_index, lane_snapshot.k, extras)
+        return extras
+    finally:
+        worker.run_lock.unlock()
 
 
 def iterations_per_second(lane_snapshot, window: int = 10) -> float | None:

@@ -312,15 +312,15 @@ class MainWindow(QMainWindow):
             k = max((lane.k for lane in snapshot.lanes), default=0)
             for i, lane in enumerate(snapshot.lanes):
                 self.panes.set_lane_image(i, lane.image, lane.error_map, lane_view.pane_info(lane))
-            index = self.diagnostics.lane_index()
+            index = self.diagnostics.pick_lane(snapshot.lanes)
             if 0 <= index < len(snapshot.lanes):
                 lane = snapshot.lanes[index]
-                self.diagnostics.show_lane(lane, lane.k, lane.extras)
+                self.diagnostics.show_lane(lane, lane.k, lane_view.live_extras(self.worker, index, lane))
         elif force:
             k = self.scrub_k
             with QMutexLocker(self.worker.run_lock):
                 shown = [lane_view.lane_images_at(self.run, i, k) for i in range(len(self.run.lanes))]
-                index = self.diagnostics.lane_index()
+                index = self.diagnostics.pick_lane(snapshot.lanes)
                 extras = lane_view.extras_at(self.run, index, k) if 0 <= index < len(self.run.lanes) else {}
             for i, (lane_k, kept_k, image, error) in enumerate(shown[: len(snapshot.lanes)]):
                 self.panes.set_lane_image(i, image, error, lane_view.pane_info(snapshot.lanes[i], lane_k, kept_k))

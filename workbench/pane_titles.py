@@ -128,12 +128,22 @@ class PaneTitle:
 
 def unconstrain_title(plot: pg.PlotItem) -> None:
     """Let the plot's title label be narrower than its text: pyqtgraph's LabelItem makes its
-    text width its minimum and preferred width, which widens (and overlaps) layout columns."""
+    text width its minimum and preferred width (again on every resize), which widens and
+    overlaps layout columns."""
     label = plot.titleLabel
-    height = label._sizeHint.get(Qt.SizeHint.MinimumSize, (0, 0))[1]
-    label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
-    label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
-    label.setMinimumWidth(0)
+    if not getattr(label, "_unconstrained", False):
+        original = label.updateMin
+
+        def update_min() -> None:
+            original()
+            height = label._sizeHint[Qt.SizeHint.MinimumSize][1]
+            label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+            label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+            label.setMinimumWidth(0)
+
+        label.updateMin = update_min
+        label._unconstrained = True
+    label.updateMin()
     label.updateGeometry()
 
 

@@ -101,7 +101,7 @@ def test_diagnostics_show_podm_intermediate_images_of_the_scrubbed_iteration(mai
     wait_idle(qtbot, main_window)
     main_window.diagnostics.lane_combo.setCurrentIndex(1)  # PODM
     main_window.scrub_to(2)
-    assert set(main_window.diagnostics.image_items) == {"x_A", "x_tilde", "x_G"}
+    assert set(main_window.diagnostics.image_items) == {"x_A", "x_tilde", "x_G", "x_G − x_tilde", "x_A − x^{k−1}"}
     live = main_window.worker.latest().lanes[1].extras["x_G"]
     shown = main_window.diagnostics.image_items["x_G"].image
     assert shown.shape == live.shape and np.abs(shown - live).max() > 0  # iteration 2, not 4
