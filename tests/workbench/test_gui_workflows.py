@@ -69,7 +69,7 @@ def test_psnr_legend_stays_after_lane_and_problem_changes(main_window, qtbot):
     main_window.refresh()
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
     assert legend_labels(main_window) == [lane.label for lane in main_window.run.lanes] == ["FISTA", "PODM", "FISTA 2"]
-    main_window.problem_panel.degradation.setCurrentText("blur")  # a problem change
+    main_window.problem_panel.set_degradation("blur")  # a problem change
     assert main_window.run.config.problem.degradation == "blur"
     main_window.refresh()
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
