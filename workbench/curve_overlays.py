@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QSizePolicy
 
 from . import theme
+from .image_views import refill_view, use_grid
 from .lane_view import best_iteration
 
 #: plot cells narrower than this (pixels) make the grid use fewer columns
@@ -117,9 +118,8 @@ class CurveOverlays:
         grid.addItem(self.legend_row, row=0, col=0, colspan=columns)
         for i, plot in enumerate(plots):
             grid.addItem(plot, row=1 + i // columns, col=i % columns)
-        grid.layout.setRowStretchFactor(0, 0)
-        for row in range(1, 1 + -(-len(plots) // columns)):
-            grid.layout.setRowStretchFactor(row, 1)
+        use_grid(grid.layout, 1 + -(-len(plots) // columns), columns, first_row=1)
+        refill_view(self.view.graphics)
         self.show_axis_labels()
 
     def show_axis_labels(self) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from . import theme
-from .image_views import SyncedImageViews
+from .image_views import SyncedImageViews, refill_view, use_grid
 from .lane_view import PREVIOUS_ITERATE
 from .pane_titles import PaneTitle, set_title
 from .panes import display_array, scalar_map
@@ -217,6 +217,8 @@ class DiagnosticsView(QWidget):
                 grid.removeItem(plot)
         for i, key in enumerate(keys):
             grid.addItem(self.image_plots[key], row=i // columns, col=i % columns)
+        use_grid(grid.layout, -(-len(keys) // columns), columns)
+        refill_view(self.graphics)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

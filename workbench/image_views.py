@@ -11,7 +11,7 @@ range links, whose aspect-locked feedback made linked panes shrink over a sessio
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 
 #: a view whose target is smaller than this share of the image (either side) is "zoomed in"
 ZOOMED_IN = 0.99
@@ -89,3 +89,33 @@ class SyncedImageViews:
         if self.shape is None:
             return None
         return view.mapViewToScene(self.image_rect()).boundingRect()
+
+
+def use_grid(layout, rows: int, columns: int, first_row: int = 0) -> None:
+    """Give rows ``first_row..rows-1`` and columns ``0..columns-1`` of a QGraphicsGridLayout
+    equal stretch, and collapse the rows and columns beyond them (left over from a larger grid
+    of an earlier arrangement, which would otherwise keep their spacing)."""
+    big = 1 << 24
+    for row in range(max(layout.rowCount(), rows)):
+        used = row < rows
+        layout.setRowStretchFactor(row, 1 if first_row <= row < rows else 0)
+        layout.setRowMaximumHeight(row, big if used else 0)
+        layout.setRowSpacing(row, layout.verticalSpacing() if used else 0)
+    for col in range(max(layout.columnCount(), columns)):
+        used = col < columns
+        layout.setColumnStretchFactor(col, 1 if used else 0)
+        layout.setColumnMaximumWidth(col, big if used else 0)
+        layout.setColumnSpacing(col, layout.horizontalSpacing() if used else 0)
+
+
+def refill_view(graphics: pg.GraphicsLayoutWidget) -> None:
+    """After the next event-loop turn, make the layout fill its view again: re-arranging items
+    during a resize can leave the central layout at the size of an earlier frame."""
+
+    def refill() -> None:
+        try:
+            graphics.ci.setGeometry(graphics.range)
+        except RuntimeError:  # the widget was deleted meanwhile
+            pass
+
+    QTimer.singleShot(0, refill)

@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import theme
-from .image_views import SyncedImageViews
+from .image_views import SyncedImageViews, refill_view, use_grid
 from .pane_titles import LanePaneInfo, PaneTitle, lane_title_lines
 
 __all__ = ["ImagePanes", "LanePaneInfo", "best_layout", "display_array", "scalar_map"]
@@ -168,10 +168,11 @@ class ImagePanes(QWidget):
         grid_cols = columns if stacked else 2 * columns
         if self.error_bar is not None:
             grid.addItem(self.error_bar, row=0, col=grid_cols, rowspan=grid_rows)
-        for col in range(grid_cols):
-            grid.layout.setColumnStretchFactor(col, 1)
-        for row in range(grid_rows):
-            grid.layout.setRowStretchFactor(row, 1)
+        use_grid(grid.layout, grid_rows, grid_cols)
+        if self.error_bar is not None:  # the colour bar's column: its own width, no stretch
+            grid.layout.setColumnMaximumWidth(grid_cols, 1 << 24)
+            grid.layout.setColumnSpacing(grid_cols, grid.layout.horizontalSpacing())
+        refill_view(self.graphics)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
