@@ -55,7 +55,7 @@ def grid_columns(count: int, width: float, height: float) -> int:
     columns = max(1, min(count, int(width // MIN_PLOT_WIDTH)))
     while columns < count and height / -(-count // columns) < MIN_PLOT_HEIGHT:
         columns += 1
-    return columns
+    return -(-count // -(-count // columns))  # as few columns as give the same rows: no empty cells
 
 
 class CurveOverlays:

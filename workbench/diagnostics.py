@@ -116,7 +116,7 @@ class DiagnosticsView(QWidget):
         self._columns = 0
         self.cursor_pen = pg.mkPen(colours.muted, style=Qt.PenStyle.DashLine)
         self.strip = pg.PlotItem()
-        set_title(self.strip, "accept / fallback")
+        self.strip_title = PaneTitle(self.strip, [("accept / fallback", None)], count=1)
         self.strip.hideAxis("left")
         self.strip.setMouseEnabled(y=False)
         self.strip.setMaximumHeight(80)
@@ -257,6 +257,10 @@ class DiagnosticsView(QWidget):
             self._series_key = key
             self._show_strip(lane)
             self._show_series(lane)
+            # one iteration axis for the strip and every series (not pyqtgraph's x-link, which maps
+            # ranges by pixel position and the strip has no y axis)
+            for plot in (self.strip, *self.series_plots.values()):
+                plot.setXRange(0.5, max(len(lane.iterations), 1) + 0.5, padding=0.02)
         self.set_cursor(k)
 
     def _show_image(self, name: str, image: np.ndarray, difference: bool, k: int) -> None:
@@ -285,7 +289,7 @@ class DiagnosticsView(QWidget):
             if n_ok + n_fallback
             else "no accept/fallback decisions reported by this lane"
         )
-        set_title(self.strip, title)
+        self.strip_title.set_lines([(title, None)])
 
     def _show_series(self, lane) -> None:
         names = sorted(lane.series)
@@ -300,7 +304,7 @@ class DiagnosticsView(QWidget):
             set_title(self.series_plots[name], f"{name}{last}")
 
     def _build_series(self, names: list[str]) -> None:
-        """One small plot per series, x linked to the strip."""
+        """One small plot per series (the iteration axis set with the strip's)."""
         for name, plot in self.series_plots.items():
             self.plots_graphics.removeItem(plot)
             self.cursors.pop(name, None)
@@ -310,7 +314,6 @@ class DiagnosticsView(QWidget):
             plot = pg.PlotItem()
             plot.setMinimumHeight(50)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setXLink(self.strip)
             pen = pg.mkPen(SERIES_COLORS[i % len(SERIES_COLORS)], width=2)
             self.series_curves[name] = plot.plot(pen=pen)
             self.cursors[name] = self._cursor(plot)

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.panes)
         right.addWidget(self.tabs)
-        right.setSizes([540, 460])
+        right.setSizes([450, 550])  # side-by-side panes need less height than the curves
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.side_tabs)
         main.addWidget(right)

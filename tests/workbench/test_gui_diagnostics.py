@@ -63,3 +63,28 @@ def test_unrolled_stage_shows_input_output_and_their_difference():
     podm = diagnostic_images({"x_A": stage_in, "x_tilde": stage_out, "x_G": stage_in, PREVIOUS_ITERATE: stage_out})
     assert [name for name, _, _ in podm] == ["x_A", "x_tilde", "x_G", "x_G − x_tilde", "x_A − x^{k−1}"]
     np.testing.assert_array_equal(podm[4][1], stage_in - stage_out)
+
+
+def test_series_share_the_iteration_axis_without_decisions(qtbot):
+    """A lane without accept/fallback decisions still shows its series over its iterations."""
+    from types import SimpleNamespace
+
+    from workbench.app import make_app
+    from workbench.diagnostics import DiagnosticsView
+
+    make_app()
+    view = DiagnosticsView()
+    qtbot.addWidget(view)
+    view.show()
+    lane = SimpleNamespace(
+        label="net",
+        status="running",
+        iterations=np.arange(1, 10),
+        metrics={"accepted": np.full(9, np.nan)},
+        series={"step": np.linspace(0.5, 0.6, 9), "threshold": np.linspace(1e-3, 5e-4, 9)},
+        extras={},
+    )
+    view.show_lane(lane, 9, {})
+    for name, plot in view.series_plots.items():
+        low, high = plot.getViewBox().viewRange()[0]
+        assert low < 1 and high > 9, name  # every point of the series in view
