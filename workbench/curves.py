@@ -17,7 +17,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from . import theme
+from .curve_overlays import CurveOverlays, RobustViewBox
 from .feed import GrowingArray
+from .pane_titles import PaneTitle
 
 LOG_FLOOR = 1e-16
 #: optimality-check markers: PODM's accepted step (green dot) or fallback (red cross)
@@ -37,8 +40,8 @@ class MetricPlot:
 
 
 METRIC_PLOTS = (
-    MetricPlot("rel_change", "log₁₀ relative change ‖xᵏ − xᵏ⁻¹‖/‖xᵏ⁻¹‖", True),
-    MetricPlot("rec_error", "log₁₀ reconstruction error ‖x − x_gt‖/‖x_gt‖", True),
+    MetricPlot("rel_change", "log₁₀ rel. change ‖xᵏ − xᵏ⁻¹‖/‖xᵏ⁻¹‖", True),
+    MetricPlot("rec_error", "log₁₀ rel. error ‖x − x_gt‖/‖x_gt‖", True),
     MetricPlot("psnr", "PSNR [dB]", False),
     MetricPlot("ssim", "SSIM", False),
     MetricPlot("objective", "log₁₀ objective Φ(x)", True),
@@ -111,12 +114,14 @@ class CurvesView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
-        self.graphics.setBackground("w")
+        colours = theme.current()
+        self.graphics.setBackground(colours.background)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.x_axis = "iteration"
         self.plots: dict[str, pg.PlotItem] = {}
+        self.titles: dict[str, PaneTitle] = {}  # elided to the plot width, full text in the tooltip
         self.cursors: dict[str, pg.InfiniteLine] = {}
         self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
         self.bound_curves: dict[int, pg.PlotDataItem] = {}
@@ -124,27 +129,26 @@ class CurvesView(QWidget):
         self._lanes: list[tuple[str, str]] = []
         self._plotted: dict[int, _PlottedLane] = {}  # lane index -> what its curves show
         self._last_snapshot = None
-        for i, spec in enumerate(METRIC_PLOTS):
-            plot = self.graphics.addPlot(row=i // 3, col=i % 3)
-            plot.setTitle(spec.title, size="9pt", color="#202020")
-            plot.titleLabel.setMinimumWidth(0)
+        for spec in METRIC_PLOTS:
+            plot = pg.PlotItem(viewBox=RobustViewBox())  # placed by the overlays' grid
+            plot.setMinimumWidth(80)
+            self.titles[spec.key] = PaneTitle(plot, [(spec.title, colours.foreground)], count=1)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setLabel("bottom", "iteration")
-            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#606060", style=Qt.PenStyle.DashLine))
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colours.muted, style=Qt.PenStyle.DashLine))
             plot.addItem(cursor, ignoreBounds=True)
             self.plots[spec.key] = plot
             self.cursors[spec.key] = cursor
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_click)
-        self.legend: pg.LegendItem = self.plots["psnr"].addLegend(
-            offset=(-5, 5), labelTextSize="9pt", labelTextColor="#202020", brush=pg.mkBrush(255, 255, 255, 200)
-        )
-        marker_legend = self.plots["opt_error"].addLegend(
-            offset=(-5, 5), labelTextSize="8pt", labelTextColor="#202020", brush=pg.mkBrush(255, 255, 255, 200)
-        )
+        # legend row above the plots, outside the data (lane curves named in set_lanes land in it)
+        self.overlays = CurveOverlays(self)
+        self.legend: pg.LegendItem = self.overlays.legend
+        self.plots["psnr"].legend = self.legend
         for kind, style in MARKER_STYLES.items():
-            marker_legend.addItem(pg.ScatterPlotItem(size=7, **style), kind)
+            self.overlays.marker_legend.addItem(pg.ScatterPlotItem(size=7, **style), kind)
+        self.overlays.arrange(1200, 500)
 
     # structure --------------------------------------------------------------------------
     def set_lanes(self, lanes: list[tuple[str, str]]) -> None:
@@ -160,6 +164,7 @@ class CurvesView(QWidget):
         # one legend for the widget's life: PlotItem.addLegend returns the existing one, so a
         # legend taken off the scene never came back
         self.legend.clear()
+        self.overlays.set_lanes(len(lanes))
         self._lanes = list(lanes)
         for index, (label, color) in enumerate(lanes):
             pen = pg.mkPen(color, width=2)
@@ -179,6 +184,7 @@ class CurvesView(QWidget):
             item.setData([], [])
         self._plotted.clear()
         self._last_snapshot = None
+        self.overlays.clear()
         for plot in self.plots.values():
             # an auto-ranged view without data keeps its last range: start from the fresh one
             plot.getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
@@ -191,6 +197,7 @@ class CurvesView(QWidget):
         self.x_axis = mode
         for plot in self.plots.values():
             plot.setLabel("bottom", "iteration" if mode == "iteration" else "solve time [s]")
+        self.overlays.show_axis_labels()
         if self._last_snapshot is not None:
             self.update_curves(self._last_snapshot)
 
@@ -213,6 +220,7 @@ class CurvesView(QWidget):
                 start = plotted.append(lane)
                 self._show_lane(index, lane, plotted, start if not fresh else 0)
             self._update_legend(index, lane)
+        self.overlays.update(snapshot)
 
     def _show_lane(self, index: int, lane, plotted: _PlottedLane, start: int) -> None:
         """Point the lane's curves at its plotted arrays (views: no copy)."""
@@ -262,6 +270,10 @@ class CurvesView(QWidget):
             x = float(lane.seconds[hits[0]]) if len(hits) else 0.0
         for cursor in self.cursors.values():
             cursor.setValue(x)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.overlays.arrange(self.width(), self.height())
 
     def cursor_position(self) -> float:
         """Current x of the cursors."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
 
-PREFERRED_SIZE = (1600, 1000)
+PREFERRED_SIZE = (1920, 1200)
 SCREEN_SHARE = 0.92  # leave room for panels and the window frame
 
 

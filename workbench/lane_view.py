@@ -7,7 +7,7 @@ import numpy as np
 
 from core.display import display_image
 
-from .panes import LanePaneInfo
+from .pane_titles import LanePaneInfo
 
 
 def metric_at(lane_snapshot, name: str, k: int) -> float | None:
@@ -27,6 +27,7 @@ def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) ->
     k = lane_snapshot.k if k is None else k
     kept_k = None if kept_k == k else kept_k
     shown = k if kept_k is None else kept_k
+    best_k = best_iteration(lane_snapshot)
     return LanePaneInfo(
         label=lane_snapshot.label,
         color=lane_snapshot.color or "#888888",
@@ -35,7 +36,18 @@ def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) ->
         kept_k=kept_k,
         psnr=metric_at(lane_snapshot, "psnr", shown),
         ssim=metric_at(lane_snapshot, "ssim", shown),
+        best_psnr=None if best_k is None else metric_at(lane_snapshot, "psnr", best_k),
+        best_k=best_k,
     )
+
+
+def best_iteration(lane_snapshot) -> int | None:
+    """Iteration (1-based) of the lane's best finite PSNR so far (the first on a tie), or None."""
+    values = np.asarray(lane_snapshot.metrics.get("psnr", ()), dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    return int(np.argmax(np.where(finite, values, -np.inf))) + 1
 
 
 def kept_range(snapshot, keep_iterates: int) -> tuple[int, int]:
@@ -75,10 +87,42 @@ def lane_images_at(run, lane_index: int, k: int) -> tuple[int, int, np.ndarray |
     return k, kept_k, display_image(problem, image), error
 
 
+#: key of the previous iterate x^{k−1} added to PODM's extras (for x_A − x^{k−1})
+PREVIOUS_ITERATE = "previous iterate"
+
+
 def extras_at(run, lane_index: int, k: int) -> dict[str, np.ndarray]:
     """Intermediate images of a lane at iteration ``k`` (clamped to the lane's latest) as
-    display images, from the engine's kept history ({} if not kept)."""
-    return run.extras(lane_index, min(k, run.lanes[lane_index].k))
+    display images, from the engine's kept history ({} if not kept), with the kept previous
+    iterate where the diagnostics need it (:func:`add_previous_iterate`)."""
+    k = min(k, run.lanes[lane_index].k)
+    return add_previous_iterate(run, lane_index, k, run.extras(lane_index, k))
+
+
+def add_previous_iterate(run, lane_index: int, k: int, extras: dict) -> dict:
+    """``extras`` plus x^{k−1} (display image, as the extras: no chroma) under
+    :data:`PREVIOUS_ITERATE` when they are PODM's (``x_A``) and x^{k−1} is kept."""
+    if "x_A" not in extras or k < 1:
+        return extras
+    x = run.lanes[lane_index].iterate_tensor(k - 1)
+    if x is None:
+        return extras
+    return {**extras, PREVIOUS_ITERATE: display_image(run.problem, run.problem.to_image(x), chroma="")}
+
+
+def live_extras(worker, lane_index: int, lane_snapshot) -> dict[str, np.ndarray]:
+    """The latest extras of a lane snapshot, with x^{k−1} added when the run lock is free at
+    once (never waits for a running step; the diagnostics then say why it is missing)."""
+    extras = lane_snapshot.extras
+    if "x_A" not in extras or not worker.run_lock.tryLock(0):
+        return extras
+    try:
+        run = worker.run
+        if lane_index < len(run.lanes) and run.lanes[lane_index].label == lane_snapshot.label:
+            return add_previous_iterate(run, lane_index, lane_snapshot.k, extras)
+        return extras
+    finally:
+        worker.run_lock.unlock()
 
 
 def iterations_per_second(lane_snapshot, window: int = 10) -> float | None:

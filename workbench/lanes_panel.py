@@ -43,6 +43,11 @@ def assign_lane_colors(config) -> None:
             used.add(lane.color)
 
 
+def component_tooltip(entry) -> str:
+    """Tooltip of a component in a list: its config name and its doc."""
+    return f"config name: {entry.name}\n\n{entry.doc}"
+
+
 def swatch(color: str) -> QIcon:
     """A small square icon filled with ``color``."""
     pixmap = QPixmap(12, 12)
@@ -147,10 +152,10 @@ class LanesPanel(QWidget):
         for combo, registry in ((self.solver, SOLVERS), (self.prior, PRIORS), (self.denoiser, DENOISERS)):
             combo.blockSignals(True)
             combo.clear()
-            for name in sorted(registry):
-                entry = registry[name]
-                combo.addItem(name + (" (learned)" if entry.extra.get("learned") else ""), name)
-                combo.setItemData(combo.count() - 1, entry.doc, Qt.ItemDataRole.ToolTipRole)
+            for name in sorted(registry, key=lambda n: registry[n].title.lower()):
+                entry = registry[name]  # readable title shown, the registry name kept as item data
+                combo.addItem(entry.title + (" (learned)" if entry.extra.get("learned") else ""), name)
+                combo.setItemData(combo.count() - 1, component_tooltip(entry), Qt.ItemDataRole.ToolTipRole)
             combo.blockSignals(False)
         self._mark_applicable()
 
@@ -160,7 +165,7 @@ class LanesPanel(QWidget):
             name = self.solver.itemData(row)
             reason = applicability(name, self._degradation) if self._degradation else None
             model.item(row).setEnabled(reason is None)
-            doc = SOLVERS[name].doc
+            doc = component_tooltip(SOLVERS[name])
             self.solver.setItemData(
                 row, doc if reason is None else f"not available: {reason}\n\n{doc}", Qt.ItemDataRole.ToolTipRole
             )
@@ -240,7 +245,7 @@ class LanesPanel(QWidget):
             if needs_denoiser and lane.get("denoiser") in DENOISERS:
                 parts.append(("denoiser", DENOISERS[lane["denoiser"]]))
             for kind, part in parts:
-                box = QGroupBox(f"{kind}: {part.name}")
+                box = QGroupBox(f"{kind}: {part.title}")
                 box.setToolTip(part.doc)
                 box_layout = QVBoxLayout(box)
                 box_layout.setContentsMargins(4, 2, 4, 2)

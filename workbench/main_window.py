@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.panes)
         right.addWidget(self.tabs)
-        right.setSizes([540, 460])
+        right.setSizes([450, 550])  # side-by-side panes need less height than the curves
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.side_tabs)
         main.addWidget(right)
@@ -312,12 +312,12 @@ class MainWindow(QMainWindow):
             k = max((lane.k for lane in snapshot.lanes), default=0)
             for i, lane in enumerate(snapshot.lanes):
                 self.panes.set_lane_image(i, lane.image, lane.error_map, lane_view.pane_info(lane))
-            index = self.diagnostics.lane_index()
+            index = self.diagnostics.pick_lane(snapshot.lanes)
             if 0 <= index < len(snapshot.lanes):
                 lane = snapshot.lanes[index]
-                self.diagnostics.show_lane(lane, lane.k, lane.extras)
+                self.diagnostics.show_lane(lane, lane.k, lane_view.live_extras(self.worker, index, lane))
         else:
-            k, index = self.scrub_k, self.diagnostics.lane_index()
+            k, index = self.scrub_k, self.diagnostics.pick_lane(snapshot.lanes)
             if force:  # kept iterates are read between two steps (never waiting for the run lock)
                 self.worker.submit(lambda run: feed.scrubbed(run, k, index), lambda got, _: self._show_scrubbed(k, got))
         self.curves.set_cursor(k, snapshot)

@@ -1,21 +1,32 @@
 """Image panes: ground truth, observation and, per lane, the iterate and its error map.
 
-Plain pyqtgraph ``ImageItem`` s (row-major float32, explicit levels) in linked view boxes, so
-zoom and pan are synced; the error maps share one colour bar (magma, levels fixed unless the
-user drags the bar). Hovering any pane shows the pixel coordinates and value.
+Plain pyqtgraph ``ImageItem`` s (row-major float32, explicit levels) in aspect-locked views that
+fit their image and stay synced (:mod:`workbench.image_views`). Panes come in pairs (ground truth
+over observation, each lane's iterate over its error map), laid out in as many pair columns as
+make the images largest in the space there is; titles are elided to the pane width (full text in
+the tooltip). The error maps share one colour bar (magma) whose levels follow the shown error
+maps until the user drags the bar. Hovering any pane shows the pixel coordinates and value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-ERROR_COLORMAP = "magma"
+from . import theme
+from .image_views import SyncedImageViews, refill_view, use_grid
+from .pane_titles import LanePaneInfo, PaneTitle, lane_title_lines
 
+__all__ = ["ImagePanes", "LanePaneInfo", "best_layout", "display_array", "scalar_map"]
+
+ERROR_COLORMAP = "magma"
+ERROR_PERCENTILE = 99.5  # error-map levels: (0, this percentile of the shown error maps)
+TITLE_HEIGHT = 48  # pixels a pane's three-line title takes (layout estimate)
+BAR_WIDTH = 70  # pixels the colour bar column takes (layout estimate)
 
 DISPLAY_LIMIT = 1e6  # values of a blowing-up iterate are clipped for display (no float overflow)
 
@@ -33,50 +44,28 @@ def scalar_map(image: np.ndarray) -> np.ndarray:
     return image.mean(axis=2) if image.ndim == 3 else image
 
 
-@dataclass
-class LanePaneInfo:
-    """What a lane's panes show in their titles."""
-
-    label: str
-    color: str
-    status: str = "ready"
-    k: int = 0
-    psnr: float | None = None
-    ssim: float | None = None
-    kept_k: int | None = None  # iterate shown instead of iteration k (not kept); None: k's own
-
-
-def lane_title(info: LanePaneInfo, what: str) -> str:
-    """HTML title of a lane pane: colour swatch, label, iteration (and the kept iteration shown
-    when iteration k is not kept), PSNR/SSIM of the shown iterate, divergence."""
-    details = f"k={info.k}"
-    if info.kept_k is not None:
-        details += f" (nearest kept: {info.kept_k})"
-    if what == "iterate":
-        if info.psnr is not None and np.isfinite(info.psnr):
-            details += f" · {info.psnr:.2f} dB"
-        if info.ssim is not None and np.isfinite(info.ssim):
-            details += f" · SSIM {info.ssim:.3f}"
-    else:
-        details = what if info.kept_k is None else f"{what} (k={info.kept_k})"
-    if info.status.startswith(("diverged", "error")):
-        details += f" <span style='color:#ff5050'>⚠ {info.status}</span>"
-    # two lines, so that titles stay narrower than their pane even with many lanes
-    return f"<span style='color:{info.color}'>■ {info.label}</span><br>{details}"
-
-
-def set_title(plot: pg.PlotItem, html: str, size: str = "9pt") -> None:
-    """Set a plot title that never widens its layout column (long titles may overflow)."""
-    plot.setTitle(html, size=size)
-    plot.titleLabel.setMinimumWidth(0)
-    plot.titleLabel.setToolTip(html)
+def best_layout(pairs: int, width: float, height: float, shape: tuple[int, int] | None) -> tuple[bool, int]:
+    """(stacked, pair columns) that draw images of ``shape`` (rows, cols) largest in a
+    ``width`` × ``height`` area: a pair is two panes stacked (``stacked``) or side by side;
+    ties go to fewer rows."""
+    rows, cols = shape or (1, 1)
+    best, best_scale = (True, 1), -1.0
+    for stacked in (True, False):
+        for columns in range(1, max(pairs, 1) + 1):
+            bands = math.ceil(pairs / columns)
+            cell_w = width / (columns if stacked else 2 * columns)
+            cell_h = height / (2 * bands if stacked else bands) - TITLE_HEIGHT
+            scale = min(cell_w / cols, cell_h / rows)
+            if scale > best_scale * 1.001:
+                best, best_scale = (stacked, columns), scale
+    return best
 
 
 class ImagePanes(QWidget):
     """Grid of synced image panes with a hover read-out.
 
-    Column 0 holds the ground truth (top) and the observation (bottom); column ``i + 1`` holds
-    lane ``i``'s iterate (top) and error map (bottom).
+    Pair 0 holds the ground truth (top) and the observation (bottom); pair ``i + 1`` holds lane
+    ``i``'s iterate (top) and error map (bottom).
     """
 
     hovered = Signal(str)
@@ -86,7 +75,7 @@ class ImagePanes(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
-        self.graphics.setBackground("#1e1e1e")
+        self.graphics.setBackground(theme.current().background)
         self.readout = QLabel("hover a pane to read pixel values")
         self.readout.setObjectName("pane_readout")
         layout = QVBoxLayout(self)
@@ -95,48 +84,52 @@ class ImagePanes(QWidget):
         layout.addWidget(self.readout)
         self.plots: dict[str, pg.PlotItem] = {}
         self.items: dict[str, pg.ImageItem] = {}
+        self.titles: dict[str, PaneTitle] = {}
+        self.views = SyncedImageViews()
         self.lane_infos: list[LanePaneInfo] = []
         self.error_bar: pg.ColorBarItem | None = None
         self.error_levels: tuple[float, float] | None = None
-        self._master: pg.ViewBox | None = None
+        self._user_levels = False  # the user dragged the colour bar: levels stay
+        self._error_highs: dict[int, float] = {}
+        self.layout_shape: tuple[bool, int] | None = None  # (stacked, pair columns) shown
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.set_lanes([])
 
     # structure --------------------------------------------------------------------------
-    def _add_pane(self, key: str, row: int, col: int, title: str) -> pg.ImageItem:
-        plot = self.graphics.addPlot(row=row, col=col)
+    def _add_pane(self, key: str, lines) -> pg.ImageItem:
+        plot = pg.PlotItem()
         plot.setMinimumSize(24, 24)  # many lanes shrink their panes instead of clipping the grid
+        plot.setPreferredSize(24, 24)  # columns share the space equally, whatever the title widths
         plot.hideAxis("left")
         plot.hideAxis("bottom")
-        set_title(plot, title)
         plot.setMenuEnabled(False)
-        view = plot.getViewBox()
-        view.setAspectLocked(True)
-        view.invertY(True)
         item = pg.ImageItem(axisOrder="row-major")
         plot.addItem(item)
-        if self._master is None:
-            self._master = view
-        else:
-            view.setXLink(self._master)
-            view.setYLink(self._master)
+        self.views.add(plot.getViewBox())
         self.plots[key] = plot
         self.items[key] = item
+        self.titles[key] = PaneTitle(plot, lines)
         return item
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(top, bottom) pane keys of every pair, in layout order."""
+        return [("ground_truth", "observation")] + [(f"iterate{i}", f"error{i}") for i in range(len(self.lane_infos))]
 
     def set_lanes(self, infos: list[LanePaneInfo]) -> None:
         """Rebuild the grid for these lanes (call only when lanes are added/removed/renamed)."""
         self.graphics.clear()
         self.plots.clear()
         self.items.clear()
-        self._master = None
+        self.titles.clear()
+        self.views.clear()
+        self._error_highs.clear()
         self.lane_infos = list(infos)
-        self._add_pane("ground_truth", 0, 0, "ground truth")
-        self._add_pane("observation", 1, 0, "observation")
+        self._add_pane("ground_truth", [("ground truth", None)])
+        self._add_pane("observation", [("observation", None)])
         error_items = []
         for i, info in enumerate(self.lane_infos):
-            self._add_pane(f"iterate{i}", 0, i + 1, lane_title(info, "iterate"))
-            error_items.append(self._add_pane(f"error{i}", 1, i + 1, lane_title(info, "|x − x_gt|")))
+            self._add_pane(f"iterate{i}", lane_title_lines(info, "iterate"))
+            error_items.append(self._add_pane(f"error{i}", lane_title_lines(info, "|x − x_gt|")))
         for item in error_items:
             item.setColorMap(pg.colormap.get(ERROR_COLORMAP))
         self.error_bar = None
@@ -146,7 +139,44 @@ class ImagePanes(QWidget):
                 values=levels, colorMap=ERROR_COLORMAP, interactive=True, width=12, label="|x − x_gt|"
             )
             self.error_bar.setImageItem(error_items)
-            self.graphics.addItem(self.error_bar, row=1, col=len(self.lane_infos) + 1)
+            self.error_bar.sigLevelsChangeFinished.connect(self._on_user_levels)
+        self.layout_shape = None
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Place the pairs in the pair-column count that draws the images largest."""
+        size = self.graphics.size()
+        bar = BAR_WIDTH if self.error_bar is not None else 0
+        layout = best_layout(len(self.pairs()), size.width() - bar, size.height(), self.views.shape)
+        if layout == self.layout_shape:
+            return
+        self.layout_shape = layout
+        stacked, columns = layout
+        grid = self.graphics.ci
+        for item in [*self.plots.values(), self.error_bar]:
+            if item is not None and item in grid.items:
+                grid.removeItem(item)
+        for p, (top, bottom) in enumerate(self.pairs()):
+            band, col = divmod(p, columns)
+            if stacked:
+                grid.addItem(self.plots[top], row=2 * band, col=col)
+                grid.addItem(self.plots[bottom], row=2 * band + 1, col=col)
+            else:
+                grid.addItem(self.plots[top], row=band, col=2 * col)
+                grid.addItem(self.plots[bottom], row=band, col=2 * col + 1)
+        grid_rows = math.ceil(len(self.pairs()) / columns) * (2 if stacked else 1)
+        grid_cols = columns if stacked else 2 * columns
+        if self.error_bar is not None:
+            grid.addItem(self.error_bar, row=0, col=grid_cols, rowspan=grid_rows)
+        use_grid(grid.layout, grid_rows, grid_cols)
+        if self.error_bar is not None:  # the colour bar's column: its own width, no stretch
+            grid.layout.setColumnMaximumWidth(grid_cols, 1 << 24)
+            grid.layout.setColumnSpacing(grid_cols, grid.layout.horizontalSpacing())
+        refill_view(self.graphics)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange()
 
     # content ----------------------------------------------------------------------------
     def set_reference(self, ground_truth: np.ndarray | None, observation: np.ndarray | None) -> None:
@@ -156,15 +186,18 @@ class ImagePanes(QWidget):
                 self.items[key].setImage(display_array(image), autoLevels=False, levels=(0.0, 1.0))
             else:
                 self.items[key].clear()
-        self.fit_view()
+        shown = ground_truth if ground_truth is not None else observation
+        if shown is not None:
+            rows, cols = shown.shape[:2]
+            for key, what in (("ground_truth", "ground truth"), ("observation", "observation")):
+                self.titles[key].set_lines([(what, None), (f"{cols}×{rows}", None)])
+        self.views.set_shape(None if shown is None else shown.shape)
+        self.layout_shape = None
+        self._arrange()
 
     def fit_view(self) -> None:
-        """Zoom every (linked) pane to the whole image."""
-        image = self.items["ground_truth"].image
-        if image is None:
-            image = self.items["observation"].image
-        if image is not None and self._master is not None:
-            self._master.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.02)
+        """Zoom every (synced) pane to the whole image."""
+        self.views.fit()
 
     def set_lane_image(
         self, index: int, image: np.ndarray | None, error_map: np.ndarray | None, info: LanePaneInfo
@@ -177,25 +210,41 @@ class ImagePanes(QWidget):
             iterate_item.setImage(display_array(image), autoLevels=False, levels=(0.0, 1.0))
         if error_map is not None:
             error = display_array(scalar_map(np.abs(error_map)))
-            if self.error_levels is None:
-                self.fix_error_levels(float(np.percentile(error, 99.5)) or 1e-3)
+            finite = error[np.isfinite(error)]
+            self._error_highs[index] = float(np.percentile(finite, ERROR_PERCENTILE)) if finite.size else 0.0
+            if not self._user_levels:
+                self.fix_error_levels(max(self._error_highs.values()) or 1e-3)
             error_item.setImage(error, autoLevels=False, levels=self.error_bar.levels())
-        set_title(self.plots[f"iterate{index}"], lane_title(info, "iterate"))
-        set_title(self.plots[f"error{index}"], lane_title(info, "|x − x_gt|"))
+        self.titles[f"iterate{index}"].set_lines(lane_title_lines(info, "iterate"))
+        self.titles[f"error{index}"].set_lines(lane_title_lines(info, "|x − x_gt|"))
 
     def fix_error_levels(self, high: float) -> None:
-        """Fix the shared error-map levels to (0, high) until the problem changes."""
+        """Set the shared error-map levels to (0, high)."""
         self.error_levels = (0.0, max(high, 1e-6))
-        if self.error_bar is not None:
+        if self.error_bar is not None and tuple(self.error_bar.levels()) != self.error_levels:
             self.error_bar.setLevels(self.error_levels)
 
+    def _on_user_levels(self, _bar=None) -> None:
+        self._user_levels = True
+        self.error_levels = tuple(self.error_bar.levels())
+
     def reset_levels(self) -> None:
-        """Forget the error-map levels (the next error map fixes them again)."""
+        """Forget the error-map levels and the user's choice (a new problem)."""
         self.error_levels = None
+        self._user_levels = False
+        self._error_highs.clear()
 
     def image_of(self, key: str) -> np.ndarray | None:
         """The array shown in pane ``key`` (e.g. ``"iterate0"``, ``"observation"``)."""
         return self.items[key].image
+
+    def title_text(self, key: str) -> str:
+        """Full (unelided) title of pane ``key``."""
+        return self.titles[key].text()
+
+    def image_rect_on_screen(self, key: str):
+        """The image's rectangle in pane ``key`` in the panes' widget pixels (QRectF or None)."""
+        return self.views.on_screen_rect(self.plots[key].getViewBox())
 
     # hover ------------------------------------------------------------------------------
     def _on_mouse_moved(self, scene_pos) -> None:

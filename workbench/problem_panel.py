@@ -149,7 +149,7 @@ class ProblemPanel(QWidget):
         form.addRow("size", self.size)
         self.degradation = QComboBox()
         self._fill_degradations()
-        self.degradation.currentTextChanged.connect(self._on_degradation)
+        self.degradation.currentIndexChanged.connect(lambda _: self._on_degradation(self.degradation.currentData()))
         form.addRow("degradation", self.degradation)
         self.noise = QDoubleSpinBox()
         self.noise.setRange(0.0, 1.0)
@@ -173,10 +173,12 @@ class ProblemPanel(QWidget):
         self.set_problem(problem)
 
     def _fill_degradations(self) -> None:
-        for name in sorted(DEGRADATIONS):
-            self.degradation.addItem(name, name)
+        """Readable names in the list (``Entry.title``); the config keeps the identifier (item data)."""
+        for name in sorted(DEGRADATIONS, key=lambda n: DEGRADATIONS[n].title.lower()):
+            entry = DEGRADATIONS[name]
+            self.degradation.addItem(entry.title, name)
             self.degradation.setItemData(
-                self.degradation.count() - 1, DEGRADATIONS[name].doc, Qt.ItemDataRole.ToolTipRole
+                self.degradation.count() - 1, f"config name: {name}\n\n{entry.doc}", Qt.ItemDataRole.ToolTipRole
             )
 
     def refresh_degradations(self) -> None:
@@ -185,7 +187,7 @@ class ProblemPanel(QWidget):
         try:
             self.degradation.clear()
             self._fill_degradations()
-            self.degradation.setCurrentText(str(self._problem.get("degradation")))
+            self.degradation.setCurrentIndex(self.degradation.findData(self._problem.get("degradation")))
         finally:
             self._updating = False
 
@@ -220,7 +222,7 @@ class ProblemPanel(QWidget):
             self.color_mode.setCurrentText(str(problem.get("color_mode", "y")))
             self.color_mode.setEnabled(not self.grayscale.isChecked())
             self.size.setValue(int(problem.get("size") or 0))
-            self.degradation.setCurrentText(str(problem.get("degradation")))
+            self.degradation.setCurrentIndex(self.degradation.findData(problem.get("degradation")))
             self.noise.setValue(float(problem.get("noise_sigma", 0.0)))
             self.seed.setValue(int(problem.get("seed", 0)))
             self._build_params_form()
@@ -245,8 +247,8 @@ class ProblemPanel(QWidget):
         self.color_mode.setEnabled(not self.grayscale.isChecked())
         self.changed.emit(self.problem())
 
-    def _on_degradation(self, name: str) -> None:
-        if self._updating or name == self._problem.get("degradation"):
+    def _on_degradation(self, name: str | None) -> None:
+        if self._updating or name is None or name == self._problem.get("degradation"):
             return
         self._problem["degradation"] = name
         self._problem["params"] = {}
@@ -274,8 +276,8 @@ class ProblemPanel(QWidget):
         self.changed.emit(self.problem())
 
     def set_degradation(self, name: str) -> None:
-        """Select a degradation as the combo box does."""
-        self.degradation.setCurrentText(name)
+        """Select a degradation (its registry name) as the combo box does."""
+        self.degradation.setCurrentIndex(self.degradation.findData(name))
 
     def open_image_dialog(self) -> None:
         """Ask for an image file and use it."""

@@ -72,7 +72,7 @@ def test_solvers_that_do_not_apply_are_disabled_with_the_reason_until_the_degrad
     assert enabled(main_window, "fista") and enabled(main_window, "podm")
     tip = combo.itemData(solver_row(main_window, "lista"), Qt.ItemDataRole.ToolTipRole)
     assert applicability("lista", "sparse_sr") in tip and "denoise" in tip
-    main_window.problem_panel.degradation.setCurrentText("denoise")  # the user changes the problem
+    main_window.problem_panel.set_degradation("denoise")  # the user changes the problem
     wait_built(qtbot, main_window)
     assert main_window.run.config.problem.degradation == "denoise"
     assert enabled(main_window, "lista") and not enabled(main_window, "ista_net_plus")

@@ -101,7 +101,7 @@ def test_diagnostics_show_podm_intermediate_images_of_the_scrubbed_iteration(mai
     wait_idle(qtbot, main_window)
     main_window.diagnostics.lane_combo.setCurrentIndex(1)  # PODM
     main_window.scrub_to(2)
-    assert set(main_window.diagnostics.image_items) == {"x_A", "x_tilde", "x_G"}
+    assert set(main_window.diagnostics.image_items) == {"x_A", "x_tilde", "x_G", "x_G − x_tilde", "x_A − x^{k−1}"}
     live = main_window.worker.latest().lanes[1].extras["x_G"]
     shown = main_window.diagnostics.image_items["x_G"].image
     assert shown.shape == live.shape and np.abs(shown - live).max() > 0  # iteration 2, not 4
@@ -149,8 +149,8 @@ def test_a_diverging_lane_is_marked_in_its_panes_and_the_legend(main_window, qtb
     main_window.set_playing(False)
     wait_idle(qtbot, main_window)
     status = main_window.run.lanes[0].status
-    assert "diverged" in main_window.panes.plots["iterate0"].titleLabel.text
-    assert "diverged" not in main_window.panes.plots["iterate1"].titleLabel.text
+    assert "diverged" in main_window.panes.title_text("iterate0")
+    assert "diverged" not in main_window.panes.title_text("iterate1")
     legend_label = main_window.curves.legend.getLabel(main_window.curves.curves[("psnr", 0)])
     assert status in legend_label.text
     assert main_window.run.lanes[1].active  # the other lane goes on
@@ -241,7 +241,7 @@ def test_a_lane_whose_solver_fails_is_reported_and_the_others_go_on(scratch_regi
     wait_idle(qtbot, main_window)
     assert main_window.run.lanes[0].status.startswith("error")
     assert any("_test_fails" in message for message in main_window.errors)
-    assert "error" in main_window.panes.plots["iterate0"].titleLabel.text
+    assert "error" in main_window.panes.title_text("iterate0")
     assert main_window.run.lanes[1].k == 2
 
 

@@ -70,7 +70,7 @@ def test_psnr_legend_stays_after_lane_and_problem_changes(main_window, qtbot):
     main_window.refresh()
     assert main_window.curves.legend.scene() is main_window.curves.graphics.scene()
     assert legend_labels(main_window) == [lane.label for lane in main_window.run.lanes] == ["FISTA", "PODM", "FISTA 2"]
-    main_window.problem_panel.degradation.setCurrentText("blur")  # a problem change
+    main_window.problem_panel.set_degradation("blur")  # a problem change
     wait_built(qtbot, main_window)
     assert main_window.run.config.problem.degradation == "blur"
     main_window.refresh()
@@ -95,12 +95,12 @@ def test_clicking_a_curve_at_a_not_kept_iteration_shows_the_nearest_kept_iterate
         np.testing.assert_allclose(
             main_window.panes.image_of(f"iterate{lane_index}"), run.iterate(lane_index, 8), atol=1e-6
         )
-        title = main_window.panes.plots[f"iterate{lane_index}"].titleLabel.text
+        title = main_window.panes.title_text(f"iterate{lane_index}")
         assert "k=6 (nearest kept: 8)" in title
         psnr = main_window.worker.latest().lanes[lane_index].metrics["psnr"][8 - 1]
         assert f"{psnr:.2f} dB" in title  # the PSNR of the shown iterate
     click_plot(qtbot, main_window, "psnr", 9.0, 25.0)  # kept: no note
-    title = main_window.panes.plots["iterate0"].titleLabel.text
+    title = main_window.panes.title_text("iterate0")
     assert "k=9" in title and "nearest kept" not in title
     np.testing.assert_allclose(main_window.panes.image_of("iterate0"), run.iterate(0, 9), atol=1e-6)
 

@@ -18,8 +18,8 @@ class FakeScreen:
 def test_initial_size_fits_small_screens_and_keeps_the_preferred_size_on_large_ones(monkeypatch):
     for (width, height), expected in (
         ((1366, 768), (1256, 706)),
-        ((1920, 1080), (1600, 993)),
-        ((3840, 2160), (1600, 1000)),
+        ((1920, 1080), (1766, 993)),
+        ((3840, 2160), (1920, 1200)),
     ):
         monkeypatch.setattr(geometry.QGuiApplication, "primaryScreen", lambda w=width, h=height: FakeScreen(w, h))
         assert geometry.initial_size() == expected

@@ -1,0 +1,164 @@
+"""What the curves view draws besides the curves: the legend row outside the data, each lane's
+best-PSNR marker, an auto-range that a diverging lane cannot blow up, and the plot grid that
+reflows to the space (so no column is clipped on a small screen).
+
+Kept apart from :mod:`workbench.curves`, whose data-update path stays the one place that feeds
+the curves; :meth:`CurveOverlays.update` reads the same snapshot after it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QSizePolicy
+
+from . import theme
+from .image_views import refill_view, use_grid
+from .lane_view import best_iteration
+
+#: plot cells narrower than this (pixels) make the grid use fewer columns
+MIN_PLOT_WIDTH = 300
+#: plot cells lower than this (pixels) make the grid use more columns (fewer rows)
+MIN_PLOT_HEIGHT = 120
+LEGEND_ENTRY_WIDTH = 150  # pixels a lane's legend entry may take
+LEGEND_MARKERS_WIDTH = 300  # pixels of the marker legend (best PSNR, accepted, fallback)
+BEST_MARKER = dict(symbol="star", size=13)
+
+
+def is_wild(status: str) -> bool:
+    """A lane whose values must not set the axes of the others: diverging, diverged or failed."""
+    return status.startswith(("diverged", "error")) or "diverging" in status
+
+
+class RobustViewBox(pg.ViewBox):
+    """A ViewBox whose auto-range ignores the items in ``excluded`` (a diverging lane's curves),
+    so that the other lanes keep readable axes; the excluded curves are still drawn."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.excluded: list = []
+
+    def set_excluded(self, items: list) -> None:
+        if items != self.excluded:
+            self.excluded = list(items)
+            self.updateAutoRange()
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):
+        if items is None and self.excluded:
+            items = [item for item in self.addedItems if all(item is not ex for ex in self.excluded)]
+        return super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+
+
+def grid_columns(count: int, width: float, height: float) -> int:
+    """Columns of the plot grid: as many as fit ``MIN_PLOT_WIDTH`` each (at most ``count``),
+    more when the rows would be lower than ``MIN_PLOT_HEIGHT``."""
+    columns = max(1, min(count, int(width // MIN_PLOT_WIDTH)))
+    while columns < count and height / -(-count // columns) < MIN_PLOT_HEIGHT:
+        columns += 1
+    return -(-count // -(-count // columns))  # as few columns as give the same rows: no empty cells
+
+
+class CurveOverlays:
+    """Legend, best-PSNR markers, robust auto-range and grid reflow of a ``CurvesView``."""
+
+    def __init__(self, view):
+        self.view = view
+        colours = theme.current()
+        self.legend = pg.LegendItem(
+            offset=None, labelTextSize="9pt", labelTextColor=colours.foreground, brush=colours.legend_brush()
+        )
+        self.marker_legend = pg.LegendItem(
+            offset=None, labelTextSize="8pt", labelTextColor=colours.foreground, brush=colours.legend_brush()
+        )
+        for legend in (self.legend, self.marker_legend):
+            legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            legend.layout.setContentsMargins(2, 0, 2, 0)
+            legend.layout.setVerticalSpacing(0)
+        self.best: dict[str, pg.ScatterPlotItem] = {}
+        for key, plot in view.plots.items():
+            markers = pg.ScatterPlotItem(pen=pg.mkPen(colours.foreground, width=1), **BEST_MARKER)
+            markers.setZValue(10)
+            plot.addItem(markers, ignoreBounds=True)
+            self.best[key] = markers
+        self.marker_legend.addItem(
+            pg.ScatterPlotItem(pen=pg.mkPen(colours.foreground), brush=colours.muted, **BEST_MARKER), "best PSNR"
+        )
+        self.marker_legend.setColumnCount(3)
+        # the legends sit in their own row layout, so that their widths never widen a plot column
+        self.legend_row = pg.GraphicsLayout()
+        self.legend_row.addItem(self.legend, row=0, col=0)
+        self.legend_row.addItem(self.marker_legend, row=0, col=1)
+        self.legend_row.layout.setColumnStretchFactor(0, 1)
+        self.legend_row.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.columns = 0
+        self.lane_count = 0
+        self._width = 1200.0
+
+    def set_lanes(self, count: int) -> None:
+        """Lay the legend out in as many columns as fit for ``count`` lanes."""
+        self.lane_count = count
+        self.legend.setColumnCount(
+            max(1, min(count, 6, int((self._width - LEGEND_MARKERS_WIDTH) // LEGEND_ENTRY_WIDTH)))
+        )
+
+    def arrange(self, width: float, height: float) -> None:
+        """Place the legend row and the plots in the grid that fits ``width`` × ``height``."""
+        plots = list(self.view.plots.values())
+        columns = grid_columns(len(plots), width, height)
+        if abs(width - self._width) > 20:
+            self._width = width
+            self.set_lanes(self.lane_count)
+        if columns == self.columns:
+            return
+        self.columns = columns
+        grid = self.view.graphics.ci
+        for item in [self.legend_row, *plots]:
+            if item in grid.items:
+                grid.removeItem(item)
+        grid.addItem(self.legend_row, row=0, col=0, colspan=columns)
+        for i, plot in enumerate(plots):
+            grid.addItem(plot, row=1 + i // columns, col=i % columns)
+        use_grid(grid.layout, 1 + -(-len(plots) // columns), columns, first_row=1)
+        refill_view(self.view.graphics)
+        self.show_axis_labels()
+
+    def show_axis_labels(self) -> None:
+        """The x-axis label only under the bottom row of plots (the others share it)."""
+        plots = list(self.view.plots.values())
+        columns = max(self.columns, 1)
+        bottom_row = (len(plots) - 1) // columns
+        for i, plot in enumerate(plots):
+            at_bottom = i // columns == bottom_row or i + columns >= len(plots)
+            plot.getAxis("bottom").showLabel(at_bottom)
+
+    def clear(self) -> None:
+        for markers in self.best.values():
+            markers.setData([], [])
+        for plot in self.view.plots.values():
+            plot.getViewBox().set_excluded([])
+
+    def update(self, snapshot) -> None:
+        """Best-PSNR markers and the lanes left out of the auto-range, from ``snapshot``."""
+        from .curves import METRIC_PLOTS, curve_values
+
+        lanes = list(enumerate(snapshot.lanes))
+        wild = {i for i, lane in lanes if is_wild(lane.status)}
+        if len(wild) == len(lanes):
+            wild = set()  # every lane diverges: show them all
+        best = [(lane, best_iteration(lane)) for _, lane in lanes]
+        for spec in METRIC_PLOTS:
+            spots = []
+            for lane, k in best:
+                values = lane.metrics.get(spec.key)
+                x = self.view._x_of(lane)
+                if k is None or values is None or len(values) < k or len(x) < k:
+                    continue
+                y = curve_values(values[k - 1 : k], spec.log)[0]
+                if np.isfinite(y):
+                    spots.append({"pos": (x[k - 1], y), "brush": pg.mkBrush(lane.color or "#888888")})
+            self.best[spec.key].setData(spots)
+            excluded = [item for (key, i), item in self.view.curves.items() if key == spec.key and i in wild]
+            if spec.key == "opt_error":
+                excluded += [self.view.bound_curves[i] for i in wild if i in self.view.bound_curves]
+                excluded += [item for (i, _), item in self.view.markers.items() if i in wild]
+            self.view.plots[spec.key].getViewBox().set_excluded(excluded)
