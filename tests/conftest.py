@@ -46,6 +46,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.qt_log_ignore(*BENIGN_QT_MESSAGES))
 
 
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_in_the_main_thread(request):
+    """After a Qt test, collect its garbage here. Left to the cyclic GC, the widgets of a closed
+    window could be collected in a worker thread; PySide then defers their deletion to the main
+    thread, where it deadlocked once inside a later test's event loop (QObject::~QObject waiting
+    on a signal-slot mutex, no other thread alive)."""
+    yield
+    if {"qtbot", "qapp", "main_window"} & set(request.fixturenames):
+        import gc
+
+        gc.collect()
+
+
 @pytest.fixture
 def scratch_registries():
     """Every registry of :mod:`core.registry` (loaded), restored to its exact contents after the

@@ -3,6 +3,8 @@ while the config keeps the registry identifiers."""
 
 from __future__ import annotations
 
+from test_gui_runtime import wait_built
+
 from core.registry import DEGRADATIONS, SOLVERS
 
 
@@ -12,10 +14,11 @@ def row_with_text(combo, text: str) -> int:
     return rows[0]
 
 
-def test_degradations_show_titles_and_the_config_keeps_the_name(main_window):
+def test_degradations_show_titles_and_the_config_keeps_the_name(main_window, qtbot):
     combo = main_window.problem_panel.degradation
     assert combo.currentText() == DEGRADATIONS["sparse_sr"].title != "sparse_sr"
     combo.setCurrentIndex(row_with_text(combo, DEGRADATIONS["blur"].title))  # as a user picks it
+    wait_built(qtbot, main_window)  # the new problem is built in the background
     assert main_window.run.config.problem.degradation == "blur"
     assert combo.currentData() == "blur" and combo.currentText() == "Deblurring"
     assert combo.itemData(combo.currentIndex(), 3).startswith("config name: blur")  # tooltip
