@@ -81,6 +81,13 @@ def small_config(size: int = 64):
     return config
 
 
+def wait_idle(qtbot, window, timeout=60000):
+    """Wait until the window's worker is paused with nothing left to do, then repaint."""
+    qtbot.waitUntil(lambda: window.worker.idle, timeout=timeout)
+    window.worker.publish()
+    window.refresh()
+
+
 @pytest.fixture
 def main_window(qtbot):
     """The workbench main window on the default problem at 64 px (no autosave)."""

@@ -5,17 +5,12 @@ marked, a diverging lane does not set the other lanes' y axes, and no plot colum
 from __future__ import annotations
 
 import numpy as np
+from conftest import wait_idle
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
 
 from workbench.curves import METRIC_PLOTS, curve_values
 from workbench.forms import ParamForm
-
-
-def wait_idle(qtbot, window, timeout=60000):
-    qtbot.waitUntil(lambda: not window.worker.is_playing, timeout=timeout)
-    window.worker.publish()
-    window.refresh()
 
 
 def settle(window):

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import wait_idle
 from PySide6.QtCore import QMutexLocker
 
 from core.display import display_image
 from workbench.diagnostics import DIFFERENCE_COLORMAP, diagnostic_images, symmetric_level
 from workbench.lane_view import PREVIOUS_ITERATE
-
-
-def wait_idle(qtbot, window, timeout=60000):
-    qtbot.waitUntil(lambda: not window.worker.is_playing, timeout=timeout)
-    window.worker.publish()
-    window.refresh()
 
 
 def test_podm_differences_use_symmetric_levels_and_the_kept_previous_iterate(main_window, qtbot):
@@ -26,6 +21,8 @@ def test_podm_differences_use_symmetric_levels_and_the_kept_previous_iterate(mai
     assert diagnostics.lane_index() == 1  # FISTA reports nothing: PODM is picked
     main_window.tabs.setCurrentWidget(diagnostics)
     main_window.scrub_to(3)
+    # the kept images are read by a worker job (at once when the worker is idle, else queued)
+    qtbot.waitUntil(lambda: main_window.worker.jobs_pending == 0, timeout=30000)
     run = main_window.run
     with QMutexLocker(main_window.worker.run_lock):
         extras = run.extras(1, 3)
@@ -47,6 +44,7 @@ def test_podm_differences_use_symmetric_levels_and_the_kept_previous_iterate(mai
         assert sum(isinstance(item, type(diagnostics.series_curves[name])) for item in plot.listDataItems()) == 1
     assert set(diagnostics.cursor_positions().values()) == {3.0}
     main_window.scrub_to(2)
+    qtbot.waitUntil(lambda: main_window.worker.jobs_pending == 0, timeout=30000)
     assert set(diagnostics.cursor_positions().values()) == {2.0}
 
 

@@ -10,18 +10,12 @@ import time
 
 import numpy as np
 import pytest
+from conftest import wait_idle
 from PySide6.QtCore import QMutexLocker
 from PySide6.QtGui import QAction
 
 from workbench.curves import METRIC_PLOTS
 from workbench.forms import ParamForm
-
-
-def wait_idle(qtbot, window, timeout=60000):
-    """Wait until the worker is paused with nothing left to do, then repaint."""
-    qtbot.waitUntil(lambda: window.worker.idle, timeout=timeout)
-    window.worker.publish()
-    window.refresh()
 
 
 def lane_steps(window):

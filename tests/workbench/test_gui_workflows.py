@@ -4,16 +4,10 @@ clicks on the plots) and checked on the engine objects they change."""
 from __future__ import annotations
 
 import numpy as np
+from conftest import wait_idle
 from PySide6.QtCore import QMutexLocker, QPointF, Qt
 from PySide6.QtWidgets import QApplication, QStyle
 from test_gui_runtime import wait_built
-
-
-def wait_idle(qtbot, window, timeout=60000):
-    """Wait until the worker is paused with nothing left to do, then repaint."""
-    qtbot.waitUntil(lambda: window.worker.idle, timeout=timeout)
-    window.worker.publish()
-    window.refresh()
 
 
 def lane_steps(window):
