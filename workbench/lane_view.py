@@ -38,7 +38,16 @@ def pane_info(lane_snapshot, k: int | None = None, kept_k: int | None = None) ->
         ssim=metric_at(lane_snapshot, "ssim", shown),
         best_psnr=None if best_k is None else metric_at(lane_snapshot, "psnr", best_k),
         best_k=best_k,
+        accept_rate=accept_rate(lane_snapshot, shown),
     )
+
+
+def accept_rate(lane_snapshot, k: int) -> float | None:
+    """Share of iterations 1..k whose optimality check accepted the step (None for lanes
+    without a check, or before the first checked iteration)."""
+    values = np.asarray(lane_snapshot.metrics.get("accepted", ()), dtype=np.float64)[: max(k, 0)]
+    checked = values[np.isfinite(values)]
+    return float(np.mean(checked > 0.5)) if len(checked) else None
 
 
 def best_iteration(lane_snapshot) -> int | None:

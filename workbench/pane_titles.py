@@ -31,6 +31,7 @@ class LanePaneInfo:
     kept_k: int | None = None  # iterate shown instead of iteration k (not kept); None: k's own
     best_psnr: float | None = None  # the lane's best PSNR so far and where
     best_k: int | None = None
+    accept_rate: float | None = None  # share of iterations 1..k whose optimality check accepted (PODM)
 
 
 def _warning(status: str) -> bool:
@@ -50,6 +51,8 @@ def lane_title_lines(info: LanePaneInfo, what: str) -> list[tuple[str, str | Non
             details += f" · {info.psnr:.2f} dB"
         if info.ssim is not None and np.isfinite(info.ssim):
             details += f" · SSIM {info.ssim:.3f}"
+        if info.accept_rate is not None:
+            details += f" · check accepts {100 * info.accept_rate:.0f} %"
     else:
         details = f"{what} · k={info.k if info.kept_k is None else info.kept_k}"
     last: tuple[str, str | None] = ("", None)

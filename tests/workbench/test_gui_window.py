@@ -256,3 +256,19 @@ def test_clicking_a_plot_scrubs_every_pane_there(main_window, qtbot):
     assert main_window.scrub_k == 2 and main_window.transport.scrubber.value() == 2
     assert main_window.curves.cursor_position() == 2
     np.testing.assert_allclose(main_window.panes.image_of("iterate1"), main_window.run.iterate(1, 2), atol=1e-6)
+
+
+def test_podm_pane_title_shows_the_share_of_accepted_checks(main_window, qtbot):
+    main_window.step(4)
+    wait_idle(qtbot, main_window)
+    lanes = main_window.worker.latest().lanes
+    podm = next(i for i, lane in enumerate(lanes) if lane.label == "PODM")
+    accepted = np.asarray(lanes[podm].metrics["accepted"], dtype=np.float64)
+    assert np.isfinite(accepted).sum() == 4
+    expected = f"check accepts {100 * np.mean(accepted > 0.5):.0f} %"
+    assert expected in main_window.panes.title_text(f"iterate{podm}")
+    fista = next(i for i, lane in enumerate(lanes) if lane.label == "FISTA")
+    assert "check accepts" not in main_window.panes.title_text(f"iterate{fista}")  # no check, no rate
+    main_window.scrub_to(1)  # the rate follows the shown iteration
+    qtbot.waitUntil(lambda: main_window.worker.jobs_pending == 0, timeout=30000)
+    assert f"check accepts {100 * float(accepted[0] > 0.5):.0f} %" in main_window.panes.title_text(f"iterate{podm}")
