@@ -146,11 +146,7 @@ def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size, sigma_max, sigma
     Iterator[Step]
         As :func:`podm_stages`, with ``sigma`` (σ_l) in info.
     """
-    sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
-
-    def propagate(stage: int, x_prev: Tensor) -> Tensor:
-        return denoise_unknown(problem, denoiser, x_prev, sigma(stage))  # x_A = D(x^{l−1}, σ_l)
-
+    propagate, sigma = denoiser_propagation(problem, denoiser, sigma_max, sigma_min, schedule_iters)
     return podm_stages(
         problem,
         prior,
@@ -162,6 +158,17 @@ def podm(problem, *, prior, denoiser, mu, mu_opt, c, step_size, sigma_max, sigma
         monotone=monotone,
         stage_info=lambda stage: {"sigma": sigma(stage)},
     )
+
+
+def denoiser_propagation(problem, denoiser, sigma_max: float, sigma_min: float, schedule_iters: int):
+    """The plug-in propagation x_A = D(x^{l−1}, σ_l) with σ_l decreasing from ``sigma_max`` to
+    ``sigma_min`` (units of 1/255) over ``schedule_iters`` stages; returns (propagate, σ schedule)."""
+    sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
+
+    def propagate(stage: int, x_prev: Tensor) -> Tensor:
+        return denoise_unknown(problem, denoiser, x_prev, sigma(stage))
+
+    return propagate, sigma
 
 
 def podm_stages(

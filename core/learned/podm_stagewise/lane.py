@@ -18,8 +18,8 @@ import torch
 
 from ...params import Param
 from ...registry import SOLVERS
-from ...solvers._common import denoise_unknown, schedule_params, sigma_schedule, step_from_lipschitz
-from ...solvers.podm import PODM_PARAMS, podm_stages
+from ...solvers._common import schedule_params, step_from_lipschitz
+from ...solvers.podm import PODM_PARAMS, denoiser_propagation, podm_stages
 from ..weights import WeightsError, cached_network, meta_int, network_on, read_manifest
 from . import problem_class as pc
 from .net import StagewisePropagation
@@ -118,10 +118,7 @@ def podm_stagewise(
         warnings.warn(
             f"podm_stagewise: trained propagation not used ({reason}); falling back to the denoiser", stacklevel=2
         )
-        sigma = sigma_schedule(sigma_max / 255.0, sigma_min / 255.0, schedule_iters)
-
-        def propagate(stage, x_prev):
-            return denoise_unknown(problem, denoiser, x_prev, sigma(stage))
+        propagate, _ = denoiser_propagation(problem, denoiser, sigma_max, sigma_min, schedule_iters)
 
     return podm_stages(
         problem,
