@@ -41,7 +41,8 @@ def _warning(status: str) -> bool:
 def lane_title_lines(info: LanePaneInfo, what: str) -> list[tuple[str, str | None]]:
     """(text, colour or None) lines of a lane pane's title: swatch and label; iteration (and the
     kept iteration shown when iteration k is not kept) with PSNR/SSIM of the shown iterate; the
-    status when diverging or failed, else the best PSNR when the shown iterate is worse."""
+    status when diverging or failed, else the best PSNR when the shown iterate is worse, and, for lanes with an
+    optimality check, the share of accepted checks."""
     colours = theme.current()
     if what == "iterate":
         details = f"k={info.k}"
@@ -51,8 +52,6 @@ def lane_title_lines(info: LanePaneInfo, what: str) -> list[tuple[str, str | Non
             details += f" · {info.psnr:.2f} dB"
         if info.ssim is not None and np.isfinite(info.ssim):
             details += f" · SSIM {info.ssim:.3f}"
-        if info.accept_rate is not None:
-            details += f" · check accepts {100 * info.accept_rate:.0f} %"
     else:
         details = f"{what} · k={info.k if info.kept_k is None else info.kept_k}"
     last: tuple[str, str | None] = ("", None)
@@ -63,6 +62,9 @@ def lane_title_lines(info: LanePaneInfo, what: str) -> list[tuple[str, str | Non
             f"▼ best {info.best_psnr:.2f} dB at k={info.best_k} (now {info.psnr - info.best_psnr:+.2f})",
             colours.warning,
         )
+    if what == "iterate" and info.accept_rate is not None:  # on the last line: the details line is elided first
+        rate = f"check accepts {100 * info.accept_rate:.0f} %"
+        last = (f"{last[0]} · {rate}" if last[0] else rate, last[1])
     return [(f"■ {info.label}", info.color), (details, None), last]
 
 
