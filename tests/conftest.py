@@ -38,25 +38,41 @@ BENIGN_QT_MESSAGES = (
 )
 
 
+#: fixtures that make a test a Qt test
+QT_FIXTURES = {"qtbot", "qapp", "main_window"}
+
+
 def pytest_collection_modifyitems(config, items):
     """Make Qt warnings fail every test that touches Qt."""
     for item in items:
-        if {"qtbot", "qapp", "main_window"} & set(getattr(item, "fixturenames", ())):
+        if QT_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
             item.add_marker(pytest.mark.qt_log_ignore(*BENIGN_QT_MESSAGES))
 
 
 @pytest.fixture(autouse=True)
-def collect_qt_garbage_in_the_main_thread(request):
-    """After a Qt test, collect its garbage here. Left to the cyclic GC, the widgets of a closed
-    window could be collected in a worker thread; PySide then defers their deletion to the main
-    thread, where it deadlocked once inside a later test's event loop (QObject::~QObject waiting
-    on a signal-slot mutex, no other thread alive)."""
-    yield
-    if {"qtbot", "qapp", "main_window"} & set(request.fixturenames):
-        import gc
+def collect_garbage_in_the_main_thread(request):
+    """Qt tests run as the workbench does: automatic cyclic collection off, collected from a
+    main-thread timer (:mod:`workbench.main_thread_gc`), and once more here after the test. Left
+    to the automatic collector, the widgets of a closed window were collected in a worker
+    thread; PySide then deferred their deletion to the main thread, where it deadlocked inside a
+    later test's event loop (``QObject::~QObject`` waiting on a signal-slot mutex). Tests without
+    Qt run with the automatic collector on."""
+    import gc
 
-        gc.collect()
+    if not QT_FIXTURES & set(request.fixturenames):
+        was_enabled = gc.isenabled()
+        gc.enable()
+        yield
+        if not was_enabled:
+            gc.disable()
+        return
+    request.getfixturevalue("qapp")
+    from workbench.main_thread_gc import install_main_thread_gc
+
+    install_main_thread_gc().start()
+    yield
+    gc.collect()
 
 
 @pytest.fixture

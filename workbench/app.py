@@ -22,15 +22,18 @@ from core.session import SESSION_FILE, open_session  # noqa: E402
 from . import theme  # noqa: E402
 from .autosave import discard_marker, set_aside, unclean_autosave  # noqa: E402
 from .lanes_panel import assign_lane_colors  # noqa: E402
+from .main_thread_gc import install_main_thread_gc  # noqa: E402
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
-    """The QApplication (created once) with pyqtgraph's row-major image order and the theme of
-    the platform palette (:mod:`workbench.theme`)."""
+    """The QApplication (created once) with pyqtgraph's row-major image order, the theme of the
+    platform palette (:mod:`workbench.theme`) and cyclic garbage collection in the GUI thread
+    only (:mod:`workbench.main_thread_gc`)."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("Convergence Workbench")
     theme.apply_to_pyqtgraph()
+    install_main_thread_gc()
     return app
 
 
