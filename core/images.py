@@ -17,6 +17,7 @@ import functools
 import io
 import os
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -143,7 +144,13 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
         raise ImageError(f"unknown image '{text}': not a catalogue name or an existing file{hint}")
     label = f"image file '{path}'"
     if not path.is_file():
-        raise ImageError(f"{label}: " + ("is a directory, not an image file" if path.is_dir() else "file not found"))
+        if path.is_dir():
+            reason = "is a directory, not an image file"
+        elif path.exists():
+            reason = "not a regular file (a FIFO, socket or device)"
+        else:
+            reason = "file not found"
+        raise ImageError(f"{label}: {reason}")
     try:
         file_bytes = path.stat().st_size
         if file_bytes > MAX_FILE_BYTES and not allow_huge:
@@ -234,6 +241,14 @@ def _decode_tiff(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
         series = tif.series[0]
         axes, shape = series.axes, series.shape
+        if len(tif.series) > 1:
+            others = ", ".join("×".join(str(n) for n in s.shape) for s in tif.series[1:4])
+            warnings.warn(
+                f"{label}: holds {len(tif.series)} images; using the first ({'×'.join(map(str, shape))}), "
+                f"ignoring the others ({others}{', …' if len(tif.series) > 4 else ''})",
+                UserWarning,
+                stacklevel=4,
+            )
         kept = [(a, n) for a, n in zip(axes, shape) if n > 1 or a in "YX"]
         stack = [a for a, n in kept if a not in "YXSC"]
         if stack or "Y" not in axes or "X" not in axes or len(kept) > 3:
