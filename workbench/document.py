@@ -42,11 +42,6 @@ class Document:
         )
         self.show(DEFAULT_NAME, modified=False)
 
-    @property
-    def name(self) -> str:
-        """The name in the title (without the modified mark)."""
-        return self.window.windowTitle().split("[*]")[0]
-
     def show(self, name: str, modified: bool) -> None:
         """Title ``name — Convergence Workbench``, with the modified mark when ``modified``."""
         self.window.setWindowTitle(f"{name}[*] — {APP_TITLE}")
