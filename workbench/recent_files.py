@@ -74,11 +74,14 @@ class RecentFiles:
         self._store([])
 
     def fill_menu(self) -> None:
-        """Rebuild the menu: one entry per path (disabled when the file is gone), then Clear."""
+        """Rebuild the menu: one entry per path (disabled when the file is gone; with its folder when
+        another entry has the same name), then Clear."""
         self.menu.clear()
         paths = self.paths()
-        for number, path in enumerate(paths, start=1):
-            action = QAction(f"&{number % 10} {display_name(path)}", self.menu)
+        names = [display_name(path) for path in paths]
+        for number, (path, name) in enumerate(zip(paths, names), start=1):
+            label = name if names.count(name) == 1 else f"{name} — {path.parent}"  # same name elsewhere
+            action = QAction(f"&{number % 10} {label}", self.menu)
             if path.exists():
                 action.setToolTip(str(path))
             else:

@@ -4,6 +4,7 @@ folders and the recent files, in a QSettings INI file. Every test writes its own
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from test_gui_runtime import wait_built
 
 from core.config import save_config
 from workbench import geometry
-from workbench.settings import APPLICATION, ORGANIZATION, app_settings
+from workbench.settings import APPLICATION, ORGANIZATION, Store, app_settings
 
 
 @pytest.fixture
@@ -193,3 +194,34 @@ def test_the_open_and_save_dialogs_start_in_the_last_folder_used(ini, qtbot, tmp
     assert asked[2:] == [("open", str(configs)), ("save", str(sessions))]
     assert asked[0][1] != str(configs) and asked[1][1] != str(sessions)
     second.close()
+
+
+def test_recent_files_with_the_same_name_show_their_folders(ini, qtbot, tmp_path):
+    window = open_window(qtbot, ini)
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        save_config(small_config(), tmp_path / folder / "sr.toml")
+        window.document.recent.add(tmp_path / folder / "sr.toml")
+    texts = [action.text() for action in window.document.recent.menu.actions()[:2]]
+    assert texts == [f"&1 sr.toml — {tmp_path / 'two'}", f"&2 sr.toml — {tmp_path / 'one'}"]
+    window.close()
+
+
+def test_a_real_start_uses_the_user_settings_and_names_its_file(ini, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from workbench import app
+    from workbench.main_window import MainWindow
+
+    save_config(small_config(), tmp_path / "butterfly_sr.toml")
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # run_gui returns once the window is shown
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_gui installs its slot guard
+    before = set(QApplication.topLevelWidgets())
+    assert app.run_gui(str(tmp_path / "butterfly_sr.toml"), autosave_dir=None) == 0
+    (window,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w not in before]
+    qtbot.addWidget(window)
+    assert window.windowHandle().title() == "butterfly_sr.toml — Convergence Workbench"
+    window.close()
+    user = QSettings(str(tmp_path / "user" / ORGANIZATION / f"{APPLICATION}.ini"), QSettings.Format.IniFormat)
+    assert Store(user).strings("recent/files") == [str(tmp_path / "butterfly_sr.toml")]
+    assert user.contains("window/geometry")
