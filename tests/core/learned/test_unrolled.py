@@ -169,14 +169,14 @@ def test_fista_net_untrained_phases_are_fista_steps_with_learned_prox():
     np.testing.assert_allclose(out1["y"].detach().numpy(), (x2 + rho1 * (x2 - x1)).numpy(), atol=1e-12)
 
 
-def test_fista_net_lane_repeats_last_phase_and_improves():
+def test_fista_net_lane_runs_its_trained_phases_then_ends():
     problem = make_problem("cs", ratio=25)
-    lane = SOLVERS.get_entry("fista_net").factory(problem)
-    steps = [next(lane) for _ in range(8)]
     net = FISTANet.from_state_dict(load_state("fista_net"))
-    assert [s.k for s in steps] == list(range(1, 9))
-    torch.testing.assert_close(steps[7].info["step"].float(), net.scalars(net.n_phases - 1)[0].float())
-    assert psnr(steps[net.n_phases - 1].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 3.0
+    steps = list(SOLVERS.get_entry("fista_net").factory(problem))  # the generator ends by itself
+    assert [s.k for s in steps] == list(range(1, net.n_phases + 1))
+    assert [s.info["ended"] for s in steps] == [False] * (net.n_phases - 1) + [True]
+    torch.testing.assert_close(steps[-1].info["step"].float(), net.scalars(net.n_phases - 1)[0].float())
+    assert psnr(steps[-1].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 3.0
     assert set(steps[0].extras) == {"input", "output", "residual"}
 
 
