@@ -246,12 +246,13 @@ def test_ssim_in_row_bands_equals_skimage_per_image_of_a_batch():
     clean = rng.random((2, 90, 33))  # (C, H, W): 84 output rows, two bands and a partial one
     noisy = clean + 0.1 * rng.standard_normal((3, 2, 90, 33))  # a batch of three
     expected = [structural_similarity(n, clean, data_range=1, channel_axis=0) for n in noisy]
-    saved = metrics.SSIM_BAND_ROWS
+    saved = metrics.SSIM_BAND_ELEMENTS
     try:
+        # bands of 1, 5, 64 (and a partial one) and all 84 output rows
         for band in (1, 5, 64, 1000):
-            metrics.SSIM_BAND_ROWS = band
+            metrics.SSIM_BAND_ELEMENTS = band * 3 * 2 * 33
             got = MetricContext(torch.from_numpy(clean)).ssim(torch.from_numpy(noisy))
             assert got.shape == (3,)
             np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
     finally:
-        metrics.SSIM_BAND_ROWS = saved
+        metrics.SSIM_BAND_ELEMENTS = saved
