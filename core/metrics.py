@@ -72,7 +72,6 @@ def _ssim_terms(ref: Tensor, data_range: float) -> dict[str, Tensor]:
         "c1": scalar(c1),
         "ssim_scale": scalar(1.0 / window),
         "ssim_k": scalar(k / window),
-        "ssim_xy": ref * (2.0 / window),
         "ssim_xx": (ref * ref + k) / window,
         "ssim_mu2": 2.0 * mu_y,
         "ssim_mu_yy": mu_y * mu_y + c1,
@@ -179,11 +178,11 @@ class MetricContext:
         """Sum over output rows [top, bottom) of the SSIM map (see :meth:`ssim`)."""
         inputs = slice(top, bottom + SSIM_WINDOW - 1)
         x = x[..., inputs, :]
-        xy_term, xx_term = cached["ssim_xy"][..., inputs, :], cached["ssim_xx"][..., inputs, :]
-        shape = x.shape if x.shape == xy_term.shape else torch.broadcast_shapes(x.shape, xy_term.shape)
+        ref, xx_term = cached["ref"][..., inputs, :], cached["ssim_xx"][..., inputs, :]
+        shape = x.shape if x.shape == ref.shape else torch.broadcast_shapes(x.shape, ref.shape)
         stacked = x.new_empty((3, *shape))
         torch.mul(x, cached["ssim_scale"], out=stacked[0])  # x/49
-        torch.addcmul(cached["ssim_k"], x, xy_term, out=stacked[1])  # (2 x·ref + k)/49
+        torch.addcmul(cached["ssim_k"], x, ref, value=2.0 / SSIM_WINDOW**2, out=stacked[1])  # (2 x·ref + k)/49
         torch.addcmul(xx_term, x, x, value=1.0 / SSIM_WINDOW**2, out=stacked[2])  # (x² + ref² + k)/49
         sums = _window_sum(stacked)  # μx, 2 E[x·ref] + k, E[x²] + E[ref²] + k
         mu_x = sums[0]
