@@ -11,8 +11,9 @@ exactly where the window lies inside the image, so an unpadded 7×7 window mean 
 numbers). Colour images average over channels like skimage's ``channel_axis``.
 
 The window means are separable box sums (7 consecutive samples summed along W, then along H,
-each one ``sum`` over a strided window view), computed for x, x² and x·ref in one stacked
-pass; the reference's own means and the constants that depend only on it are cached.
+each one ``sum`` over a strided window view), computed for three maps of x (x, x² and x·ref
+with the reference's terms folded in) in one stacked pass; the reference's own means and the
+constants that depend only on it are cached.
 """
 
 from __future__ import annotations
