@@ -117,6 +117,11 @@ def test_residual_norm_sq_is_the_squared_norm_of_ax_minus_y(name):
         y.mul_(0.5)  # changed in place: a kept transform of y must not be used
         r = op.forward(x) - y
         assert float(op.residual_norm_sq(x, y)) == pytest.approx(float((r.abs() ** 2).sum()), rel=1e-12)
+    # differentiable like the plain formula (learned solvers train through the objective)
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(op.residual_norm_sq(x, y), x)
+    (expected_grad,) = torch.autograd.grad(((op.forward(x) - y).abs() ** 2).sum(), x)
+    assert torch.allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)
