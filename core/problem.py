@@ -73,8 +73,8 @@ class Problem:
         return self.operator.forward(x) - self.y
 
     def fidelity(self, x: Tensor) -> Tensor:
-        """f(x) = ½‖Ax − y‖² as a 0-d tensor."""
-        return self.fidelity_of_residual(self.residual(x))
+        """f(x) = ½‖Ax − y‖² as a 0-d tensor (``Operator.residual_norm_sq``)."""
+        return 0.5 * self.operator.residual_norm_sq(x, self.y)
 
     @staticmethod
     def fidelity_of_residual(r: Tensor) -> Tensor:
