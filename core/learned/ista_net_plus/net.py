@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...priors.base import soft_threshold
+from ..weights import WeightsError
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -130,9 +131,13 @@ class ISTANetPlus(nn.Module):
     @classmethod
     def from_state_dict(cls, state: dict) -> ISTANetPlus:
         """Build a network whose sizes (and Φ, Q_init when saved) match ``state`` and load it."""
-        phases = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("phases."))
-        net = cls(phases, state["phases.0.head.weight"].shape[0], state.get("phi"), state.get("q_init"))
-        net.load_state_dict(state)
+        try:
+            phases = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("phases."))
+            net = cls(phases, state["phases.0.head.weight"].shape[0], state.get("phi"), state.get("q_init"))
+            net.load_state_dict(state)
+        except (KeyError, ValueError, RuntimeError) as exc:
+            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+            raise WeightsError(f"ISTA-Net⁺ weights do not fit ISTANetPlus (retrain them): {reason}") from None
         return net
 
     @property

@@ -187,3 +187,11 @@ def test_shipped_network_against_q_init_and_fista_tv_on_a_held_out_image_at_25_p
     tv_psnr = psnr(run_lane(solver("fista", problem, "tv", {"lam": 0.003}), 300).x, problem.x_true)
     assert net_psnr > q_init_psnr + 1.0, (net_psnr, q_init_psnr)
     assert net_psnr > tv_psnr - 0.8, (net_psnr, tv_psnr)
+
+
+def test_weights_of_the_old_layout_are_refused_with_a_weights_error():
+    from core.learned.weights import WeightsError
+
+    state = {k.replace("_raw", ""): v for k, v in ISTANetPlus(2, 4).state_dict().items()}  # raw ρ, θ keys
+    with pytest.raises(WeightsError, match="do not fit ISTANetPlus .*step"):
+        ISTANetPlus.from_state_dict(state)
