@@ -13,8 +13,10 @@ the convolutions see block borders as on whole images) with flips and rotations.
 loss (ISTA-Net eq. 15, γ = 0.01). Validation: PSNR on ``camera`` (132 px, 4×4 blocks) with the same Φ.
 
 The 10 % and 50 % trainers start their phases from the shipped ``ista_net_plus_r25`` weights when
-those exist (ρ, θ and the transforms; Φ and Q_init are their own) — the log says so. Settings of the
-shipped weights and the paper's (GPU) setting are in ``bench/results/ista_net.md`` and the logs.
+those exist (ρ, θ and the transforms; Φ and Q_init are their own) — the log says so. The shipped
+weights' settings are in their logs and ``bench/results/ista_net.md``. The paper's budget (200 epochs
+of 88,912 blocks, batch 64 blocks) is ``--device cuda --epochs 200 --steps-per-epoch 1389
+--batch-size 16`` (16 crops of 2×2 blocks per step).
 
 ``random_phi_loop_spec`` keeps the random-Φ pipeline (fresh Φ per batch, x⁰ = Φᵀy) that FISTA-Net's
 trainer uses.

@@ -53,7 +53,7 @@ def test_phase_is_ista_gradient_step_plus_learned_correction():
     x0 = op.adjoint(y)[:, None]
     gradient = lambda v: op.adjoint(op.forward(v[:, 0]) - y)[:, None]
     phase = net.phases[0]
-    rho, theta = float(phase.step), float(phase.threshold)
+    rho, theta = float(phase.step.detach()), float(phase.threshold.detach())
     np.testing.assert_allclose([rho, theta], [0.5, 0.01], rtol=1e-6)  # softplus of float32 raw values
     out, r, sym = phase(x0, gradient)
     # independent: r = x⁰ − ρ Φᵀ(Φx⁰ − y) with dense Φ
@@ -70,7 +70,7 @@ def test_phase_is_ista_gradient_step_plus_learned_correction():
     # θ = softplus(θ̃) > 0 for any raw value; a huge θ removes the correction: one ISTA/Landweber step
     with torch.no_grad():
         phase.threshold_raw.fill_(-50.0)
-        assert 0.0 < float(phase.threshold) < 1e-20
+        assert 0.0 < float(phase.threshold.detach()) < 1e-20
         phase.threshold_raw.fill_(1e9)
     out_inf, _, _ = phase(x0, gradient)
     np.testing.assert_allclose(out_inf.detach().numpy().reshape(-1), r_ref, atol=1e-12)
@@ -134,7 +134,7 @@ def test_shipped_weights_load_verified_with_32_features_positive_thresholds_and_
     assert set(state) == set(net.state_dict())
     assert net.n_phases == 9 and net.features == 32
     for phase in net.phases:
-        assert 0.0 < float(phase.threshold) and 0.0 < float(phase.step) < 2.0
+        assert 0.0 < float(phase.threshold.detach()) and 0.0 < float(phase.step.detach()) < 2.0
     m = measurements(ratio)
     assert net.phi.shape == (m, 1089) and net.q_init.shape == (1089, m)
     np.testing.assert_allclose(net.phi.double().numpy(), fixed_phi(ratio).numpy(), atol=1e-7)
