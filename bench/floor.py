@@ -11,6 +11,11 @@ process, one iteration of each in turn (the order rotates every iteration):
   every metric (rel_change, rec_error, PSNR, SSIM, objective), the history, the kept iterate and
   the divergence/convergence check.
 
+With ``--ablation`` two more engines join the rotation, one with SSIM replaced by a constant and
+one with every metric replaced by a constant, which splits engine − step into SSIM, the other
+metrics (rel_change, rec_error, PSNR and the objective where the engine computes it) and the
+lane's bookkeeping (each the median of per-iteration differences), measured under the same load.
+
 It prints the median milliseconds per iteration, the ratios step/floor and engine/step and the
 largest difference between the floor's and the project's iterates over the run (they compute
 the same iterates up to float rounding). Times are CPU time of the process
@@ -24,7 +29,7 @@ iterations (ISTA, Haar, 64²).
 Usage::
 
     python bench/floor.py [--iterations N] [--threads T] [--sizes 256 512] [--cases ...]
-                          [--memory-iterations N] [--clock cpu|wall] [--markdown PATH]
+                          [--memory-iterations N] [--clock cpu|wall] [--markdown PATH] [--ablation]
 """
 
 from __future__ import annotations
@@ -44,10 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import floors  # noqa: E402
 
+import core.lane  # noqa: E402
 from core.config import Config  # noqa: E402
 from core.engine import Run  # noqa: E402
 from core.lane import build_solver  # noqa: E402
 from core.lane_spec import resolve_lane  # noqa: E402
+from core.metrics import applicable_metrics  # noqa: E402
 from core.registry import load_all  # noqa: E402
 
 LAM = 0.01
@@ -122,8 +129,33 @@ def make_config(size: int, lane: dict, keep_iterates: int = 50, image: str = "ca
     )
 
 
-def measure(size: int, case: str, iterations: int, warmup: int = 3, clock=time.process_time) -> dict:
-    """Median ms/iteration of floor, step and engine, stepped interleaved; max iterate difference."""
+class _ConstantSSIM:
+    """A metric context whose SSIM is a constant (the ablation's engine without SSIM)."""
+
+    def __init__(self, context):
+        self.errors = context.errors
+        self._value = torch.zeros(())
+
+    def ssim(self, x):
+        return self._value
+
+
+def _constant_metrics(problem, prior, x_new, x_old, info=None, context=None, *, image=None, image_old=None):
+    """``applicable_metrics`` replaced by constants (the objective still taken from ``info``)."""
+    value = torch.zeros((), dtype=x_new.dtype)
+    out = {name: value for name in ("rel_change", "rec_error", "psnr", "ssim")}
+    out["objective"] = (info or {}).get("objective", value)
+    return out
+
+
+def measure(
+    size: int, case: str, iterations: int, warmup: int = 3, clock=time.process_time, ablation: bool = False
+) -> dict:
+    """Median ms/iteration of floor, step and engine, stepped interleaved; max iterate difference.
+
+    ``ablation`` adds two engines to the rotation: one whose SSIM is a constant ("no_ssim") and
+    one whose metrics are all constants ("no_metrics": only the lane's bookkeeping remains).
+    """
     lane, make_floor = CASES[case]
     config = make_config(size, lane)
     run = Run(config)
@@ -131,25 +163,47 @@ def measure(size: int, case: str, iterations: int, warmup: int = 3, clock=time.p
     steps, _, _ = build_solver(resolve_lane(config.lanes[0]), problem)
     blur = floors.FloorBlur(problem.operator.kernel, problem.y.shape[-2:], problem.y.dtype)
     floor = make_floor(blur, problem.y, problem.x0)
-    times = {"floor": [], "step": [], "engine": []}
+    parts = ("floor", "step", "engine") + (("no_ssim", "no_metrics") if ablation else ())
+    extra = {name: Run(make_config(size, lane), problem=problem) for name in parts[3:]}
+    if ablation:
+        extra["no_ssim"].lanes[0].context = _ConstantSSIM(extra["no_ssim"].lanes[0].context)
+    times = {part: [] for part in parts}
     max_diff = 0.0
-    parts = ("floor", "step", "engine")
     with torch.no_grad():
         for i in range(warmup + iterations):
-            for part in parts[i % 3 :] + parts[: i % 3]:
+            shift = i % len(parts)
+            for part in parts[shift:] + parts[:shift]:
                 start = clock()
                 if part == "floor":
                     x_floor = next(floor)
                 elif part == "step":
                     x_step = next(steps).x
-                else:
+                elif part == "engine":
                     run.step()
+                elif part == "no_metrics":
+                    core.lane.applicable_metrics = _constant_metrics
+                    try:
+                        extra[part].step()
+                    finally:
+                        core.lane.applicable_metrics = applicable_metrics
+                else:
+                    extra[part].step()
                 elapsed = clock() - start
                 if i >= warmup:
                     times[part].append(1e3 * elapsed)
             max_diff = max(max_diff, float((x_floor - x_step).abs().max()))
     max_diff_engine = float((run.lanes[0].x - x_step).abs().max())
     medians = {part: statistics.median(values) for part, values in times.items()}
+    if ablation:  # medians of the per-iteration differences (paired: the same iteration of each)
+
+        def paired(a, b):
+            return statistics.median(x - y for x, y in zip(times[a], times[b]))
+
+        medians["split"] = {
+            "ssim": paired("engine", "no_ssim"),
+            "other": paired("no_ssim", "no_metrics"),
+            "lane": paired("no_metrics", "step"),
+        }
     return {**medians, "max_diff": max_diff, "max_diff_engine": max_diff_engine, "status": run.lanes[0].status}
 
 
@@ -219,6 +273,31 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _ablation_text(r: dict) -> str:
+    """Where the engine's time beyond the step goes (medians of per-iteration differences, ms)."""
+    split = r["split"]
+    return (
+        f"engine − step {r['engine'] - r['step']:.2f} ms: SSIM {split['ssim']:.2f}, "
+        f"other metrics {split['other']:.2f}, lane {split['lane']:.2f}"
+    )
+
+
+def ablation_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| case | size | step ms | engine ms | engine without SSIM | engine without metrics "
+        "| SSIM | other metrics | lane | SSIM / step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        split = r["split"]
+        lines.append(
+            f"| {r['case']} | {r['size']} | {r['step']:.2f} | {r['engine']:.2f} | {r['no_ssim']:.2f} "
+            f"| {r['no_metrics']:.2f} | {split['ssim']:.2f} | {split['other']:.2f} | {split['lane']:.2f} "
+            f"| {split['ssim'] / r['step']:.2f} |"
+        )
+    return lines
+
+
 def memory_lines(m: dict) -> list[str]:
     mib = 1024 * 1024
     lines = [
@@ -245,6 +324,11 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-iterations", type=int, default=20000, help="0 skips the memory part")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also step engines without SSIM and without any metric (where the engine's extra time goes)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     load_all()
@@ -266,17 +350,25 @@ def main(argv=None) -> int:
     rows = []
     for size in args.sizes:
         for case in args.cases:
-            r = {"case": case, "size": size, **measure(size, case, args.iterations, clock=clock)}
+            r = {
+                "case": case,
+                "size": size,
+                **measure(size, case, args.iterations, clock=clock, ablation=args.ablation),
+            }
             rows.append(r)
             print(
                 f"{case:<12}{size:>5}{r['floor']:>9.2f}{r['step']:>9.2f}{r['engine']:>9.2f}"
                 f"{r['step'] / r['floor']:>12.2f}{r['engine'] / r['step']:>13.2f}{r['max_diff']:>11.1e}",
                 flush=True,
             )
+            if args.ablation:
+                print(f"  {_ablation_text(r)}", flush=True)
             if r["max_diff_engine"] != 0.0:
                 print(f"  note: engine and step iterates differ by {r['max_diff_engine']:.1e}")
     if args.markdown:
         text = header + "\n\n" + "\n".join(table(rows)) + "\n"
+        if args.ablation:
+            text += "\n" + "\n".join(ablation_table(rows)) + "\n"
         if memory:
             text += "\n```\n" + "\n".join(memory_lines(memory)) + "\n```\n"
         args.markdown.write_text(text, encoding="utf-8")

@@ -297,7 +297,7 @@ def table(results: list[dict], long: dict | None) -> str:
             f"| {saving / window:.2f} | {statistics.median(r['paints']):.0f} | {r['repaint_capacity']:.0f} "
             f"| {r['refresh_ms']:.0f} | {percentile(r['latency'], 50):.0f} / {percentile(r['latency'], 95):.0f} "
             f"({1000 / window:.0f}) "
-            f"| {max(r['blocking']):.1f} | {r['after_pause']} | {r['bytes_per_iteration']:.0f} |"
+            f"| {max(r['blocking'], default=float('nan')):.1f} | {r['after_pause']} | {r['bytes_per_iteration']:.0f} |"
         )
     text = "\n".join(lines)
     if long is not None:

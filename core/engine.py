@@ -22,7 +22,7 @@ from .display import display_image
 from .lane import FINITE_ROW, Lane, ScalarHistory  # noqa: F401  (re-exported)
 from .lane_spec import LaneSpec, check_applicable, check_unique_labels, resolve_lane
 from .metrics import METRIC_NAMES, context_for
-from .problem import build_problem
+from .problem import BuildCancelled, build_problem, check_stop  # noqa: F401  (re-exported)
 
 CSV_COLUMNS = ("lane", "iteration", *METRIC_NAMES, "status")
 #: ``Run.finished(NO_LIMIT)``: only stopped lanes count (stepping past the iteration limit)
@@ -71,13 +71,19 @@ class Run:
         :meth:`replace_lane`.
     problem : Problem, optional
         Reuse an already built problem (must match ``config.problem``).
+    should_stop : callable, optional
+        Asked between the build's stages (those of :func:`core.problem.build_problem`, then before
+        each lane's setup); when it returns True the constructor raises
+        :class:`core.problem.BuildCancelled`.
     """
 
-    def __init__(self, config: Config, problem=None):
+    def __init__(self, config: Config, problem=None, should_stop=None):
         self.config = config
         self.device = resolve_device(config.run.device)
         self.dtype = resolve_dtype(config.run.dtype)
-        self.problem = problem if problem is not None else build_problem(config.problem, self.device, self.dtype)
+        if problem is None:
+            problem = build_problem(config.problem, self.device, self.dtype, should_stop=should_stop)
+        self.problem = problem
         self.sync_every = config.run.sync_every or (10 if self.device.type == "cuda" else 1)
         self._since_check = 0
         self._static_images = None
@@ -86,7 +92,10 @@ class Run:
         #: Φ(0) = ½‖y‖² (g(0) = 0 for the priors here): the scale a sane objective stays within
         self.objective_scale = float(0.5 * (y.abs() ** 2 if y.is_complex() else y * y).sum())
         check_unique_labels(config.lanes)
-        self.lanes: list[Lane] = [self._make_lane(spec) for spec in config.lanes]
+        self.lanes: list[Lane] = []
+        for spec in config.lanes:
+            check_stop(should_stop)
+            self.lanes.append(self._make_lane(spec))
 
     # --- settings ------------------------------------------------------------------------
     @property

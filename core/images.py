@@ -7,7 +7,7 @@ Every loader returns float64 arrays with intensities in [0, 1], shaped (H, W) fo
 Formats: PNG (1–16 bit, grey, grey+alpha, RGB, RGBA, palette), JPEG, BMP, GIF (single frame),
 TIFF (8/16-bit integer or float, chunky or planar; uncompressed, PackBits, Deflate by tifffile,
 LZW and JPEG by Pillow).
-Pillow reduces 16-bit colour PNGs to 8 bits, so those are decoded here (:func:`_decode_png16`).
+Pillow reduces 16-bit colour PNGs to 8 bits, so those are decoded by :mod:`core.png16`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import difflib
 import functools
 import io
 import os
-import struct
-import zlib
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import atomic_open
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb  # noqa: F401  (part of this module's API)
+from .png16 import decode_png16
 
 MIN_SIDE = 8  # smallest accepted side, pixels
 MAX_SIDE = 8192  # largest side accepted unless ``allow_huge``
@@ -143,7 +143,8 @@ def _read_source(source, allow_huge: bool) -> tuple[str, np.ndarray]:
         raise ImageError(f"unknown image '{text}': not a catalogue name or an existing file{hint}")
     label = f"image file '{path}'"
     if not path.is_file():
-        raise ImageError(f"{label}: " + ("is a directory, not an image file" if path.is_dir() else "file not found"))
+        kind = "is a directory, not an image file" if path.is_dir() else "not a regular file (a FIFO, socket or device)"
+        raise ImageError(f"{label}: " + (kind if path.exists() else "file not found"))
     try:
         file_bytes = path.stat().st_size
         if file_bytes > MAX_FILE_BYTES and not allow_huge:
@@ -200,7 +201,7 @@ def _decode(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
             if "imagecodecs" not in str(exc):
                 raise
     if data[:8] == _PNG_MAGIC and len(data) >= 26 and data[24] == 16 and data[25] in (2, 4, 6):
-        return _decode_png16(data, label, allow_huge)
+        return decode_png16(data, label, allow_huge)
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -234,6 +235,10 @@ def _decode_tiff(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
         series = tif.series[0]
         axes, shape = series.axes, series.shape
+        if len(tif.series) > 1:
+            sizes = ["×".join(map(str, s.shape)) for s in tif.series[:4]] + ["…"] * (len(tif.series) > 4)
+            message = f"holds {len(tif.series)} images; using the first ({sizes[0]}), ignoring the others"
+            warnings.warn(f"{label}: {message} ({', '.join(sizes[1:])})", UserWarning, stacklevel=4)
         kept = [(a, n) for a, n in zip(axes, shape) if n > 1 or a in "YX"]
         stack = [a for a, n in kept if a not in "YXSC"]
         if stack or "Y" not in axes or "X" not in axes or len(kept) > 3:
@@ -245,66 +250,6 @@ def _decode_tiff(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
     order = [axes.index(a) for a in "YX"] + [i for i, a in enumerate(axes) if a not in "YX"]
     array = np.transpose(array, order)
     return array.reshape(array.shape[:2] + (-1,)) if array.ndim > 2 else array
-
-
-def _decode_png16(data: bytes, label: str, allow_huge: bool) -> np.ndarray:
-    """Decode a 16-bit RGB / grey+alpha / RGBA PNG (PNG spec §9 filters), as uint16 (H, W, C)."""
-    pos, idat, header = 8, [], None
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", data[pos + 8 : pos + 21])
-        elif kind == b"IDAT":
-            idat.append(data[pos + 8 : pos + 8 + length])
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    if header is None or not idat:
-        raise ImageError(f"{label}: corrupt PNG (missing IHDR or IDAT chunk)")
-    width, height, _, colour_type, _, _, interlace = header
-    _check_side_lengths((height, width), label, allow_huge)
-    if interlace:
-        raise ImageError(f"{label}: interlaced 16-bit colour PNGs are not supported; save it without interlacing")
-    channels = {2: 3, 4: 2, 6: 4}[colour_type]
-    bpp, stride = 2 * channels, 2 * channels * width
-    needed = height * (stride + 1)  # never inflate more than the declared image holds
-    raw = np.frombuffer(zlib.decompressobj().decompress(b"".join(idat), needed), np.uint8)
-    if raw.size < height * (stride + 1):
-        raise ImageError(f"{label}: truncated PNG (image data ends early)")
-    rows = raw[:needed].reshape(height, stride + 1)
-    out = np.empty((height, stride), np.uint8)
-    previous = np.zeros(stride, np.uint8)
-    for r in range(height):
-        kind, line = int(rows[r, 0]), rows[r, 1:]
-        if kind == 0:  # None
-            out[r] = line
-        elif kind == 1:  # Sub: running sum with stride bpp (mod 256)
-            out[r] = np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint8).ravel()
-        elif kind == 2:  # Up
-            out[r] = line + previous
-        elif kind in (3, 4):  # Average, Paeth: sequential along the row
-            out[r] = _unfilter_sequential(kind, line, previous, bpp)
-        else:
-            raise ImageError(f"{label}: corrupt PNG (unknown filter type {kind} in row {r})")
-        previous = out[r]
-    return out.view(">u2").reshape(height, width, channels).astype(np.uint16)
-
-
-def _unfilter_sequential(kind: int, line: np.ndarray, previous: np.ndarray, bpp: int) -> bytes:
-    """Undo the PNG Average (3) or Paeth (4) filter on one scanline."""
-    cur, up = bytearray(line.tobytes()), previous.tobytes()
-    for i in range(len(cur)):
-        a = cur[i - bpp] if i >= bpp else 0
-        b = up[i]
-        if kind == 3:
-            predictor = (a + b) >> 1
-        else:
-            c = up[i - bpp] if i >= bpp else 0
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            predictor = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-        cur[i] = (cur[i] + predictor) & 0xFF
-    return np.frombuffer(bytes(cur), np.uint8)
 
 
 def _normalise(array: np.ndarray, label: str, allow_huge: bool) -> np.ndarray:

@@ -22,54 +22,65 @@ from .metrics import applicable_metrics
 from .registry import DENOISERS, PRIORS, SOLVERS
 
 FINITE_ROW = "_finite"  # internal history row: 1 if the iterate is finite
-_RESERVED_INFO = {"objective", "opt_error", "opt_bound", "accepted", "ended"}
+_RESERVED_INFO = {"objective", "prior_value", "opt_error", "opt_bound", "accepted", "ended"}
 
 
 class ScalarHistory:
     """Per-iteration scalars kept on the device in a (rows, capacity) float64 buffer.
 
     The capacity doubles when full; rows (names) are added on first use, NaN elsewhere.
+    Tensor values are stacked on the device and copied into the column (no host sync); Python
+    numbers go through a numpy view of the buffer on the CPU (a tensor made of them elsewhere).
     """
 
     def __init__(self, device: torch.device, capacity: int = 64):
-        self.device = device
+        self.device = torch.device(device)
         self.names: list[str] = []
         self._rows: dict[str, int] = {}
-        self.buffer = torch.full((0, capacity), math.nan, dtype=torch.float64, device=device)
+        self._set_buffer(torch.full((0, capacity), math.nan, dtype=torch.float64, device=self.device))
         self.count = 0
         self._written = 0  # columns ever written (past ``count`` after a truncation: to be cleared)
+
+    def _set_buffer(self, buffer: torch.Tensor) -> None:
+        self.buffer = buffer
+        self._host = buffer.numpy() if buffer.device.type == "cpu" else None  # shares its memory
 
     def append(self, values: dict) -> None:
         """Record one iteration: ``values`` maps names to 0-d tensors or Python numbers.
 
         Names absent from ``values`` read NaN for this iteration.
         """
+        rows = self._rows
         for name in values:
-            if name not in self._rows:
-                self._rows[name] = len(self.names)
+            if name not in rows:
+                rows[name] = len(self.names)
                 self.names.append(name)
                 row = torch.full((1, self.buffer.shape[1]), math.nan, dtype=torch.float64, device=self.device)
-                self.buffer = torch.cat([self.buffer, row])
+                self._set_buffer(torch.cat([self.buffer, row]))
         if self.count == self.buffer.shape[1]:
             grown = torch.full((len(self.names), 2 * self.count), math.nan, dtype=torch.float64, device=self.device)
             grown[:, : self.count] = self.buffer
-            self.buffer = grown
+            self._set_buffer(grown)
         column = self.buffer[:, self.count]
         if self.count < self._written:
             column.fill_(math.nan)  # a column left from before a truncation
-        # one stack (promoted to float64, written in place) for the tensors, one for the numbers
+        # one stack (in the tensors' common dtype) copied into the column for the tensors; the
+        # numbers (host values) through the host view on the CPU, else one tensor
         tensor_rows, tensors, number_rows, numbers = [], [], [], []
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
-                tensor_rows.append(self._rows[name])
-                tensors.append(value.reshape(()))
+                tensor_rows.append(rows[name])
+                tensors.append(value if value.dim() == 0 else value.reshape(()))
             else:
-                number_rows.append(self._rows[name])
+                number_rows.append(rows[name])
                 numbers.append(float(value))
         if tensors:
             _stack_into(column, tensor_rows, tensors)
         if numbers:
-            _assign_rows(column, number_rows, torch.tensor(numbers, dtype=torch.float64, device=self.device))
+            if self._host is not None:
+                self._host[number_rows, self.count] = numbers
+            else:
+                _assign_rows(column, number_rows, torch.tensor(numbers, dtype=torch.float64, device=self.device))
         self.count += 1
         self._written = max(self._written, self.count)
 
@@ -313,12 +324,16 @@ class Lane:
 
 
 def _stack_into(column: torch.Tensor, rows: list[int], tensors: list) -> None:
-    """column[rows] = stack(tensors) (promoted to the column's dtype), without a temporary
-    when the rows are consecutive and the tensors are on the column's device."""
-    if rows == list(range(rows[0], rows[0] + len(rows))) and all(t.device == column.device for t in tensors):
-        torch.stack(tensors, out=column[rows[0] : rows[0] + len(rows)])
+    """column[rows] = stack(tensors), converted to the column's dtype by one copy.
+
+    The stack promotes to the tensors' common dtype (float32 for a float32 run): a stack that
+    promotes into a float64 ``out`` is slower than a float32 stack followed by a copy."""
+    device = tensors[0].device
+    if all(t.device == device for t in tensors):
+        values = torch.stack(tensors)
     else:
-        _assign_rows(column, rows, torch.stack([t.to(column.device, column.dtype) for t in tensors]))
+        values = torch.stack([t.to(column.device, column.dtype) for t in tensors])
+    _assign_rows(column, rows, values)
 
 
 def _assign_rows(column: torch.Tensor, rows: list[int], values: torch.Tensor) -> None:
@@ -326,7 +341,7 @@ def _assign_rows(column: torch.Tensor, rows: list[int], values: torch.Tensor) ->
     if rows == list(range(rows[0], rows[0] + len(rows))):
         column[rows[0] : rows[0] + len(rows)].copy_(values)
     else:
-        column[torch.tensor(rows, device=column.device)] = values
+        column[torch.tensor(rows, device=column.device)] = values.to(column.device, column.dtype)
 
 
 def _rng_state(devices: list) -> list:

@@ -11,8 +11,9 @@ exactly where the window lies inside the image, so an unpadded 7×7 window mean 
 numbers). Colour images average over channels like skimage's ``channel_axis``.
 
 The window means are separable box sums (7 consecutive samples summed along W, then along H,
-each one ``sum`` over a strided window view), computed for x, x² and x·ref in one stacked
-pass; the reference's own means and the constants that depend only on it are cached.
+each one ``sum`` over a strided window view), computed for three maps of x (x, x² and x·ref
+with the reference's terms folded in) in one stacked pass; the reference's own means and the
+constants that depend only on it are cached.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from torch import Tensor
 METRIC_NAMES = ("rel_change", "rec_error", "psnr", "ssim", "objective", "opt_error", "opt_bound", "accepted")
 SSIM_WINDOW = 7
 SSIM_K1, SSIM_K2 = 0.01, 0.03
-#: SSIM map rows evaluated together (a band's temporaries fit a CPU core's cache)
-SSIM_BAND_ROWS = 64
+#: SSIM map elements evaluated together (a band of rows whose temporaries fit a CPU core's cache)
+SSIM_BAND_ELEMENTS = 65536
 
 
 def _nan(like: Tensor) -> Tensor:
@@ -57,6 +58,27 @@ def _window_mean(t: Tensor) -> Tensor:
     return _window_sum(t).mul_(1.0 / SSIM_WINDOW**2)
 
 
+def _ssim_terms(ref: Tensor, data_range: float) -> dict[str, Tensor]:
+    """The reference-only terms of :meth:`MetricContext.ssim` (see its comments)."""
+    window = SSIM_WINDOW**2
+    cov_norm = window / (window - 1)  # sample covariance, NP/(NP−1)
+    c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
+    k = c2 / cov_norm + c1
+    mu_y = _window_mean(ref)
+
+    def scalar(value: float) -> Tensor:
+        return torch.tensor(value, dtype=ref.dtype, device=ref.device)
+
+    return {
+        "c1": scalar(c1),
+        "ssim_scale": scalar(1.0 / window),
+        "ssim_k": scalar(k / window),
+        "ssim_xx": (ref * ref + k) / window,
+        "ssim_mu2": 2.0 * mu_y,
+        "ssim_mu_yy": mu_y * mu_y + c1,
+    }
+
+
 def _check_ssim_shape(t: Tensor, name: str) -> None:
     if t.dim() < 2 or min(t.shape[-2:]) < SSIM_WINDOW:
         raise ValueError(
@@ -76,8 +98,9 @@ class MetricContext:
 
     Notes
     -----
-    Caches ‖ref‖, the reference's window means μ_y, μ_y² + C1 and σ_y² + C2 (per device and
-    dtype), so each iteration needs the window means of x, x² and x·ref only (one stacked pass).
+    Caches ‖ref‖ and the reference-only SSIM terms (2 μ_y, μ_y² + C1, the maps added to x² and
+    x·ref before the window sums; per device and dtype), so each iteration needs one stacked
+    window pass over three maps of x only.
     """
 
     def __init__(self, ref: Tensor, data_range: float = 1.0):
@@ -94,18 +117,7 @@ class MetricContext:
             entry["clip_low"], entry["clip_high"] = -ref, self.data_range - ref
             entry["psnr_offset"] = 10.0 * math.log10(self.data_range**2 * pixels)
             if ref.dim() >= 2 and min(ref.shape[-2:]) >= SSIM_WINDOW:
-                cov_norm = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)  # sample covariance, NP/(NP−1)
-                mu_y = _window_mean(ref)
-                var_y = cov_norm * (_window_mean(ref * ref) - mu_y * mu_y)
-                c1, c2 = (SSIM_K1 * self.data_range) ** 2, (SSIM_K2 * self.data_range) ** 2
-                window = SSIM_WINDOW**2
-                entry["mu_y"] = mu_y
-                entry["c1"] = torch.tensor(c1, dtype=ref.dtype, device=ref.device)
-                entry["mu_yy_c1"] = mu_y * mu_y + c1
-                # the terms of A2/c and B2/c (c = cov_norm), see :meth:`ssim`
-                entry["var_y_c2"] = (var_y + c2) / cov_norm
-                entry["ref_term"] = ref * (2.0 / window)
-                entry["c2_term"] = torch.tensor(c2 / (cov_norm * window), dtype=ref.dtype, device=ref.device)
+                entry.update(_ssim_terms(ref, self.data_range))
             self._cache[key] = entry
         return self._cache[key]
 
@@ -121,16 +133,22 @@ class MetricContext:
         """``(rec_error, psnr)`` of x from one difference e = x − ref.
 
         rec_error = ‖e‖ / ‖ref‖ over all elements; PSNR from clip(e, −ref, R − ref), which is
-        exactly clip(x, 0, R) − ref (rounding is monotone), as 10 log₁₀(R²·N) − 20 log₁₀‖·‖
-        per image (N pixels per image).
+        exactly clip(x, 0, R) − ref (rounding is monotone), as 10 log₁₀(R²·N) − 10 log₁₀‖·‖²
+        per image (N pixels per image). The squared norms of one real image are dot products.
         """
         self._check(x)
         cached = self._for(x)
-        e = x - cached["ref"]
-        rec = torch.linalg.vector_norm(e) / cached["ref_norm"]
-        clipped = e.clamp_(cached["clip_low"], cached["clip_high"])
-        norm = torch.linalg.vector_norm(clipped, dim=_image_dims(cached["ref"]))
-        return rec, torch.log10(norm).mul_(-20.0).add_(cached["psnr_offset"])
+        ref = cached["ref"]
+        e = x - ref
+        if e.shape != ref.shape or not _dot_ready(e):  # a batch, or complex
+            rec = torch.linalg.vector_norm(e) / cached["ref_norm"]
+            clipped = e.clamp_(cached["clip_low"], cached["clip_high"])
+            norm = torch.linalg.vector_norm(clipped, dim=_image_dims(ref))
+            return rec, torch.log10(norm).mul_(-20.0).add_(cached["psnr_offset"])
+        flat = e.view(-1)
+        rec = torch.dot(flat, flat).sqrt_().div_(cached["ref_norm"])
+        e.clamp_(cached["clip_low"], cached["clip_high"])
+        return rec, torch.dot(flat, flat).log10_().mul_(-10.0).add_(cached["psnr_offset"])
 
     def ssim(self, x: Tensor) -> Tensor:
         """Mean SSIM (skimage defaults, see module notes); x is not clipped."""
@@ -141,37 +159,40 @@ class MetricContext:
         # SSIM map (Wang et al. 2004, eq. 13): (A1·A2) / (B1·B2) with A1 = 2 μx μy + C1,
         # B1 = μx² + μy² + C1, A2 = 2 σxy + C2, B2 = σx² + σy² + C2, where E is the 7×7 window
         # mean, σxy = c (E[x·ref] − μx μy), σx² = c (E[x²] − μx²), c = 49/48 (sample covariance).
-        # A2 and B2 are both taken divided by c (the ratio is unchanged), and one stacked window
-        # pass over x/49, x²/49 and 2x·ref/49 + C2/(49c) gives μx, E[x²] and A2/c + 2 μx μy.
-        # The map is evaluated in bands of SSIM_BAND_ROWS output rows, so that each band's
-        # temporaries stay in the CPU cache; the band sums add up to the mean.
+        # A2 and B2 are both taken divided by c (the ratio is unchanged), so that
+        #   A2/c = (2 E[x·ref] + C2/c + C1) − A1,   B2/c = (E[x²] + E[ref²] + C2/c + C1) − B1,
+        # and one stacked window pass over x/49, (2 x·ref + k)/49 and (x² + ref² + k)/49
+        # (k = C2/c + C1) gives μx and both brackets. The map is evaluated in bands of output
+        # rows of about SSIM_BAND_ELEMENTS elements (a band's temporaries stay in the CPU cache);
+        # the band sums add up to the mean.
         dims = _image_dims(ref)
         rows = x.shape[-2] - SSIM_WINDOW + 1
+        band = max(1, SSIM_BAND_ELEMENTS * x.shape[-2] // max(x.numel(), 1))
         total = None
-        for top in range(0, rows, SSIM_BAND_ROWS):
-            bottom = min(top + SSIM_BAND_ROWS, rows)
-            part = self._ssim_map_sum(x, cached, top, bottom, dims)
+        for top in range(0, rows, band):
+            part = self._ssim_map_sum(x, cached, top, min(top + band, rows), dims)
             total = part if total is None else total.add_(part)
         return total.div_(rows * (x.shape[-1] - SSIM_WINDOW + 1) * math.prod(ref.shape[d] for d in dims[:-2]))
 
     @staticmethod
     def _ssim_map_sum(x: Tensor, cached: dict, top: int, bottom: int, dims) -> Tensor:
         """Sum over output rows [top, bottom) of the SSIM map (see :meth:`ssim`)."""
-        window = SSIM_WINDOW
-        x = x[..., top : bottom + window - 1, :]
-        ref_term = cached["ref_term"][..., top : bottom + window - 1, :]
-        mu_y = cached["mu_y"][..., top:bottom, :]
-        shape = x.shape if x.shape == ref_term.shape else torch.broadcast_shapes(x.shape, ref_term.shape)
+        inputs = slice(top, bottom + SSIM_WINDOW - 1)
+        x = x[..., inputs, :]
+        ref, xx_term = cached["ref"][..., inputs, :], cached["ssim_xx"][..., inputs, :]
+        shape = x.shape if x.shape == ref.shape else torch.broadcast_shapes(x.shape, ref.shape)
         stacked = x.new_empty((3, *shape))
-        torch.mul(x, 1.0 / window**2, out=stacked[0])
-        torch.mul(stacked[0], x, out=stacked[1])
-        torch.addcmul(cached["c2_term"], x, ref_term, out=stacked[2])
-        mu_x, m_xx, a2 = _window_sum(stacked).unbind(0)
-        a2.addcmul_(mu_x, mu_y, value=-2.0)  # A2 / c
-        b2 = m_xx.addcmul_(mu_x, mu_x, value=-1.0).add_(cached["var_y_c2"][..., top:bottom, :])  # B2 / c
-        a1 = torch.addcmul(cached["c1"], mu_x, mu_y, value=2.0)
-        b1 = torch.addcmul(cached["mu_yy_c1"][..., top:bottom, :], mu_x, mu_x)
-        return a1.mul_(a2).div_(b1.mul_(b2)).sum(dim=dims)
+        torch.mul(x, cached["ssim_scale"], out=stacked[0])  # x/49
+        torch.addcmul(cached["ssim_k"], x, ref, value=2.0 / SSIM_WINDOW**2, out=stacked[1])  # (2 x·ref + k)/49
+        torch.addcmul(xx_term, x, x, value=1.0 / SSIM_WINDOW**2, out=stacked[2])  # (x² + ref² + k)/49
+        sums = _window_sum(stacked)  # μx, 2 E[x·ref] + k, E[x²] + E[ref²] + k
+        mu_x = sums[0]
+        a1_b1 = x.new_empty((2, *mu_x.shape))
+        torch.addcmul(cached["c1"], mu_x, cached["ssim_mu2"][..., top:bottom, :], out=a1_b1[0])  # A1
+        torch.addcmul(cached["ssim_mu_yy"][..., top:bottom, :], mu_x, mu_x, out=a1_b1[1])  # B1
+        a2_b2 = sums[1:].sub_(a1_b1)  # A2/c, B2/c
+        products = a1_b1.mul_(a2_b2)  # A1·A2/c, B1·B2/c
+        return torch.div(products[0], products[1]).sum(dim=dims)
 
     def rec_error(self, x: Tensor) -> Tensor:
         """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
@@ -238,7 +259,15 @@ def ssim(x: Tensor, ref: Tensor, data_range: float = 1.0) -> Tensor:
 def rel_change(x_new: Tensor, x_old: Tensor) -> Tensor:
     """‖x_new − x_old‖ / ‖x_old‖ (denominator floored at the dtype's tiny, so 0/0 gives 0)."""
     tiny = torch.finfo(_real_dtype(x_old)).tiny
+    if x_new.shape == x_old.shape and _dot_ready(x_new) and _dot_ready(x_old):
+        diff, old = (x_new - x_old).view(-1), x_old.reshape(-1)
+        return torch.dot(diff, diff).sqrt_().div_(torch.dot(old, old).sqrt_().clamp_min_(tiny))
     return torch.dist(x_new, x_old) / torch.linalg.vector_norm(x_old).clamp_min(tiny)
+
+
+def _dot_ready(t: Tensor) -> bool:
+    """Whether ``torch.dot`` of ``t.reshape(-1)`` with itself is its squared norm, without a copy."""
+    return t.is_floating_point() and t.is_contiguous() and t.dtype in (torch.float32, torch.float64)
 
 
 def rec_error(x: Tensor, ref: Tensor) -> Tensor:
@@ -289,7 +318,8 @@ def compute_metrics(
     ----------
     problem : core.problem.Problem
     prior : Prior or None
-        Used for the objective Φ(x) = ½‖Ax − y‖² + g(x) unless ``info["objective"]`` is given.
+        Used for the objective Φ(x) = ½‖Ax − y‖² + g(x) unless ``info["objective"]`` is given
+        (``info["prior_value"]`` = g(x), when given, replaces ``prior.value(x)``).
     x_new, x_old : Tensor
         Current and previous iterates in the unknown's space (x_old None on the first step).
     info : dict, optional
@@ -341,7 +371,8 @@ def applicable_metrics(
             out["ssim"] = ctx.ssim(image)
     objective = info.get("objective")
     if objective is None:
-        objective = problem.objective(x_new, prior)
+        g_x = info.get("prior_value")
+        objective = problem.objective(x_new, prior) if g_x is None else problem.fidelity(x_new) + g_x
     out["objective"] = _as_scalar(objective, x_new)
     for name in ("opt_error", "opt_bound", "accepted"):
         if info.get(name) is not None:

@@ -20,6 +20,16 @@ from .registry import DEGRADATIONS
 NOISE_SEED_OFFSET = 7919
 
 
+class BuildCancelled(Exception):
+    """A build stopped between two of its stages because its ``should_stop()`` returned True."""
+
+
+def check_stop(should_stop) -> None:
+    """Raise :class:`BuildCancelled` when ``should_stop`` (a callable, or None) says so."""
+    if should_stop is not None and should_stop():
+        raise BuildCancelled("problem build cancelled")
+
+
 @dataclass
 class Problem:
     """One inverse problem y = A x + n.
@@ -63,8 +73,8 @@ class Problem:
         return self.operator.forward(x) - self.y
 
     def fidelity(self, x: Tensor) -> Tensor:
-        """f(x) = ½‖Ax − y‖² as a 0-d tensor."""
-        return self.fidelity_of_residual(self.residual(x))
+        """f(x) = ½‖Ax − y‖² as a 0-d tensor (``Operator.residual_norm_sq``)."""
+        return 0.5 * self.operator.residual_norm_sq(x, self.y)
 
     @staticmethod
     def fidelity_of_residual(r: Tensor) -> Tensor:
@@ -147,7 +157,7 @@ def load_rgb(spec: ProblemSpec) -> np.ndarray:
 
 
 def build_problem(
-    spec: ProblemSpec, device: str | torch.device = "cpu", dtype: str | torch.dtype = "float32"
+    spec: ProblemSpec, device: str | torch.device = "cpu", dtype: str | torch.dtype = "float32", should_stop=None
 ) -> Problem:
     """Build the problem ``y = A x + σ n`` described by ``spec``.
 
@@ -159,6 +169,9 @@ def build_problem(
         "cpu" or "cuda" (ValueError if CUDA is absent).
     dtype : str or torch.dtype
         float32 or float64 for the run; the operator is built in float64 on CPU first.
+    should_stop : callable, optional
+        Asked between the stages (image load, operator, degradation, x⁰, colour display); when
+        it returns True the build raises :class:`BuildCancelled`.
 
     Returns
     -------
@@ -170,21 +183,26 @@ def build_problem(
     device = resolve_device(device) if isinstance(device, str) else device
     dtype = resolve_dtype(dtype) if isinstance(dtype, str) else dtype
     entry = DEGRADATIONS.get_entry(spec.degradation)
+    check_stop(should_stop)
     rgb = load_rgb(spec)
     x_true = torch.from_numpy(np.ascontiguousarray(load_ground_truth(spec, rgb)))
+    check_stop(should_stop)
     operator_generator = torch.Generator().manual_seed(int(spec.seed))
     noise_generator = torch.Generator().manual_seed(int(spec.seed) + NOISE_SEED_OFFSET)
     try:
         operator = entry.factory(tuple(x_true.shape), dict(spec.params), operator_generator)
     except ValueError as exc:
         raise ValueError(f"[problem.params] of degradation '{spec.degradation}': {exc}") from None
+    check_stop(should_stop)
     x0_unknown = operator.from_image(x_true)
     y = add_noise(operator.forward(x0_unknown), spec.noise_sigma, noise_generator)
+    check_stop(should_stop)
     x0 = initial_point(operator, y, x0_unknown, spec.init)
     display = {}
     if x_true.shape[0] == 1 and rgb.ndim == 3:  # colour image solved on its Y channel
 
         def degrade(channel: torch.Tensor) -> torch.Tensor:
+            check_stop(should_stop)
             observed = add_noise(operator.forward(operator.from_image(channel)), spec.noise_sigma, noise_generator)
             return operator.to_image(operator.initial_estimate(observed))
 
@@ -198,6 +216,7 @@ def build_problem(
         spec={"image": spec.image, "degradation": spec.degradation, **spec.params},
         display=display,
     )
+    check_stop(should_stop)
     return problem.to(device, dtype)
 
 

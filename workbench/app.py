@@ -23,6 +23,7 @@ from . import theme  # noqa: E402
 from .autosave import discard_marker, set_aside, unclean_autosave  # noqa: E402
 from .lanes_panel import assign_lane_colors  # noqa: E402
 from .main_thread_gc import install_main_thread_gc  # noqa: E402
+from .settings import app_settings  # noqa: E402
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -210,7 +211,11 @@ def run_gui(source: str | None, autosave_dir: Path | None) -> int:
         QMessageBox.warning(None, TITLE, message)
 
     begun = start(source, autosave_dir, ask_restore, warn)
-    window = MainWindow(begun.run.config, autosave_dir=begun.autosave_dir, run=begun.run)
+    window = MainWindow(begun.run.config, autosave_dir=begun.autosave_dir, run=begun.run, settings=app_settings())
+    if begun.restored:
+        window.document.restored()
+    else:  # the source, or the default problem when it could not be opened
+        window.document.opened(source if source is not None and not begun.messages else None)
     install_slot_guard(window)
     if begun.replay:
         window.replay(begun.replay, restored=begun.restored)

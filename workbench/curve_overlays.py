@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
 from . import theme
 from .image_views import refill_view, use_grid
@@ -37,6 +37,7 @@ class RobustViewBox(pg.ViewBox):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.excluded: list = []
+        self._held: list = [None, None]  # the bounds last given per axis (see held_bounds)
 
     def set_excluded(self, items: list) -> None:
         if items != self.excluded:
@@ -46,7 +47,65 @@ class RobustViewBox(pg.ViewBox):
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):
         if items is None and self.excluded:
             items = [item for item in self.addedItems if all(item is not ex for ex in self.excluded)]
-        return super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+        bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+        if frac is not None and any(f != 1.0 for f in frac):
+            return bounds
+        for axis, pair in enumerate(bounds):
+            if pair is not None:
+                self._held[axis] = held_bounds(pair, self._held[axis])
+                bounds[axis] = list(self._held[axis])  # a copy: pyqtgraph pads it in place
+        return bounds
+
+
+#: bounds within this share of the span of a step count as on it (pixel padding of the pens)
+SLACK = 0.01
+#: when data leave the held bounds, the new bounds leave this share of the span on that side
+HEADROOM = 0.25
+
+
+def held_bounds(data: tuple[float, float], held: tuple[float, float] | None) -> tuple[float, float]:
+    """The auto-range bounds for ``data``: the ``held`` ones while the data fill at least half of
+    them, else :func:`stepped_bounds` of the data with :data:`HEADROOM` on the side they left."""
+    low, high = data
+    if held is None:
+        return stepped_bounds(low, high)
+    span = held[1] - held[0]
+    slack = SLACK * span  # pyqtgraph widens the data bounds by the pens' pixel width
+    if held[0] - slack <= low and high <= held[1] + slack and (high - low) >= 0.5 * span:
+        return held
+    headroom = HEADROOM * (high - low)  # growing data (the iteration axis, above all) get room
+    return stepped_bounds(low - headroom * (low < held[0]), high + headroom * (high > held[1]))
+
+
+def cache_axes(plot: pg.PlotItem) -> None:
+    """Keep each axis of ``plot`` as a pixmap that is redrawn only when its ticks change (a
+    repaint of new data then blits the axes instead of replaying every tick label)."""
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+#: the auto-range grows in steps of about 1/RANGE_STEPS of the data's span
+RANGE_STEPS = 8
+
+
+def nice_step(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ ``value`` (> 0)."""
+    power = 10.0 ** np.floor(np.log10(value))
+    return next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= value * (1 - 1e-12))
+
+
+def stepped_bounds(low: float, high: float) -> tuple[float, float]:
+    """``[low, high]`` widened outwards to multiples of a nice step (about 1/8 of the span).
+
+    An auto-range that followed every new point would change the axes at every refresh, and
+    regenerating the tick labels of every axis is most of what a repaint of the curves costs;
+    with stepped bounds the axes change only when the data crosses a step.
+    """
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        return low, high
+    slack = SLACK * (high - low)
+    step = nice_step((high - low) / RANGE_STEPS)
+    return float(np.floor((low + slack) / step) * step), float(np.ceil((high - slack) / step) * step)
 
 
 def grid_columns(count: int, width: float, height: float) -> int:

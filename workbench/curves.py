@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import theme
-from .curve_overlays import CurveOverlays, RobustViewBox
+from .curve_overlays import CurveOverlays, RobustViewBox, cache_axes
 from .feed import GrowingArray
 from .pane_titles import PaneTitle
 
@@ -132,6 +132,7 @@ class CurvesView(QWidget):
         for spec in METRIC_PLOTS:
             plot = pg.PlotItem(viewBox=RobustViewBox())  # placed by the overlays' grid
             plot.setMinimumWidth(80)
+            cache_axes(plot)
             self.titles[spec.key] = PaneTitle(plot, [(spec.title, colours.foreground)], count=1)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setDownsampling(auto=True, mode="peak")

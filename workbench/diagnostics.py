@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from . import theme
+from .curve_overlays import cache_axes
 from .image_views import SyncedImageViews, refill_view, use_grid
 from .lane_view import PREVIOUS_ITERATE
 from .pane_titles import PaneTitle, set_title
@@ -116,6 +117,7 @@ class DiagnosticsView(QWidget):
         self._columns = 0
         self.cursor_pen = pg.mkPen(colours.muted, style=Qt.PenStyle.DashLine)
         self.strip = pg.PlotItem()
+        cache_axes(self.strip)
         self.strip_title = PaneTitle(self.strip, [("accept / fallback", None)], count=1)
         self.strip.hideAxis("left")
         self.strip.setMouseEnabled(y=False)
@@ -312,6 +314,7 @@ class DiagnosticsView(QWidget):
         self.series_curves.clear()
         for i, name in enumerate(names):
             plot = pg.PlotItem()
+            cache_axes(plot)
             plot.setMinimumHeight(50)
             plot.showGrid(x=True, y=True, alpha=0.25)
             pen = pg.mkPen(SERIES_COLORS[i % len(SERIES_COLORS)], width=2)

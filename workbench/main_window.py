@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -21,15 +20,17 @@ from PySide6.QtWidgets import (
 from core.config import Config
 from core.engine import Run
 
-from . import feed, geometry, lane_view, messages
+from . import feed, lane_view, messages
 from .curves import CurvesView
 from .diagnostics import DiagnosticsView
+from .document import Document
 from .lanes_panel import LanesPanel, assign_lane_colors
 from .menus import build_menus
 from .panes import ImagePanes
 from .problem_panel import ProblemPanel
 from .run_controls import RunControls
 from .run_panel import RunPanel
+from .status_bar import StatusLabels
 from .transport import TransportBar
 from .window_actions import Exporter, RunEditor
 from .worker import RunWorker, start_worker, stop_worker
@@ -55,13 +56,19 @@ class MainWindow(QMainWindow):
         Start the worker thread (False for ``--screenshot``, which steps synchronously).
     run : Run, optional
         The run of ``config``, already built (the start path builds it to report errors first).
+    settings : QSettings, optional
+        What to remember between starts (:mod:`workbench.settings`); None: nothing is written.
     """
 
     def __init__(
-        self, config: Config, autosave_dir: Path | None = None, start_thread: bool = True, run: Run | None = None
+        self,
+        config: Config,
+        autosave_dir: Path | None = None,
+        start_thread: bool = True,
+        run: Run | None = None,
+        settings: QSettings | None = None,
     ):
         super().__init__()
-        self.setWindowTitle("Convergence Workbench")
         self.setAcceptDrops(True)
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
@@ -76,11 +83,12 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(self.show_error)
         self.thread = start_worker(self.worker) if start_thread else None
         self._build_widgets()
+        self.document = Document(self, settings)  # title, recent files, remembered geometry
         self.autosaver = None
         if autosave_dir is not None:
             from .autosave import Autosaver
 
-            self.autosaver = Autosaver(self.worker, autosave_dir, parent=self, warn=self._autosave_warning)
+            self.autosaver = Autosaver(self.worker, autosave_dir, parent=self, warn=self.status_labels.autosave_warning)
         status = self.statusBar().showMessage
         self.editor = RunEditor(
             parent=self,
@@ -93,6 +101,7 @@ class MainWindow(QMainWindow):
             refresh=self.refresh,
             new_run=self.forget_display,
             autosaver=self.autosaver,
+            document=self.document,
         )
         self.editor.connect()
         self.exporter = Exporter(
@@ -113,12 +122,14 @@ class MainWindow(QMainWindow):
             on_reset=self.forget_display,
         )
         self.controls.connect()
-        build_menus(self, editor=self.editor, exporter=self.exporter, controls=self.controls)
+        build_menus(
+            self, editor=self.editor, exporter=self.exporter, controls=self.controls, recent=self.document.recent
+        )
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
-        self.resize(*geometry.initial_size())
+        self.document.restore_window()
         self.refresh()
 
     @property
@@ -156,11 +167,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.diagnostics, "Diagnostics (intermediate images, checks)")
         self.tabs.currentChanged.connect(lambda _: self._show_current(force=True))
-        right = QSplitter(Qt.Orientation.Vertical)
+        right = QSplitter(Qt.Orientation.Vertical, objectName="panes_and_plots")  # named: remembered
         right.addWidget(self.panes)
         right.addWidget(self.tabs)
         right.setSizes([450, 550])  # side-by-side panes need less height than the curves
-        main = QSplitter(Qt.Orientation.Horizontal)
+        main = QSplitter(Qt.Orientation.Horizontal, objectName="panels_and_views")
         main.addWidget(self.side_tabs)
         main.addWidget(right)
         main.setStretchFactor(1, 1)
@@ -175,18 +186,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(main, 1)
         self.setCentralWidget(central)
 
-        self.status_device = QLabel()
-        self.status_rate = QLabel()
-        self.status_memory = QLabel()
-        self.status_autosave = QLabel()  # one persistent warning while autosaves fail
-        self.status_autosave.setVisible(False)
-        for label in (self.status_autosave, self.status_device, self.status_rate, self.status_memory):
-            self.statusBar().addPermanentWidget(label)
-
-    def _autosave_warning(self, message: str | None) -> None:
-        self.status_autosave.setText(message or "")
-        self.status_autosave.setToolTip(message or "")
-        self.status_autosave.setVisible(bool(message))
+        self.status_labels = StatusLabels(self.statusBar())
+        self.status_autosave = self.status_labels.autosave
 
     def open_training_dialog(self) -> None:
         """Show the non-modal "Train network" dialog (one per window, kept between openings)."""
@@ -302,7 +303,7 @@ class MainWindow(QMainWindow):
         first, last = lane_view.kept_range(snapshot, self.run.config.run.keep_iterates)
         self.transport.set_range(first, last, follow=self.scrub_k is None)
         self._show_current(force=False)
-        self._update_status(snapshot)
+        self.status_labels.update(snapshot, self.worker)
 
     def _show_current(self, force: bool) -> None:
         snapshot = self._shown_snapshot
@@ -330,16 +331,6 @@ class MainWindow(QMainWindow):
             self.panes.set_lane_image(i, image, error, lane_view.pane_info(lanes[i], lane_k, kept_k))
         if 0 <= index < len(lanes):
             self.diagnostics.show_lane(lanes[index], min(k, lanes[index].k), extras)
-
-    def _update_status(self, snapshot) -> None:
-        self.status_device.setText(f"device: {self.run.device.type} · {self.run.config.run.dtype}")
-        self.status_rate.setText(messages.rates_text(snapshot))
-        if self.worker.run_lock.tryLock(0):
-            try:
-                memory = self.run.memory_bytes()
-            finally:
-                self.worker.run_lock.unlock()
-            self.status_memory.setText(f"kept history: {memory / 2**20:.1f} MiB")
 
     # errors -----------------------------------------------------------------------------
     def _report_lane_errors(self, snapshot) -> None:
@@ -373,6 +364,7 @@ class MainWindow(QMainWindow):
             self._close_when_stopped()
             return
         self.timer.stop()
+        self.document.save_window()
         if self.autosaver is not None:
             self.autosaver.close()
         for box in list(self._error_boxes):

@@ -20,7 +20,7 @@ def add_action(window, menu, text: str, slot, shortcut=None) -> QAction:
     return action
 
 
-def build_menus(window, *, editor, exporter, controls) -> None:
+def build_menus(window, *, editor, exporter, controls, recent) -> None:
     """Fill ``window``'s menu bar.
 
     Parameters
@@ -31,10 +31,13 @@ def build_menus(window, *, editor, exporter, controls) -> None:
     editor : RunEditor
     exporter : Exporter
     controls : RunControls
+    recent : RecentFiles
+        Its menu is File → Open Recent.
     """
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     add_action(window, file_menu, "&Open config or session…", editor.open_dialog, QKeySequence.StandardKey.Open)
+    file_menu.addMenu(recent.menu)
     add_action(window, file_menu, "Open &image…", window.problem_panel.open_image_dialog)
     add_action(window, file_menu, "&Save session…", editor.save_dialog, QKeySequence.StandardKey.Save)
     add_action(window, file_menu, "Load &plugin…", editor.load_plugin_dialog)

@@ -3,9 +3,10 @@ off the GUI thread, with a busy indicator that can be cancelled and a warning be
 will be slow.
 
 The ``Run`` is built in a background thread of its own, so neither the window nor the solver
-worker waits for it. Cancel gives control back at once: the build in progress cannot be
-interrupted, so it finishes in the background and its result is dropped (a newer build
-supersedes an older one the same way).
+worker waits for it. Cancel gives control back at once and sets the build's cancel event: the
+build stops at its next stage boundary (``Run(config, should_stop=...)`` raises
+``core.problem.BuildCancelled``, which the build thread swallows) and its result, if it got that
+far, is dropped. A newer build supersedes (cancels) an older one the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from core.config import Config
 from core.engine import Run
+from core.problem import BuildCancelled
 
 #: a problem whose longer side exceeds this many pixels takes seconds to a minute to build
 SLOW_SIDE = 1024
@@ -71,6 +73,8 @@ class ProblemBuilder(QObject):
         self.parent_widget = parent
         self.generation = 0
         self.build_threads: list[int] = []  # thread idents of the builds (tests)
+        self.thread: threading.Thread | None = None  # the latest build's thread
+        self._cancel = threading.Event()  # the latest build's cancel flag
         self._callbacks = None
         self.dialog: QProgressDialog | None = None  # the busy indicator, made on the first build
         self._show_timer = QTimer(self)
@@ -104,6 +108,8 @@ class ProblemBuilder(QObject):
         in the GUI thread, or ``on_cancelled()`` when the user cancels first."""
         if self._callbacks is not None:
             self._callbacks[2]()  # superseded
+        self._cancel.set()  # a build still running (superseded or cancelled) stops at its next stage
+        self._cancel = threading.Event()
         self.generation += 1
         self._callbacks = (on_built, on_failed, on_cancelled)
         if self.dialog is None:
@@ -116,13 +122,17 @@ class ProblemBuilder(QObject):
             self.dialog.canceled.connect(self.cancel)
         self.dialog.setLabelText(f"Building {what}…")
         self._show_timer.start()
-        thread = threading.Thread(target=self._work, args=(self.generation, config), name="problem-build", daemon=True)
-        thread.start()
+        self.thread = threading.Thread(
+            target=self._work, args=(self.generation, config, self._cancel), name="problem-build", daemon=True
+        )
+        self.thread.start()
 
-    def _work(self, generation: int, config: Config) -> None:
+    def _work(self, generation: int, config: Config, cancel: threading.Event) -> None:
         self.build_threads.append(threading.get_ident())
         try:
-            outcome = (generation, Run(config), None)
+            outcome = (generation, Run(config, should_stop=cancel.is_set), None)
+        except BuildCancelled:  # cancelled or superseded: nobody waits for it
+            return
         except Exception as exc:  # bad image, parameters, device: shown by on_failed
             outcome = (generation, None, (exc, traceback.format_exc()))
         try:
@@ -154,8 +164,9 @@ class ProblemBuilder(QObject):
 
     @Slot()
     def cancel(self) -> None:
-        """Give up the build in progress (its result will be dropped)."""
+        """Give up the build in progress: it stops at its next stage (a result is dropped)."""
         if self._callbacks is None:
             return
+        self._cancel.set()
         self.generation += 1
         self._finish()[2]()

@@ -74,6 +74,8 @@ class RunEditor:
         A new ``Run`` replaced the old one (new problem): the views forget their state.
     autosaver : Autosaver, optional
         Told about every edit.
+    document : Document
+        Told about opened and saved files and every edit (the title); its dialogs' folders.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class RunEditor:
         refresh: Callable[[], None],
         new_run: Callable[[], None],
         autosaver=None,
+        document,
     ):
         self.parent = parent
         self.worker = worker
@@ -100,6 +103,7 @@ class RunEditor:
         self.refresh = refresh
         self.new_run = new_run
         self.autosaver = autosaver
+        self.document = document
         self.builder = ProblemBuilder(parent)
 
     @property
@@ -137,6 +141,7 @@ class RunEditor:
                 self.show_error(f"{what}: {error[0].split(': ', 1)[-1]}", error[1])
                 self._sync_panels()
                 return
+            self.document.edited()
             self._changed(message(result))
 
         return self.worker.submit(apply, done)
@@ -153,11 +158,14 @@ class RunEditor:
         """True while a new problem is being built."""
         return self.builder.building
 
-    def apply_config(self, config: Config, replay_to: int | None = None, message: str = "") -> bool:
+    def apply_config(
+        self, config: Config, replay_to: int | None = None, message: str = "", source: Path | None = None
+    ) -> bool:
         """Build a new run for ``config`` in the background (new problem: every lane restarts).
 
         The worker pauses; when the build is done the new run is swapped in between two steps
-        and ``replay_to`` iterations are replayed (opening a session). A build that fails shows
+        and ``replay_to`` iterations are replayed (opening a session); the document then shows
+        ``source`` (the file opened) or, without one, an edit. A build that fails shows
         the error, one the user cancels (or declines, for a slow size) changes nothing. Returns
         False when the user declined the build.
         """
@@ -180,6 +188,10 @@ class RunEditor:
             self._sync_panels()
             if replay_to:
                 self.worker.run_to(replay_to)
+            if source is None:
+                self.document.edited()
+            else:
+                self.document.opened(source)
             self._changed(message)
 
         self.builder.build(config, lambda run: self.worker.replace_run(run, installed), failed, cancelled)
@@ -285,7 +297,7 @@ class RunEditor:
             if path.is_dir() or path.name == SESSION_FILE:
                 return self.open_session(path if path.is_dir() else path.parent)
             if path.suffix.lower() == ".toml":
-                return self.apply_config(load_config(path))
+                return self.apply_config(load_config(path), source=path)
         except INPUT_ERRORS as exc:
             self._report(exc, f"cannot open {path}")
             return False
@@ -301,7 +313,7 @@ class RunEditor:
             return False
         replay = max((len(table.get("iteration", ())) for table in metrics.values()), default=0)
         return self.apply_config(
-            config, replay_to=replay, message=f"session {folder} opened; replaying {replay} iterations"
+            config, replay_to=replay, message=f"session {folder} opened; replaying {replay} iterations", source=folder
         )
 
     def save_session_to(self, folder: str | Path) -> Path | None:
@@ -315,6 +327,7 @@ class RunEditor:
                 self.show_error(f"cannot save session: {error[0]}", error[1])
                 return
             saved.append(path)
+            self.document.saved(path)
             self.show_status(f"session saved to {path}", 6000)
 
         self.worker.submit(lambda run: save_session(run, folder), done)
@@ -324,10 +337,11 @@ class RunEditor:
         path, _ = QFileDialog.getOpenFileName(
             self.parent,
             "Open config (or a session's session.toml)",
-            str(sessions_dir()),
+            self.document.folder("open", sessions_dir()),
             "Config or session (*.toml);;All files (*)",
         )
         if path:
+            self.document.remember_folder("open", path)
             self.open_path(path)
 
     def load_plugin(self, path: str | Path) -> bool:
@@ -355,8 +369,10 @@ class RunEditor:
             self.load_plugin(path)
 
     def save_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.parent, "Save session into folder", str(sessions_dir()))
+        start = self.document.folder("save", sessions_dir())
+        folder = QFileDialog.getExistingDirectory(self.parent, "Save session into folder", start)
         if folder:
+            self.document.remember_folder("save", Path(folder).parent)
             self.save_session_to(folder)
 
 

@@ -104,6 +104,11 @@ class Operator:
         """Solve (AᵀA + ρI) z = b. Default: conjugate gradient (subclasses give closed forms)."""
         return conjugate_gradient(lambda z: self.adjoint(self.forward(z)) + rho * z, b, x0, max_iter=200, tol=1e-7)
 
+    def residual_norm_sq(self, x: Tensor, y: Tensor) -> Tensor:
+        """‖A x − y‖² as a 0-d tensor (operators diagonal in a transform override it)."""
+        r = self.forward(x) - y
+        return (r.abs() ** 2 if r.is_complex() else r * r).sum()
+
     def initial_estimate(self, y: Tensor) -> Tensor:
         """A sensible x⁰ from the observation (default Aᵀy)."""
         return self.adjoint(y)

@@ -60,6 +60,33 @@ class BlurOperator(Operator):
         """Exact (AᵀA + ρI)⁻¹ b = F⁻¹(F b / (|K|² + ρ))."""
         return self._filter(b, 1.0 / (self.otf.abs() ** 2 + rho))
 
+    def residual_norm_sq(self, x: Tensor, y: Tensor) -> Tensor:
+        """‖A x − y‖² = (1/HW) Σ_k |K_k X_k − Y_k|² (Parseval), over the half spectrum of the
+        real FFT (every column but the first, and the last when W is even, stands for two);
+        one FFT of x, the observation's spectrum Y kept for the next call."""
+        if x.is_complex() or y.is_complex():
+            return super().residual_norm_sq(x, y)
+        height, width = x.shape[-2:]
+        spectrum = torch.fft.rfft2(x).mul_(self.otf).sub_(self._spectrum_of(y))
+        flat = torch.view_as_real(spectrum).reshape(-1)
+        total = torch.dot(flat, flat).mul_(2.0)
+        for column in (0, width // 2) if width % 2 == 0 else (0,):
+            edge = torch.view_as_real(spectrum[..., column]).reshape(-1)
+            total.sub_(torch.dot(edge, edge))
+        return total.div_(height * width)
+
+    def _spectrum_of(self, y: Tensor) -> Tensor:
+        """rfft2(y), cached for the last y (the same tensor, unchanged)."""
+        try:
+            version = y._version
+        except RuntimeError:  # an inference tensor: no version counter, never cached
+            return torch.fft.rfft2(y).to(self.otf.dtype)
+        cached = vars(self).get("_y_spectrum")
+        if cached is None or cached[0] is not y or cached[1] != version or cached[2].dtype != self.otf.dtype:
+            cached = (y, version, torch.fft.rfft2(y).to(self.otf.dtype))
+            self._y_spectrum = cached
+        return cached[2]
+
     def lipschitz(self, n_iter: int = 50, seed: int = 0) -> float:
         """Exact ‖A‖₂² = max |K|²."""
         return float((self.otf.abs() ** 2).max())

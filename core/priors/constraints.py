@@ -29,7 +29,12 @@ def box_indicator(x: Tensor, low: float, high: float) -> Tensor:
     return torch.where(inside, x.new_zeros(()), x.new_full((), float("inf")))
 
 
-@PRIORS.register("box", params=_box_params("feasible"), doc="indicator of [low, high]: prox = clip (projection)")
+@PRIORS.register(
+    "box",
+    title="Box constraint",
+    params=_box_params("feasible"),
+    doc="indicator of [low, high]: prox = clip (projection)",
+)
 class Box(Prior):
     """g(x) = χ_[low,high](x); prox = projection clip(v, low, high) for every step."""
 
@@ -49,6 +54,7 @@ class Box(Prior):
 
 @PRIORS.register(
     "l0_box",
+    title="ℓ0 with a box (sparsity constraint)",
     params=[lam_param(0.001, "the ℓ0 count")] + _box_params("ℓ0"),
     doc="λ‖x‖₀ + indicator of [low, high]; exact elementwise prox (hard threshold + clip)",
 )

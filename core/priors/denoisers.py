@@ -32,6 +32,7 @@ def _strength_param(default: float, meaning: str, math_: str) -> Param:
 
 @DENOISERS.register(
     "tv",
+    title="TV denoiser (ROF)",
     params=[
         _strength_param(1.0, "ROF weight per unit noise level", "θ = strength·σ"),
         Param("denoiser_iters", 50, kind="int", low=1, high=10000, help="FGP dual iterations per call"),
@@ -68,6 +69,7 @@ def _subband_slices(height: int, width: int, levels: int):
 
 @DENOISERS.register(
     "wavelet",
+    title="Wavelet shrinkage (BayesShrink)",
     params=[
         _strength_param(1.0, "multiplier of the BayesShrink threshold", "T_b = strength·σ²/σ_b"),
         Param("denoiser_wavelet", "db4", kind="choice", choices=WAVELETS, help="orthonormal periodised wavelet"),
@@ -115,6 +117,7 @@ class WaveletDenoiser(Denoiser):
 
 @DENOISERS.register(
     "gaussian",
+    title="Gaussian smoothing",
     params=[_strength_param(1.0, "blur width per unit noise level", "std = strength·10·σ px")],
     doc="Gaussian smoothing whose width grows with σ",
 )

@@ -61,10 +61,15 @@ class OrthonormalTransform:
         return waverec(c, self.wavelet, self._levels_for(c))
 
 
-PRIORS.register("none", doc="no regulariser (g ≡ 0): plain least squares")(lambda params: Zero())
-PRIORS.register("l1", params=[lam_param(0.01, "the pixel ℓ1 norm")], doc="λ‖x‖₁ on pixels; prox = soft threshold")(
-    lambda params: L1Pixel(params["lam"])
+PRIORS.register("none", title="None (least squares)", doc="no regulariser (g ≡ 0): plain least squares")(
+    lambda params: Zero()
 )
+PRIORS.register(
+    "l1",
+    title="ℓ1 on pixels",
+    params=[lam_param(0.01, "the pixel ℓ1 norm")],
+    doc="λ‖x‖₁ on pixels; prox = soft threshold",
+)(lambda params: L1Pixel(params["lam"]))
 
 WAVELET_CHOICE = WAVELETS
 LEVELS_PARAM = Param(
@@ -79,6 +84,7 @@ LEVELS_PARAM = Param(
 
 @PRIORS.register(
     "l1_wavelet",
+    title="ℓ1 on wavelet coefficients",
     params=[
         lam_param(0.01, "the wavelet ℓ1 norm"),
         Param("wavelet", "db4", kind="choice", choices=WAVELET_CHOICE, help="orthonormal periodised wavelet W"),
@@ -158,6 +164,7 @@ def gisa_shrink(v: Tensor, weight, p: float, iters: int) -> Tensor:
 
 @PRIORS.register(
     "lp",
+    title="ℓp quasi-norm (p < 1)",
     params=[
         lam_param(0.01, "the ℓp quasi-norm"),
         Param(

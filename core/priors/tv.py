@@ -91,6 +91,7 @@ def tv_dual_value(v: Tensor, theta, p: Tensor) -> Tensor:
 
 @PRIORS.register(
     "tv",
+    title="Total variation",
     params=[
         lam_param(0.01, "the total variation"),
         Param(

@@ -7,6 +7,8 @@ Boyd et al., "Distributed optimization and statistical learning via ADMM" (2011)
     u^{k+1} = u^k + x^{k+1} − z^{k+1}                 (3.7)
 The reported iterate is z^{k+1}: it is the variable the prior acts on, so g(z) is finite for
 indicator priors (box) and Φ(z) is the meaningful objective. x^{k+1} goes to the extras.
+g(z^{k+1}) comes with the prox (3.6) (``Prior.prox_with_value``); the data term ½‖A z − y‖²
+needs A z, which the iteration never forms, so the engine adds it (``info["prior_value"]``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def admm(problem, *, prior, rho):
     Yields
     ------
     Step
-        ``Step(k, z^k, info={"primal_residual": ‖x^k − z^k‖}, extras={"x": x^k image})``.
+        ``Step(k, z^k, info={"primal_residual": ‖x^k − z^k‖, "prior_value": g(z^k)},
+        extras={"x": x^k image})``.
     """
     rho = float(rho)
     prior.reset()
@@ -59,6 +62,7 @@ def admm(problem, *, prior, rho):
     while True:
         k += 1
         x = problem.operator.normal_solve(aty + rho * (z - u), rho, x)  # (3.5)
-        z = prior.prox(x + u, 1.0 / rho)  # (3.6)
+        z, g_z = prior.prox_with_value(x + u, 1.0 / rho)  # (3.6), and g(z^{k+1})
         u = u + x - z  # (3.7)
-        yield Step(k, z, info={"primal_residual": (x - z).norm()}, extras={"x": problem.to_image(x)})
+        info = {"primal_residual": (x - z).norm(), "prior_value": g_z}
+        yield Step(k, z, info=info, extras={"x": problem.to_image(x)})

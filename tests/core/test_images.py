@@ -341,3 +341,21 @@ def test_thumbnail_sizes():
     small = thumbnail(np.full((40, 20), 0.5), size=16)
     assert small.dtype == np.uint8 and small.shape == (16, 8)
     np.testing.assert_array_equal(small, 128)
+
+
+def test_a_fifo_is_refused_at_once_as_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match=r"pipe\.png': not a regular file"):  # never opens (would block)
+        load_image(fifo)
+
+
+def test_a_multi_page_tiff_says_which_page_it_uses(tmp_path):
+    path = tmp_path / "two.tif"
+    first = _random((32, 24))
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(first)
+        tif.write(_random((16, 48)))
+    with pytest.warns(UserWarning, match=r"two\.tif': holds 2 images; using the first \(32×24\), ignoring.*16×48"):
+        image = load_image(path, grayscale=True)
+    assert image.shape == (32, 24) and np.array_equal(np.round(image * 255), first)

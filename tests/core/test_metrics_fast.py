@@ -126,6 +126,20 @@ def test_ssim_equals_skimage_in_float64_on_larger_images(shape):
     assert abs(got - expected) < 1e-12
 
 
+def test_ssim_in_float32_stays_within_float32_rounding_of_skimage():
+    """The bracket form (A2/c = W[2x·ref + k] − A1, B2/c = W[x² + ref² + k] − B1) subtracts
+    window sums of size ≈ E[x²] + E[ref²] to get variances; on a natural image with noise it
+    stays within a few float32 roundings of skimage's float64 value (1e-6 here)."""
+    from core.images import load_image
+
+    clean = load_image("camera", size=128)
+    noisy = np.clip(clean + 0.05 * np.random.default_rng(2).standard_normal(clean.shape), -0.1, 1.1)
+    expected = structural_similarity(noisy, clean, data_range=1)
+    got = MetricContext(torch.from_numpy(clean[None]).float()).ssim(torch.from_numpy(noisy[None]).float())
+    assert got.dtype == torch.float32
+    assert abs(got.item() - expected) < 5e-6
+
+
 def test_ssim_context_does_not_modify_its_inputs_or_cache():
     ref = torch.rand(1, 20, 20, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     x = ref + 0.05
@@ -246,12 +260,13 @@ def test_ssim_in_row_bands_equals_skimage_per_image_of_a_batch():
     clean = rng.random((2, 90, 33))  # (C, H, W): 84 output rows, two bands and a partial one
     noisy = clean + 0.1 * rng.standard_normal((3, 2, 90, 33))  # a batch of three
     expected = [structural_similarity(n, clean, data_range=1, channel_axis=0) for n in noisy]
-    saved = metrics.SSIM_BAND_ROWS
+    saved = metrics.SSIM_BAND_ELEMENTS
     try:
+        # bands of 1, 5, 64 (and a partial one) and all 84 output rows
         for band in (1, 5, 64, 1000):
-            metrics.SSIM_BAND_ROWS = band
+            metrics.SSIM_BAND_ELEMENTS = band * 3 * 2 * 33
             got = MetricContext(torch.from_numpy(clean)).ssim(torch.from_numpy(noisy))
             assert got.shape == (3,)
             np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
     finally:
-        metrics.SSIM_BAND_ROWS = saved
+        metrics.SSIM_BAND_ELEMENTS = saved

@@ -1,7 +1,8 @@
 """Quantities computed once and shared (issue 11), checked against recomputing them:
 
 * the objective ISTA/FISTA report from the residual and the prior's prox equals Φ(x^k) evaluated
-  from scratch, and FISTA's A y^{k+1} by linearity gives the textbook iterates;
+  from scratch, and FISTA's A y^{k+1} by linearity gives the textbook iterates; ADMM's g(z^k)
+  from the prox, completed by the engine with the data term, equals Φ(z^k);
 * ``Prior.prox_with_value`` equals ``(prox, value(prox))`` for every registered prior;
 * ``MetricContext.errors`` (one difference for rec_error and PSNR) equals the plain formulas,
   also for iterates outside [0, 1];
@@ -22,7 +23,7 @@ from core.config import Config
 from core.engine import Run
 from core.lane import ScalarHistory, build_solver
 from core.lane_spec import LaneSpec
-from core.metrics import MetricContext, psnr, rel_change
+from core.metrics import MetricContext, applicable_metrics, psnr, rel_change
 from core.priors.base import L1Pixel
 from core.registry import PRIORS, SOLVERS, load_all
 
@@ -58,6 +59,35 @@ def test_reported_objective_is_the_objective_of_the_returned_iterate(solver, pri
         # 1e-10: recomputing W x gives rounding-level coefficients (≈ 1e-17) where the prox has
         # exact zeros, and |t|^p with p = 0.7 lifts them to ≈ 1e-12
         assert float(step.info["objective"]) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("prior_name, prior_params", PRIOR_CASES)
+def test_admm_reports_the_prior_value_of_z_and_the_engine_completes_the_objective(prior_name, prior_params):
+    problem = _dense_problem(2)
+    entry = PRIORS.get_entry(prior_name)
+    prior = entry.factory(entry.resolve(prior_params))
+    steps = SOLVERS.get_entry("admm").factory(problem, prior=prior, rho=0.5)
+    checker = entry.factory(entry.resolve(prior_params))
+    x_old = problem.x0
+    for _ in range(12):
+        step = next(steps)
+        expected_g = float(checker.value(step.x))
+        assert float(step.info["prior_value"]) == pytest.approx(expected_g, rel=1e-10, abs=1e-12)
+        recorded = applicable_metrics(problem, prior, step.x, x_old, step.info)["objective"]
+        assert float(recorded) == pytest.approx(float(problem.objective(step.x, checker)), rel=1e-10, abs=1e-12)
+        x_old = step.x
+    # the engine records Φ(z^k), not prior_value as a series of its own
+    run = Run(_config([{"label": "A", "solver": "admm", "prior": "l1_wavelet", "params": {"lam": 0.01}}]))
+    run.step(3)
+    lane = run.lanes[0]
+    assert "prior_value" not in lane.history.names
+    z = lane.x
+    expected = float(
+        run.problem.objective(
+            z, PRIORS.get_entry("l1_wavelet").factory(PRIORS.get_entry("l1_wavelet").resolve({"lam": 0.01}))
+        )
+    )
+    assert float(lane.history.row("objective")[-1]) == pytest.approx(expected, rel=1e-12)
 
 
 def test_fista_with_the_linear_combination_of_a_x_gives_the_textbook_iterates():

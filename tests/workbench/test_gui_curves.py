@@ -8,7 +8,9 @@ import numpy as np
 from conftest import wait_idle
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
+from test_gui_workflows import click
 
+from workbench.curve_overlays import RANGE_STEPS, SLACK, nice_step, stepped_bounds
 from workbench.curves import METRIC_PLOTS, curve_values
 from workbench.forms import ParamForm
 
@@ -68,3 +70,37 @@ def test_a_diverging_lane_does_not_blow_up_the_other_lanes_axes(main_window, qtb
     low, high = main_window.curves.plots["objective"].getViewBox().viewRange()[1]
     span = np.nanmax(healthy) - np.nanmin(healthy)
     assert high < np.nanmax(healthy) + span + 1e-3 and low > np.nanmin(healthy) - span - 1e-3
+
+
+def test_stepped_bounds_hold_the_data_in_nice_steps():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        low = rng.uniform(-1e3, 1e3) * 10.0 ** rng.integers(-6, 4)
+        high = low + rng.uniform(1e-9, 1e3) * 10.0 ** rng.integers(-6, 4)
+        a, b = stepped_bounds(low, high)
+        step = nice_step((high - low) / RANGE_STEPS)
+        slack = SLACK * (high - low)  # a pen's pixel padding may be cut
+        assert a <= low + slack and b >= high - slack and (b - a) <= (high - low) + 2 * step * (1 + 1e-9)
+        mantissa = step / 10.0 ** np.floor(np.log10(step))
+        assert min(abs(mantissa - m) for m in (1, 2, 2.5, 5, 10)) < 1e-9
+    assert stepped_bounds(0, 37) == (0, 40) and stepped_bounds(20.1, 29.3) == (20, 30)
+    assert stepped_bounds(3.0, 3.0) == (3.0, 3.0)
+
+
+def test_the_axes_do_not_change_at_every_new_iteration(main_window, qtbot):
+    """Axis ranges follow the data in steps, so most refreshes repaint no tick labels (an
+    auto-range that follows every point changed the ranges at every one of these iterations)."""
+    view = main_window.curves.plots["psnr"].getViewBox()
+    ranges = []
+    for _ in range(40):
+        click(qtbot, main_window.transport.step)
+        wait_idle(qtbot, main_window)
+        view.updateAutoRange()
+        ranges.append(tuple(map(tuple, view.viewRange())))
+    assert len(main_window.worker.latest().lanes[0].metrics["psnr"]) == 40
+    later = ranges[19:]
+    changes = sum(a != b for a, b in zip(later, later[1:]))
+    assert changes <= 8, f"the axes changed {changes} times in iterations 20-40"
+    (x_low, x_high), (y_low, y_high) = view.viewRange()
+    psnr = curve_values(main_window.worker.latest().lanes[0].metrics["psnr"], False)
+    assert x_low <= 1 and x_high >= 40 and y_low <= np.nanmin(psnr) and y_high >= np.nanmax(psnr)  # all in view

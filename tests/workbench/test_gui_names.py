@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from test_gui_runtime import wait_built
 
-from core.registry import DEGRADATIONS, SOLVERS
+from core.registry import DEGRADATIONS, DENOISERS, PRIORS, SOLVERS
 
 
 def row_with_text(combo, text: str) -> int:
@@ -35,3 +35,19 @@ def test_solvers_show_titles_and_the_config_keeps_the_name(main_window):
         panel.solver.itemText(row) for row in range(panel.solver.count()) if "(learned)" in panel.solver.itemText(row)
     ]
     assert f"{SOLVERS['ista_net_plus'].title} (learned)" in learned
+
+
+def test_priors_and_denoisers_show_titles_and_the_config_keeps_the_name(main_window):
+    panel = main_window.lanes_panel
+    for combo, registry in ((panel.prior, PRIORS), (panel.denoiser, DENOISERS)):
+        shown = {combo.itemData(row): combo.itemText(row) for row in range(combo.count())}
+        assert shown.keys() == registry.keys()
+        untitled = [name for name, text in shown.items() if text.removesuffix(" (learned)") == name]
+        assert not untitled, f"no readable name for {untitled}"
+    row = next(i for i, lane in enumerate(main_window.run.lanes) if lane.spec.denoiser)
+    panel.list.setCurrentRow(row)
+    panel.denoiser.setCurrentIndex(row_with_text(panel.denoiser, DENOISERS["wavelet"].title))
+    assert main_window.run.lanes[row].spec.denoiser == "wavelet"
+    if main_window.run.lanes[row].spec.prior:
+        panel.prior.setCurrentIndex(row_with_text(panel.prior, PRIORS["l1_wavelet"].title))
+        assert main_window.run.lanes[row].spec.prior == "l1_wavelet"

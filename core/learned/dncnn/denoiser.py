@@ -46,6 +46,7 @@ def load_dilated_denoiser(weights: str = "dncnn", directory=None) -> DilatedDeno
 
 @DENOISERS.register(
     "dncnn",
+    title="DnCNN (learned)",
     params=[
         Param(
             "denoiser_weights",

@@ -84,6 +84,7 @@ def state_dict_example(folder: Path) -> dict:
 
 @DENOISERS.register(
     "torchscript",
+    title="Your denoiser (TorchScript)",
     params=[
         Param("denoiser_path", "", "str", help="TorchScript file (.pt/.pth/.ts) saved by torch.jit.save"),
         *COMMON_PARAMS,
@@ -110,6 +111,7 @@ def torchscript_denoiser(params) -> NetworkDenoiser:
 
 @DENOISERS.register(
     "state_dict",
+    title="Your denoiser (safetensors)",
     params=[
         Param("denoiser_path", "", "str", help="safetensors file with the network's state dict"),
         Param(

@@ -5,9 +5,9 @@ Stage k is phase k of :class:`core.learned.fista_net.net.FISTANet`:
     r^k = y^k − μ_k Aᵀ(A y^k − b),  x^{k+1} = ReLU(r^k + G(H̃(S_θk(H(D r^k))))),
     y^{k+1} = x^{k+1} + ρ_k (x^{k+1} − x^k),        y⁰ = x⁰ = Φᵀb.
 
-The block is shared by all phases, so stages beyond the trained K repeat the last phase (its
-μ, θ, ρ) and the lane keeps going. ``weights = "none"``: freshly initialised block (seed 0) with
-the paper's initial scalars.
+The network is K phases deep (as trained): the lane ends after phase K (the shared block could
+repeat the last phase, but beyond its depth the network was never trained and the iterates
+degrade). ``weights = "none"``: freshly initialised block (seed 0) with the paper's initial scalars.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def fista_net(problem, *, weights, net=None):
     Yields
     ------
     Step
-        info: ``step`` (μ_k), ``threshold`` (θ_k), ``momentum`` (ρ_k); extras: ``input`` (r^k),
-        ``output`` (x^{k+1}), ``residual`` (x^{k+1} − r^k).
+        info: ``step`` (μ_k), ``threshold`` (θ_k), ``momentum`` (ρ_k), ``ended`` (after phase K);
+        extras: ``input`` (r^k), ``output`` (x^{k+1}), ``residual`` (x^{k+1} − r^k).
     """
     if net is None:
         if weights == "none":
@@ -54,15 +54,18 @@ def fista_net(problem, *, weights, net=None):
         return operator.adjoint(operator.forward(v[:, 0]) - b)[:, None]
 
     x = y = problem.x0[:, None]
-    k = 0
-    while True:
+    for k in range(1, net.n_phases + 1):
         with torch.no_grad():
-            out = net.phase(k, y, x, gradient)
-        k += 1
+            out = net.phase(k - 1, y, x, gradient)
         yield Step(
             k,
             out["x"][:, 0],
-            info={"step": out["step"], "threshold": out["threshold"], "momentum": out["momentum"]},
+            info={
+                "step": out["step"],
+                "threshold": out["threshold"],
+                "momentum": out["momentum"],
+                "ended": k == net.n_phases,
+            },
             extras={"input": out["r"][:, 0], "output": out["x"][:, 0], "residual": (out["x"] - out["r"])[:, 0]},
         )
         x, y = out["x"], out["y"]

@@ -1,6 +1,7 @@
 """Trainer ``fista_net``: FISTA-Net for 33×33 block CS at 25 %, with ISTA-Net⁺'s data pipeline.
 
-Same data, loss (symmetric loss) and validation as :mod:`core.learned.ista_net_plus.train`;
+Random-Φ data pipeline, loss (symmetric loss) and validation of
+:func:`core.learned.ista_net_plus.train.random_phi_loop_spec`;
 the shipped weights were trained 4 epochs on CPU.
 """
 
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import torch
 
-from ..ista_net_plus.train import BLOCK, FEATURES, ista_net_loop_spec
+from ..ista_net_plus.train import BLOCK, random_phi_loop_spec
 from ..training import register_trainer
 from ..training.common import TrainSettings, train_loop
 from .net import FISTANet
+
+FEATURES = 8
 
 
 @register_trainer(
@@ -24,6 +27,6 @@ def train_fista_net(settings: TrainSettings) -> dict:
     torch.manual_seed(settings.seed)
     model = FISTANet(6, FEATURES)
     validation = load_validation_image(132)
-    spec = ista_net_loop_spec(model, 25, load_training_images(), validation)
+    spec = random_phi_loop_spec(model, 25, load_training_images(), validation)
     spec.meta = {"class": "FISTANet", "phases": 6, "features": FEATURES, "ratio": 25, "block": BLOCK}
     return train_loop(settings, model, spec)

@@ -11,10 +11,11 @@ encoder, stage k being layer k:
     z^k = S_θk(W_e p̃ + S z^{k−1}),  z⁰ = 0,   p̃ = s·(p − mean p)                    (2)
     x^k = average over patches of (D z^k / s + mean p)                                 (3)
 
-so the lane shows sparse-coding denoising of x⁰ improving layer by layer. W_e and S are tied,
-so stages beyond the trained T repeat the last layer (θ_T) and the lane keeps going; with
-``weights = "none"`` the parameters are ISTA's (W_e = Dᵀ/L, S = I − DᵀD/L, θ = α/L), i.e.
-plain ISTA on the lasso of every patch.
+so the lane shows sparse-coding denoising of x⁰ improving layer by layer. The trained network is
+T layers deep and the lane ends after layer T (the tied W_e and S could repeat the last layer, but
+beyond its depth the network was never trained and the codes blow up). With ``weights = "none"``
+the parameters are ISTA's (W_e = Dᵀ/L, S = I − DᵀD/L, θ = α/L), i.e. plain ISTA on the lasso of
+every patch, which never ends.
 """
 
 from __future__ import annotations
@@ -67,14 +68,17 @@ def lista(problem, *, weights, stride, net=None):
     Yields
     ------
     Step
-        info: ``threshold`` (mean θ_k), ``sparsity`` (fraction of non-zero codes);
+        info: ``threshold`` (mean θ_k), ``sparsity`` (fraction of non-zero codes), ``ended``
+        (after the last trained layer);
         extras: ``input`` (x^{k−1}), ``output`` (x^k), ``residual`` (x^k − x^{k−1}).
     """
+    depth = None  # ISTA (weights = "none") runs on; a trained network ends after its layers
     if net is None:
         if weights == "none":
             net = untrained_lista(cached_network(LISTA, "lista_m100_t7"))
         else:
             net = cached_network(LISTA, weights)
+            depth = net.layers
     net = network_on(net, problem.x0)
     image = problem.to_image(problem.x0)
     centred, means, layout = image_patches(image, 8, int(stride))
@@ -90,7 +94,13 @@ def lista(problem, *, weights, stride, net=None):
         yield Step(
             k,
             problem.from_image(estimate),
-            info={"threshold": net.threshold(k - 1).mean(), "sparsity": (z != 0).to(z.dtype).mean()},
+            info={
+                "threshold": net.threshold(k - 1).mean(),
+                "sparsity": (z != 0).to(z.dtype).mean(),
+                "ended": k == depth,
+            },
             extras={"input": previous, "output": estimate, "residual": estimate - previous},
         )
+        if k == depth:
+            return
         previous = estimate

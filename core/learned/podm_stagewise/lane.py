@@ -83,6 +83,7 @@ _PARAMS = [
 
 @SOLVERS.register(
     "podm_stagewise",
+    title="PODM, stage-wise trained",
     params=_PARAMS,
     doc="PODM with the propagation A^l trained stage by stage (§4.1); denoiser fallback off its problem class",
     needs_prior=True,

@@ -20,7 +20,8 @@ STOPPING = {"pid": (3e-3, 0.05), "box": (1e-5, 0.05), "blocks": (1e-4, 0.03), "s
 
 
 @register_reproducer(
-    "unrolled_admm", doc="unrolled ADMM (8 tied iterations) vs the same net run to convergence vs ADMM + wavelet-l1"
+    "unrolled_admm",
+    doc="unrolled ADMM (8 tied iterations; one net for all four, one per problem) vs run on vs ADMM + wavelet-l1",
 )
 @torch.no_grad()
 def reproduce_unrolled_admm(out_dir: Path, quick: bool) -> list[Path]:

@@ -1,5 +1,6 @@
 """Contract of every registered degradation (float64, default parameters): the adjoint is exact,
-``normal_solve`` solves (AᵀA + ρI)z = b, ``lipschitz()`` bounds ‖A‖₂², the unknown ↔ image maps
+``normal_solve`` solves (AᵀA + ρI)z = b, ``residual_norm_sq(x, y)`` is ‖Ax − y‖²,
+``lipschitz()`` bounds ‖A‖₂², the unknown ↔ image maps
 invert each other, and ``to(float32)`` keeps the model.
 
 Parametrised over ``DEGRADATIONS`` (ids = registry names): a newly registered degradation is
@@ -99,6 +100,28 @@ def test_adjoint_identity_and_batch_broadcasting(name):
         assert torch.allclose(aty[i], op.adjoint(y[i]), rtol=0, atol=1e-12)
     # linear: A(2x₀ − x₁) = 2Ax₀ − Ax₁
     assert torch.allclose(op.forward(2 * x[0] - x[1]), 2 * ax[0] - ax[1], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_residual_norm_sq_is_the_squared_norm_of_ax_minus_y(name):
+    op, shape = build(name)
+    g = torch.Generator().manual_seed(4)
+    for _ in range(2):  # the second call with a new y (an operator may keep y's transform)
+        x = torch.randn(shape, generator=g, dtype=torch.float64)
+        y = random_like_observation(op, x, g)
+        r = op.forward(x) - y
+        expected = float((r.abs() ** 2).sum())
+        got = op.residual_norm_sq(x, y)
+        assert got.shape == () and not got.is_complex()
+        assert float(got) == pytest.approx(expected, rel=1e-12)
+        y.mul_(0.5)  # changed in place: a kept transform of y must not be used
+        r = op.forward(x) - y
+        assert float(op.residual_norm_sq(x, y)) == pytest.approx(float((r.abs() ** 2).sum()), rel=1e-12)
+    # differentiable like the plain formula (learned solvers train through the objective)
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(op.residual_norm_sq(x, y), x)
+    (expected_grad,) = torch.autograd.grad(((op.forward(x) - y).abs() ** 2).sum(), x)
+    assert torch.allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)

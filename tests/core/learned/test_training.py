@@ -126,3 +126,20 @@ def test_cosine_lr_endpoints():
     assert cosine_lr(1e-3, 0.1, 0, 100) == pytest.approx(1e-3)
     assert cosine_lr(1e-3, 0.1, 50, 100) == pytest.approx(0.55e-3)
     assert cosine_lr(1e-3, 0.1, 100, 100) == pytest.approx(1e-4)
+
+
+def test_cli_output_that_is_a_file_and_a_corrupt_checkpoint_are_one_line_errors(tmp_path, capsys):
+    quick = ["--epochs", "1", "--steps-per-epoch", "1", "--no-progress", "--threads", "1"]
+    out_file = tmp_path / "out_file"
+    out_file.write_text("x")
+    assert train_main(["admm_net", "--out", str(out_file), *quick]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "out_file" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    resume = tmp_path / "resume"
+    checkpoint = resume / "checkpoints" / "admm_net.ckpt.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"PK\x03\x04garbage")
+    assert train_main(["admm_net", "--resume", "--out", str(resume), *quick]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "admm_net.ckpt.pt" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert checkpoint.read_bytes() == b"PK\x03\x04garbage"  # the damaged file is left for the user

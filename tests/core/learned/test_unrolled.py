@@ -1,5 +1,5 @@
-"""Unrolled solvers: ISTA-Net⁺, FISTA-Net, ADMM-Net, unrolled ADMM (BMO: test_bmo.py) — first stages against
-the classical formulas computed independently, shapes, weight loading, short training runs."""
+"""Unrolled solvers: FISTA-Net, ADMM-Net, unrolled ADMM (ISTA-Net⁺: test_ista_net.py, BMO: test_bmo.py) —
+first stages against the classical formulas computed independently, shapes, weight loading, short training runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch.nn.functional as F
 
 from core.config import ProblemSpec
 from core.learned.fista_net.net import FISTANet
-from core.learned.ista_net_plus.net import ISTANetPlus
 from core.learned.training.common import TrainSettings, train_loop
 from core.learned.weights import load_state
 from core.operators.cs import BlockCS, orthonormal_rows
@@ -47,78 +46,6 @@ def single_block_cs(seed=0, ratio=25):
     op = BlockCS(phi, 33, (1, 33, 33))
     x = torch.rand(1, 33, 33, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
     return op, phi.numpy(), x, op.forward(x)
-
-
-# --- ISTA-Net⁺ ---------------------------------------------------------------------------------
-
-
-def test_ista_net_plus_phase_is_ista_gradient_step_plus_learned_correction():
-    torch.manual_seed(0)
-    net = ISTANetPlus(9, 8).double()
-    op, phi, x, y = single_block_cs()
-    x0 = op.adjoint(y)[:, None]
-    gradient = lambda v: op.adjoint(op.forward(v[:, 0]) - y)[:, None]
-    phase = net.phases[0]
-    out, r, sym = phase(x0, gradient)
-    # independent: r = x⁰ − ρ Φᵀ(Φx⁰ − y) with dense Φ
-    x0n = x0.numpy().reshape(-1)
-    r_ref = x0n - 0.5 * phi.T @ (phi @ x0n - y.numpy().reshape(-1))
-    np.testing.assert_allclose(r.detach().numpy().reshape(-1), r_ref, atol=1e-12)
-    # x¹ = r + G(H̃(S_θ(H(D r)))) with the layers applied by hand
-    d = conv(r, phase.head)
-    h = conv(F.relu(conv(d, phase.forward_transform[0])), phase.forward_transform[2])
-    s = torch.from_numpy(numpy_soft(h.detach().numpy(), float(phase.threshold.detach())))
-    back = conv(F.relu(conv(s, phase.backward_transform[0])), phase.backward_transform[2])
-    np.testing.assert_allclose(out.detach().numpy(), (r + conv(back, phase.tail)).detach().numpy(), atol=1e-12)
-    assert sym.shape == (1, 8, 33, 33)
-    # with an infinite threshold the learned correction vanishes: one ISTA/Landweber step
-    with torch.no_grad():
-        phase.threshold.fill_(1e9)
-    out_inf, _, _ = phase(x0, gradient)
-    np.testing.assert_allclose(out_inf.detach().numpy().reshape(-1), r_ref, atol=1e-12)
-
-
-def test_ista_net_plus_short_training_lowers_loss(tmp_path):
-    from core.learned.ista_net_plus.train import ista_net_loop_spec
-
-    torch.manual_seed(0)
-    model = ISTANetPlus(3, 8)
-    images = [torch.rand(40, 40) * 0.2 + torch.linspace(0, 0.8, 40)[None, :]]
-    validation = images[0][:33, :33].clone()
-    spec = ista_net_loop_spec(model, 25, images, validation)
-    with torch.no_grad():
-        before = float(spec.validate(model, torch.device("cpu"))["psnr"])
-    settings = TrainSettings(
-        name="ista_test", epochs=1, out=tmp_path, steps_per_epoch=30, batch_size=4, threads=1, progress=False
-    )
-    summary = train_loop(settings, model, spec)
-    assert summary["final_validation"]["psnr"] > before + 1.0
-    loaded = ISTANetPlus.from_state_dict(load_state("ista_test", tmp_path))
-    assert loaded.n_phases == 3
-
-
-@pytest.mark.parametrize("ratio", [10, 25, 50])
-def test_ista_net_plus_shipped_weights_improve_on_initial_estimate(ratio):
-    problem = make_problem("cs", ratio=ratio)
-    lane = SOLVERS.get_entry("ista_net_plus").factory(problem, weights="auto")
-    steps = list(lane)
-    assert len(steps) == 9 and steps[-1].info["ended"] is True
-    assert not any(s.info["ended"] for s in steps[:-1])
-    assert psnr(steps[-1].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 3.0
-    net = ISTANetPlus.from_state_dict(load_state(f"ista_net_plus_r{ratio}"))
-    assert net.n_phases == 9
-
-
-def test_ista_net_plus_lane_untrained_first_stage_matches_phase_formula():
-    problem = make_problem("cs", ratio=25)
-    step = next(SOLVERS.get_entry("ista_net_plus").factory(problem, weights="none"))
-    torch.manual_seed(0)
-    ref = ISTANetPlus().double()
-    gradient = lambda v: problem.operator.adjoint(problem.operator.forward(v[:, 0]) - problem.y)[:, None]
-    with torch.no_grad():
-        expected, r, _ = ref.phases[0](problem.x0[:, None], gradient)
-    np.testing.assert_allclose(step.x.numpy(), expected[:, 0].numpy(), atol=1e-5)
-    np.testing.assert_allclose(step.extras["input"].numpy(), r[:, 0].numpy(), atol=1e-5)
 
 
 # --- FISTA-Net ---------------------------------------------------------------------------------
@@ -169,14 +96,14 @@ def test_fista_net_untrained_phases_are_fista_steps_with_learned_prox():
     np.testing.assert_allclose(out1["y"].detach().numpy(), (x2 + rho1 * (x2 - x1)).numpy(), atol=1e-12)
 
 
-def test_fista_net_lane_repeats_last_phase_and_improves():
+def test_fista_net_lane_runs_its_trained_phases_then_ends():
     problem = make_problem("cs", ratio=25)
-    lane = SOLVERS.get_entry("fista_net").factory(problem)
-    steps = [next(lane) for _ in range(8)]
     net = FISTANet.from_state_dict(load_state("fista_net"))
-    assert [s.k for s in steps] == list(range(1, 9))
-    torch.testing.assert_close(steps[7].info["step"].float(), net.scalars(net.n_phases - 1)[0].float())
-    assert psnr(steps[net.n_phases - 1].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 3.0
+    steps = list(SOLVERS.get_entry("fista_net").factory(problem))  # the generator ends by itself
+    assert [s.k for s in steps] == list(range(1, net.n_phases + 1))
+    assert [s.info["ended"] for s in steps] == [False] * (net.n_phases - 1) + [True]
+    torch.testing.assert_close(steps[-1].info["step"].float(), net.scalars(net.n_phases - 1)[0].float())
+    assert psnr(steps[-1].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 3.0
     assert set(steps[0].extras) == {"input", "output", "residual"}
 
 
