@@ -17,8 +17,25 @@ from ...reproduce.plot import line_panel, save_panels
 FIXED_POINT = 1500  # FISTA iterations for u*
 
 
+def largest_drop(psnr: np.ndarray, start: int = 5) -> float:
+    """Largest fall of PSNR below its running maximum from iteration ``start`` (1-based) on."""
+    tail = psnr[start - 1 :]
+    return float(np.max(np.maximum.accumulate(tail) - tail)) if len(tail) > 1 else 0.0
+
+
+def lane_psnrs(lane, problem, last: int) -> np.ndarray:
+    """PSNR of iterates 1 … ``last`` of a solver generator."""
+    out = []
+    for step in lane:
+        out.append(image_psnr(step.x, problem.x_true))
+        if step.k >= last:
+            break
+    return np.array(out)
+
+
 def deconv_trajectory(image: str, size: int, last: int) -> tuple[list, tuple]:
-    """Table row and PSNR-gap curve of the shipped BMO lane on one deblurring problem."""
+    """Table row and PSNR-gap curve of the shipped BMO lane on one deblurring problem, with the
+    PSNR course of ISTA and FISTA on the same objective (their semi-convergence)."""
     from ..weights import cached_network
     from .lane import _architecture, bmo
 
@@ -26,31 +43,36 @@ def deconv_trajectory(image: str, size: int, last: int) -> tuple[list, tuple]:
     prior, config = net.prior(), net.config()
     prior_params = {"lam": config["lam"], "wavelet": config["wavelet"], "levels": config["levels"]}
     problem = build(image, "blur", size, 0.01, kernel="gaussian", kernel_sigma=1.6, kernel_size=9)
-    psnrs, objectives, iterates = [], [], {}
+    star = run_lane(solver("fista", problem, "l1_wavelet", prior_params), FIXED_POINT).x
+    psnrs, objectives, distances, iterates = [], [], [], {}
     for step in bmo(problem, weights="bmo_deconv", net=net):
         psnrs.append(image_psnr(step.x, problem.x_true))
         objectives.append(float(problem.objective(step.x, prior)))
+        distances.append(float((step.x - star).pow(2).mean().sqrt()))
         if step.k in (8, last):
             iterates[step.k] = step.x
         if step.k >= last:
             break
-    star = run_lane(solver("fista", problem, "l1_wavelet", prior_params), FIXED_POINT).x
-    fista = run_lane(solver("fista", problem, "l1_wavelet", prior_params), last).x
+    ista = lane_psnrs(solver("ista", problem, "l1_wavelet", prior_params), problem, last)
+    fista = lane_psnrs(solver("fista", problem, "l1_wavelet", prior_params), problem, last)
     p_star = image_psnr(star, problem.x_true)
     psnr = np.array(psnrs)
-    drop = float(np.max(np.maximum.accumulate(psnr[4:]) - psnr[4:])) if len(psnr) > 5 else 0.0
     increases = int((np.diff(np.array(objectives)) > 1e-6 * abs(objectives[-1])).sum())
-    distance = float((iterates[last] - star).pow(2).mean().sqrt())
+    trained = int(net.trained_layers)
+    away = int((np.diff(np.array(distances[trained - 1 :])) > 1e-9).sum())
     row = [
         image_psnr(problem.x0, problem.x_true),
         psnr[7],
         psnr[-1],
-        image_psnr(fista, problem.x_true),
+        f"{ista[-1]:.2f} / {fista[-1]:.2f}",
         p_star,
         f"{psnr[-1] - p_star:+.2f}",
-        f"{drop:.2f}",
+        f"{largest_drop(psnr):.2f}",
+        f"{largest_drop(ista):.2f} / {largest_drop(fista):.2f}",
+        f"{ista.max() - p_star:+.2f} / {fista.max() - p_star:+.2f}",
         str(increases),
-        f"{distance:.1e}",
+        str(away),
+        f"{distances[-1]:.1e}",
     ]
     return row, (np.arange(1, len(psnr) + 1), psnr - p_star)
 
@@ -60,7 +82,8 @@ def deconv_trajectory(image: str, size: int, last: int) -> tuple[list, tuple]:
 def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
     """Distance to Fix(𝒯) vs k for ISTA, a plain learned net and BMO; deconvolution PSNR vs k."""
     from ..lista.net import fista_codes
-    from ..weights import load_state
+    from ..weights import cached_network, load_state
+    from .lane import _architecture
     from .net import BMOSparse
     from .train import sparse_samples
 
@@ -92,6 +115,7 @@ def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
     images = [(label, image, 128) for label, image in images] + ([] if quick else [("camera (preset)", "camera", 256)])
     last = 50 if quick else 300
     deconv_rows, curves = [], {}
+    deconv_k = cached_network(_architecture, "bmo_deconv").trained_layers
     for label, image, size in images:
         row, curve = deconv_trajectory(image, size, last)
         deconv_rows.append([label] + row)
@@ -110,11 +134,14 @@ def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
             "observation",
             "BMO k = 8 (trained K)",
             f"BMO k = {last}",
-            f"FISTA {last} it.",
+            f"ISTA / FISTA {last} it.",
             f"u* (FISTA {FIXED_POINT} it.)",
             f"BMO k = {last} − u*",
             "largest PSNR drop, k ≥ 5",
+            "same for ISTA / FISTA",
+            "ISTA / FISTA peak − u*",
             "Φ increases, k ≥ 2",
+            f"‖u^k − u*‖ increases, k ≥ {deconv_k}",
             f"‖u^{last} − u*‖/√n",
         ],
         deconv_rows,
@@ -134,13 +161,24 @@ def reproduce_bmo(out_dir: Path, quick: bool) -> list[Path]:
         "columns are in dB against the clean image.\n\n"
         + deconv
         + "\nThe learned correction enters with the weight μ_k = μ/(1 + k/K)² for k ≤ K, halved at every "
-        "step past K (→ 0, summable), from u⁰ = Aᵀy, so past K "
-        "the iteration is 𝒯 and u^k converges to u*; N_ω is trained to bring u^K close to u* (the lower "
-        "level has the single solution u*, so a loss against the clean image would only make u^K overshoot "
-        "u* and the untrained layers fall back). The wavelet-ℓ1 minimiser is itself below the best early "
-        "ISTA iterate (semi-convergence), which bounds what a method converging to u* can show, and "
-        "past K the iteration converges at the speed of ISTA, so where BMO is still above u* at k = 300 "
-        "it has not reached it yet (FISTA has).\n\n"
+        "step past K (→ 0, summable), from u⁰ = Aᵀy, so past K the iteration is 𝒯 and u^k converges to u*; "
+        "N_ω is trained to bring u^K close to u* (the lower level has the single solution u*, so a loss "
+        "against the clean image would only make u^K overshoot u* and the untrained layers fall back).\n\n"
+        "Why the PSNR is not monotone. 𝒯 is a proximal-gradient step with step 1/L, an averaged operator, "
+        "so past K the iterates approach u* monotonically in distance (Fejér monotone: the ‖u^k − u*‖ "
+        "column) and Φ never increases — what BMO's analysis promises. The PSNR against the clean image "
+        "is another matter: on this objective ISTA and FISTA themselves semi-converge — their PSNR "
+        "peaks above that of their limit u* (the 'peak − u*' column) and then falls to it (the 'same for "
+        "ISTA / FISTA' column) — because the wavelet-ℓ1 minimiser with λ = 0.002 keeps noise that the "
+        "early iterates have not fitted yet (larger λ lowers PSNR(u*) and keeps the dip: 0.10–0.16 dB in 600 "
+        "ISTA iterations on the preset's camera at λ = 0.002 … 0.01). BMO's tail is 𝒯, so a trajectory that reaches "
+        "the PSNR of u* from below and passes it must come back down to PSNR(u*): a PSNR curve that "
+        "rises monotonically and converges to u* would need u^K on u* already, or a training map whose "
+        "fixed point is the best restoration (the paper's 𝒯 contains a learned denoiser). BMO's PSNR "
+        "falls only above PSNR(u*), on its way back to u*, by about as much as ISTA's within the same "
+        "iterations (FISTA, further along, falls 2–5 times more). Past K it moves at ISTA's speed: at k = "
+        "300 it is where ISTA is, so within 0.2 dB of u* only where ISTA is (Monarch: +0.36 dB, FISTA is "
+        "there already); the trained layers buy the first iterations, not the tail.\n\n"
         "Paper (Butterfly / Leaves / Starfish, σ = 1 %): BMO 33.67 / 35.39 / 33.98 dB, where the training "
         "map itself contains a large learned network, so its fixed point is a learned restoration; here "
         "𝒯 is the classical wavelet-ℓ1 step and the dB are those of its minimiser — compare the "

@@ -34,8 +34,8 @@ LANES = [
 ]
 
 
-def deblur_config(image: str, kernel_params: dict, lane: dict, size: int) -> Config:
-    """One-lane config: ``image`` blurred by ``kernel_params`` with 1 % noise."""
+def deblur_config(image: str, kernel_params: dict, lane: dict, size: int, noise: float = 0.01) -> Config:
+    """One-lane config: ``image`` blurred by ``kernel_params`` with ``noise`` (default 1 %)."""
     lane_raw = {k: v for k, v in lane.items() if k != "iterations"}
     return Config.from_dict(
         {
@@ -44,7 +44,7 @@ def deblur_config(image: str, kernel_params: dict, lane: dict, size: int) -> Con
                 "size": size,
                 "grayscale": True,
                 "degradation": "blur",
-                "noise_sigma": 0.01,
+                "noise_sigma": noise,
                 "seed": 0,
                 "params": kernel_params,
             },
@@ -52,6 +52,35 @@ def deblur_config(image: str, kernel_params: dict, lane: dict, size: int) -> Con
             "run": {"iterations": lane["iterations"], "keep_iterates": 1},
         }
     )
+
+
+#: (size, noise σ) settings of the sensitivity table: the benchmark's, then Levin's size, then less noise
+SETTINGS = ((128, 0.01), (256, 0.01), (128, 0.005), (256, 0.005))
+
+
+def final_psnr(config: Config) -> float:
+    """PSNR of the last iterate of a one-lane config."""
+    run = Run(config)
+    run.run()
+    return float(run.snapshot().lanes[0].metrics["psnr"][-1])
+
+
+def sensitivity_table(images: list[str], kernels: list[dict], quick: bool) -> str:
+    """Mean PSNR of ADMM-TV and RPODM (χ_Ω) on 2 images × 4 kernels at each of :data:`SETTINGS`."""
+    images, kernels = images[:2], kernels[::2][:4]
+    settings = SETTINGS[:1] if quick else SETTINGS
+    lanes = [LANES[0], LANES[2]]
+    rows = []
+    for size, noise in settings:
+        size = 64 if quick else size
+        psnrs = {lane["label"]: [] for lane in lanes}
+        for image in images:
+            for kernel in kernels:
+                for lane in lanes:
+                    psnrs[lane["label"]].append(final_psnr(deblur_config(image, kernel, lane, size, noise)))
+        tv, rpodm = (float(np.mean(psnrs[lane["label"]])) for lane in lanes)
+        rows.append([f"{size} px, σ = {noise:g}", tv, rpodm, f"{rpodm - tv:+.2f}"])
+    return markdown_table(["setting", LANES[0]["label"], LANES[2]["label"], "RPODM − TV"], rows)
 
 
 @register_reproducer("relaxed_podm", doc="Relaxed PODM vs ADMM-TV vs PnP (dncnn): deblurring, Levin kernels")
@@ -112,5 +141,18 @@ def reproduce_relaxed_podm(out_dir: Path, quick: bool) -> list[Path]:
         "gains 4.7 dB, we gain about 2. The paper's box [min o, max o] costs here (measured with one set of "
         "weights: 0.4–0.5 dB against [0, 1]; the ℓ0 part with s = 0.999 n about 0.04 dB): the blur lowers "
         "the peaks, so max o < max x and the projection clips true highlights.\n"
+    )
+    text += (
+        "\n## Why the paper's 34.06 dB is out of reach here\n\n"
+        "Mean PSNR on the first two images and kernels 1, 3, 5, 7 of the table above, at the benchmark's "
+        "128 px and at Levin's image size (256 px), with 1 % and 0.5 % noise (same weights; TV keeps its "
+        "λ = 0.005):\n\n"
+        + sensitivity_table(images, kernels, quick)
+        + "\nAt 256 px and 1 % noise our TV lands on the paper's TV (29.38 dB): most of the gap is the "
+        "benchmark, whose images are downscaled to 128 px (twice the detail per pixel). Less noise helps "
+        "RPODM a further dB and leaves TV's fixed λ where it is. What remains (RPODM − TV: paper +4.7 dB) "
+        "is the network: 4 stages of a 16-feature CNN trained 28 minutes on CPU on catalogue patches, "
+        "against the paper's GPU-trained stages; it is level with PnP and our DnCNN-like denoiser instead of "
+        "beating IRCNN by 1.5 dB as in the paper.\n"
     )
     return [write_text(Path(out_dir) / ("relaxed_podm_quick.md" if quick else "relaxed_podm.md"), text)]

@@ -5,34 +5,51 @@ Iteration t (see :mod:`core.learned.unrolled_admm.net`):
 with z⁰ = x⁰ (the problem's initial estimate) and u⁰ = 0; the lane reports z. The projector is
 tied over iterations, so the lane goes on past the trained T = 8 (the plain plug-in / OneNet use
 of the same network). ``admm_rho`` auto: 0.5 for ``sr``, 0.2 for centre-box inpainting, else 0.3
-(the OneNet settings). ``weights = "none"``: untrained projector = identity, i.e. P(v) = v.
+(the OneNet settings).
+
+``weights = "auto"``: the projector trained for the problem when the problem is one of the four
+OneNet problems (:data:`core.learned.unrolled_admm.problems.PROBLEMS`: degradation, parameters
+and noise level) and its weights ``unrolled_admm_<key>`` are shipped; otherwise the one projector
+trained on all four (``unrolled_admm``, the paper's setup), with a ``UserWarning`` naming the
+reason. ``info["problem_weights"]`` is 1 with a per-problem projector, else 0. A weights name
+uses those weights; ``"none"``: untrained projector = identity, i.e. P(v) = v.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
 from ...params import Param
 from ...registry import SOLVERS
 from ...solvers.base import Step
-from ..weights import cached_network, network_on
+from ..weights import cached_network, network_on, read_manifest
 from .net import UnrolledADMM, admm_iteration
+from .problems import ONE_NETWORK, default_rho, matching_problem
 
 
-def default_rho(problem) -> float:
-    """OneNet's penalty for the problem type."""
-    operator = problem.operator
-    if operator.name == "sr":
-        return 0.5
-    if operator.name == "inpaint" and operator.pattern == "center":
-        return 0.2
-    return 0.3
+def weights_for(problem) -> tuple[str, str | None]:
+    """("unrolled_admm_<key>", None) for one of the four OneNet problems whose weights are shipped,
+    else (the one network's name, the reason)."""
+    entry = matching_problem(problem)
+    if entry is None:
+        return ONE_NETWORK, "not one of the four OneNet problems (degradation, parameters, noise)"
+    name = f"{ONE_NETWORK}_{entry.key}"
+    if name not in read_manifest():
+        return ONE_NETWORK, f"no weights '{name}' in resources/weights (train them: python -m core train {name})"
+    return name, None
 
 
 @SOLVERS.register(
     "unrolled_admm",
     params=[
-        Param("weights", "unrolled_admm", "str", help="weights name in resources/weights, or 'none'"),
+        Param(
+            "weights",
+            "auto",
+            "str",
+            help="'auto' (the problem's own projector, else the one for all four), a weights name, or 'none'",
+        ),
         Param(
             "admm_rho",
             None,
@@ -44,7 +61,7 @@ def default_rho(problem) -> float:
             math="z = (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u))",
         ),
     ],
-    doc="Differentiable unrolled ADMM: one learned projector for inpainting, denoising and SR",
+    doc="Differentiable unrolled ADMM: learned projector (per OneNet problem, or one for all) for inpainting and SR",
     needs_prior=False,
     needs_denoiser=False,
     learned=True,
@@ -56,11 +73,18 @@ def unrolled_admm(problem, *, weights, admm_rho, net=None):
     Yields
     ------
     Step
-        info: ``rho``, ``primal_residual`` (RMS of x − z); extras: ``input`` (z + u, the projector's
-        input), ``output`` (x = P(z + u)), ``residual`` (x − (z + u)).
+        info: ``rho``, ``primal_residual`` (RMS of x − z), ``problem_weights`` (1: the projector
+        trained for this problem); extras: ``input`` (z + u, the projector's input), ``output``
+        (x = P(z + u)), ``residual`` (x − (z + u)).
     """
+    name = weights
+    if net is None and weights == "auto":
+        name, reason = weights_for(problem)
+        if reason is not None:
+            warnings.warn(f"unrolled_admm: per-problem projector not used ({reason}); using '{name}'", stacklevel=2)
     if net is None:
-        net = UnrolledADMM() if weights == "none" else cached_network(UnrolledADMM, weights)
+        net = UnrolledADMM() if name == "none" else cached_network(UnrolledADMM, name)
+    own = torch.tensor(1.0 if name.startswith(f"{ONE_NETWORK}_") else 0.0)
     net = network_on(net, problem.x0)
     rho = default_rho(problem) if admm_rho is None else float(admm_rho)
     aty = problem.operator.adjoint(problem.y)[:, None]
@@ -76,6 +100,6 @@ def unrolled_admm(problem, *, weights, admm_rho, net=None):
         yield Step(
             k,
             z[:, 0],
-            info={"rho": rho_t, "primal_residual": (x - z).pow(2).mean().sqrt()},
+            info={"rho": rho_t, "primal_residual": (x - z).pow(2).mean().sqrt(), "problem_weights": own},
             extras={"input": v[:, 0], "output": x[:, 0], "residual": (x - v)[:, 0]},
         )

@@ -178,3 +178,13 @@ def test_shipped_weights_deblur_a_held_out_image():
 
     assert psnr(steps[-1].x) > psnr(y) + 2.0
     assert psnr(steps[-1].x) > psnr(steps[0].x)  # later stages keep improving
+
+
+def test_benchmark_config_carries_the_requested_size_and_noise():
+    from core.learned.relaxed_podm.reproduce import LANES, SETTINGS, deblur_config
+
+    config = deblur_config("camera", {"kernel": "gaussian", "kernel_sigma": 1.6}, LANES[2], 256, 0.005)
+    assert (config.problem.size, config.problem.noise_sigma) == (256, 0.005)
+    assert config.lanes[0].params["constraint"] == "sparse_box"
+    assert deblur_config("camera", {"kernel": "gaussian"}, LANES[0], 128).problem.noise_sigma == 0.01
+    assert SETTINGS[0] == (128, 0.01)  # the benchmark's own setting comes first
