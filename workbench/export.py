@@ -64,11 +64,19 @@ def _export_svg(item, path: Path) -> Path:
     generator.setSize(QSize(int(source.width()), int(source.height())))
     generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
     generator.setTitle("Convergence Workbench plot")
+    from PySide6.QtWidgets import QGraphicsItem
+
+    # items cached as pixmaps (the axes) would be written as images: draw them as vectors
+    cached = [(it, it.cacheMode()) for it in item.scene().items() if it.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    for it, _ in cached:
+        it.setCacheMode(QGraphicsItem.CacheMode.NoCache)
     painter = QPainter(generator)
     try:
         item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
     finally:
         painter.end()
+        for it, mode in cached:
+            it.setCacheMode(mode)
     if not path.exists():
         raise ValueError(f"{path}: export failed (nothing written)")
     return path

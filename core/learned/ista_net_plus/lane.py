@@ -6,7 +6,7 @@ Stage k is phase k of the trained network (see :mod:`core.learned.ista_net_plus.
     x^k = r^k + G_k(H̃_k(S_θk(H_k(D_k r^k))))                                 (12)
 
 from x⁰ = Q_init y when the problem samples with the network's own Φ (saved with the weights: the Φ
-a ``cs`` problem with seed 0 draws), else from the problem's x⁰ = Φᵀy (``info["x0"]`` says which;
+a ``cs`` problem with seed 0 draws), else from the problem's x⁰ = Φᵀy (``info["q_init_start"]`` says which;
 the network is trained for its Φ and is weaker on another). The phases are untied, so the lane ends
 after the last trained phase (``info["ended"]``). ``weights = "auto"`` picks the shipped network
 whose sampling ratio (10, 25, 50 %) is nearest to the problem's; ``"none"`` runs freshly initialised
@@ -83,11 +83,16 @@ def ista_net_plus(problem, *, weights, net=None):
     def gradient(x):
         return operator.adjoint(operator.forward(x[:, 0]) - y)[:, None]
 
-    if net.samples_like(operator):
-        x, start = net.initial(operator, y)[:, None], "Q_init y"
+    learned_start = net.samples_like(operator)
+    if learned_start:
+        x = net.initial(operator, y)[:, None]
     else:
-        x, start = problem.x0[:, None], "Phi^T y (the problem's Phi is not the network's: seed 0 has it)"
-        warnings.warn(f"ista_net_plus: x0 = {start}; the network is trained for its own Phi", stacklevel=2)
+        x = problem.x0[:, None]
+        warnings.warn(
+            "ista_net_plus: x0 = Phi^T y (the problem's Phi is not the network's: seed 0 has it); "
+            "the network is trained for its own Phi",
+            stacklevel=2,
+        )
     for k, phase in enumerate(net.phases, start=1):
         with torch.no_grad():
             x_next, r, _ = phase(x, gradient)
@@ -95,7 +100,7 @@ def ista_net_plus(problem, *, weights, net=None):
         yield Step(
             k,
             x_next[:, 0],
-            info={"step": phase.step, "threshold": phase.threshold, "x0": start, "ended": ended},
+            info={"step": phase.step, "threshold": phase.threshold, "q_init_start": learned_start, "ended": ended},
             extras={"input": r[:, 0], "output": x_next[:, 0], "residual": (x_next - r)[:, 0]},
         )
         x = x_next
