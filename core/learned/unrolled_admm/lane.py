@@ -2,10 +2,11 @@
 
 Iteration t (see :mod:`core.learned.unrolled_admm.net`):
     x^{t+1} = P_ω(z^t + u^t),  z^{t+1} = (AᵀA + ρI)⁻¹(Aᵀy + ρ(x^{t+1} − u^t)),  u^{t+1} = u^t + z^{t+1} − x^{t+1}
-with z⁰ = x⁰ (the problem's initial estimate) and u⁰ = 0; the lane reports z. The projector is
-tied over iterations, so the lane goes on past the trained T = 8 (the plain plug-in / OneNet use
-of the same network). ``admm_rho`` auto: 0.5 for ``sr``, 0.2 for centre-box inpainting, else 0.3
-(the OneNet settings).
+with z⁰ = x⁰ (the problem's initial estimate) and u⁰ = 0; the lane reports z. By default the lane
+is the unrolled network and ends after its trained T iterations (``stages = -1``); the
+projector is tied over iterations, so ``stages = 0`` runs on past T as the plain plug-in (OneNet)
+use of the same network, and any other number ends there. ``admm_rho`` auto: 0.5 for ``sr``, 0.2
+for centre-box inpainting, else 0.3 (the OneNet settings).
 
 ``weights = "auto"``: the projector trained for the problem when the problem is one of the four
 OneNet problems (:data:`core.learned.unrolled_admm.problems.PROBLEMS`: degradation, parameters
@@ -60,6 +61,14 @@ def weights_for(problem) -> tuple[str, str | None]:
             help="ADMM penalty ρ (auto: OneNet's)",
             math="z = (AᵀA + ρI)⁻¹(Aᵀy + ρ(x − u))",
         ),
+        Param(
+            "stages",
+            -1,
+            "int",
+            -1,
+            100000,
+            help="iterations before the lane ends: -1 = the network's trained T, 0 = never (plug-in use)",
+        ),
     ],
     doc="Differentiable unrolled ADMM: learned projector (per OneNet problem, or one for all) for inpainting and SR",
     needs_prior=False,
@@ -67,15 +76,15 @@ def weights_for(problem) -> tuple[str, str | None]:
     learned=True,
     degradations=("inpaint", "sr", "denoise"),
 )
-def unrolled_admm(problem, *, weights, admm_rho, net=None):
+def unrolled_admm(problem, *, weights, admm_rho, stages, net=None):
     """Run unrolled-ADMM iterations as a lane (channels as a batch).
 
     Yields
     ------
     Step
         info: ``rho``, ``primal_residual`` (RMS of x − z), ``problem_weights`` (1: the projector
-        trained for this problem); extras: ``input`` (z + u, the projector's input), ``output``
-        (x = P(z + u)), ``residual`` (x − (z + u)).
+        trained for this problem), ``ended`` (after ``stages`` iterations); extras: ``input``
+        (z + u, the projector's input), ``output`` (x = P(z + u)), ``residual`` (x − (z + u)).
     """
     name = weights
     if net is None and weights == "auto":
@@ -91,6 +100,7 @@ def unrolled_admm(problem, *, weights, admm_rho, net=None):
     z = problem.x0[:, None]
     u = torch.zeros_like(z)
     rho_t = torch.tensor(rho, dtype=z.dtype, device=z.device)
+    last = int(net.iterations) if int(stages) < 0 else int(stages)  # 0: never ends
     k = 0
     while True:
         v = z + u
@@ -100,6 +110,13 @@ def unrolled_admm(problem, *, weights, admm_rho, net=None):
         yield Step(
             k,
             z[:, 0],
-            info={"rho": rho_t, "primal_residual": (x - z).pow(2).mean().sqrt(), "problem_weights": own},
+            info={
+                "rho": rho_t,
+                "primal_residual": (x - z).pow(2).mean().sqrt(),
+                "problem_weights": own,
+                "ended": k == last,
+            },
             extras={"input": v[:, 0], "output": x[:, 0], "residual": (x - v)[:, 0]},
         )
+        if k == last:
+            return

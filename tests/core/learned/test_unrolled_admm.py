@@ -40,8 +40,21 @@ def psnr(x, ref):
     return float(10 * torch.log10(1.0 / ((x.clamp(0, 1) - ref) ** 2).mean()))
 
 
-def lane(problem, weights="auto"):
-    return SOLVERS.get_entry("unrolled_admm").factory(problem, weights=weights, admm_rho=None)
+def lane(problem, weights="auto", stages=0):
+    """The lane run on past its trained iterations (stages = 0), unless told otherwise."""
+    return SOLVERS.get_entry("unrolled_admm").factory(problem, weights=weights, admm_rho=None, stages=stages)
+
+
+def test_the_lane_is_the_unrolled_network_by_default_and_runs_on_as_the_plug_in_when_asked():
+    problem = make_problem("sr", scale=2, method="box")
+    default = list(SOLVERS.get_entry("unrolled_admm").factory(problem))  # ends by itself
+    trained = int(UnrolledADMM.from_state_dict(load_state("unrolled_admm_sr")).iterations)
+    assert trained == 8 and [s.k for s in default] == list(range(1, trained + 1))
+    assert [s.info["ended"] for s in default] == [False] * (trained - 1) + [True]
+    three = list(lane(problem, stages=3))
+    assert len(three) == 3 and torch.equal(three[-1].x, default[2].x)
+    run_on = lane(problem)
+    assert not any(next(run_on).info["ended"] for _ in range(trained + 5))
 
 
 def test_each_onenet_problem_gets_its_own_projector():
