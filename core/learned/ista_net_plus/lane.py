@@ -6,7 +6,7 @@ Stage k is phase k of the trained network (see :mod:`core.learned.ista_net_plus.
     x^k = r^k + G_k(H̃_k(S_θk(H_k(D_k r^k))))                                 (12)
 
 from x⁰ = Q_init y when the problem samples with the network's own Φ (saved with the weights: the Φ
-a ``cs`` problem with seed 0 draws), else from the problem's x⁰ = Φᵀy (``info["q_init_start"]`` says which;
+a ``cs`` problem with seed 0 draws), else from the problem's x⁰ = Φᵀy (with a ``UserWarning``;
 the network is trained for its Φ and is weaker on another). The phases are untied, so the lane ends
 after the last trained phase (``info["ended"]``). ``weights = "auto"`` picks the shipped network
 whose sampling ratio (10, 25, 50 %) is nearest to the problem's; ``"none"`` runs freshly initialised
@@ -100,7 +100,7 @@ def ista_net_plus(problem, *, weights, net=None):
         yield Step(
             k,
             x_next[:, 0],
-            info={"step": phase.step, "threshold": phase.threshold, "q_init_start": learned_start, "ended": ended},
+            info={"step": phase.step, "threshold": phase.threshold, "ended": ended},
             extras={"input": r[:, 0], "output": x_next[:, 0], "residual": (x_next - r)[:, 0]},
         )
         x = x_next
