@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _unrolled_helpers import conv, numpy_soft, psnr, single_block_cs
 
 from core.config import ProblemSpec
 from core.learned.ista_net_plus.net import ISTANetPlus, block_gram, least_squares_init
 from core.learned.ista_net_plus.train import build_model, fixed_phi, ista_net_loop_spec, measurements, training_gram
 from core.learned.training.common import TrainSettings, load_training_images, load_validation_image, train_loop
 from core.learned.weights import load_state, read_manifest, sha256_file, weights_path
-from core.operators.cs import BlockCS, orthonormal_rows
+from core.operators.cs import orthonormal_rows
 from core.problem import build_problem
 from core.registry import DEGRADATIONS, SOLVERS
 from core.reproduce.common import run_lane, solver
@@ -24,26 +25,6 @@ def make_problem(size=66, seed=0, image="camera", dtype="float64", **params):
         image=image, size=size, degradation="cs", seed=seed, params=DEGRADATIONS.get_entry("cs").resolve(params)
     )
     return build_problem(spec, dtype=dtype)
-
-
-def psnr(x, ref):
-    return float(10 * torch.log10(1.0 / ((x.clamp(0, 1) - ref) ** 2).mean()))
-
-
-def numpy_soft(v, t):
-    return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)
-
-
-def conv(x, layer):
-    return F.conv2d(x, layer.weight, layer.bias, padding=1)
-
-
-def single_block_cs(seed=0, ratio=25):
-    m = round(ratio / 100 * 1089)
-    phi = orthonormal_rows(m, 1089, torch.Generator().manual_seed(seed))
-    op = BlockCS(phi, 33, (1, 33, 33))
-    x = torch.rand(1, 33, 33, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
-    return op, phi.numpy(), x, op.forward(x)
 
 
 def test_phase_is_ista_gradient_step_plus_learned_correction():

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _unrolled_helpers import conv, numpy_soft, psnr, single_block_cs
 
 from core.config import ProblemSpec
 from core.learned.fista_net.net import FISTANet
 from core.learned.training.common import TrainSettings, train_loop
 from core.learned.weights import load_state
-from core.operators.cs import BlockCS, orthonormal_rows
 from core.problem import build_problem
 from core.registry import DEGRADATIONS, SOLVERS
 
@@ -26,26 +26,6 @@ def make_problem(degradation, size=66, sigma=0.0, image="camera", **params):
         params=DEGRADATIONS.get_entry(degradation).resolve(params),
     )
     return build_problem(spec, dtype="float64")
-
-
-def psnr(x, ref):
-    return float(10 * torch.log10(1.0 / ((x.clamp(0, 1) - ref) ** 2).mean()))
-
-
-def numpy_soft(v, t):
-    return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)
-
-
-def conv(x, layer):
-    return F.conv2d(x, layer.weight, layer.bias, padding=1)
-
-
-def single_block_cs(seed=0, ratio=25):
-    m = round(ratio / 100 * 1089)
-    phi = orthonormal_rows(m, 1089, torch.Generator().manual_seed(seed))
-    op = BlockCS(phi, 33, (1, 33, 33))
-    x = torch.rand(1, 33, 33, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
-    return op, phi.numpy(), x, op.forward(x)
 
 
 # --- FISTA-Net ---------------------------------------------------------------------------------
@@ -259,9 +239,11 @@ def test_unrolled_admm_short_training_lowers_loss_and_weights_load(tmp_path):
     assert int(loaded.iterations) == 3 and len(loaded.projector.convs) == 3
 
 
-def test_unrolled_admm_shipped_lane_beats_initial_estimate_and_continues():
+def test_unrolled_admm_shipped_lane_beats_initial_estimate_and_continues_as_a_plug_in():
     problem = make_problem("inpaint", size=64, sigma=0.1, mode="random", keep_rate=0.5)
-    lane = SOLVERS.get_entry("unrolled_admm").factory(problem)
-    steps = [next(lane) for _ in range(10)]
+    steps = list(SOLVERS.get_entry("unrolled_admm").factory(problem))  # the unrolled network: 8 iterations
+    assert len(steps) == 8 and steps[-1].info["ended"]
     assert psnr(steps[7].x, problem.x_true) > psnr(problem.x0, problem.x_true) + 5.0
-    assert steps[9].k == 10 and "ended" not in steps[9].info
+    lane = SOLVERS.get_entry("unrolled_admm").factory(problem, stages=0)  # the plug-in use runs on
+    steps = [next(lane) for _ in range(10)]
+    assert steps[9].k == 10 and not steps[9].info["ended"]
