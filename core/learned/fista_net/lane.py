@@ -17,6 +17,7 @@ import torch
 from ...params import Param
 from ...registry import SOLVERS
 from ...solvers.base import Step
+from ..ista_net_plus.net import data_gradient
 from ..weights import cached_network, check_trained_ratio, network_on
 from .net import FISTANet
 
@@ -50,8 +51,7 @@ def fista_net(problem, *, weights, net=None):
     net = network_on(net, problem.x0)
     operator, b = problem.operator, problem.y
 
-    def gradient(v):
-        return operator.adjoint(operator.forward(v[:, 0]) - b)[:, None]
+    gradient = data_gradient(operator, b)
 
     x = y = problem.x0[:, None]
     for k in range(1, net.n_phases + 1):

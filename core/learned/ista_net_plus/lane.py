@@ -23,7 +23,7 @@ from ...params import Param
 from ...registry import SOLVERS
 from ...solvers.base import Step
 from ..weights import cached_network, check_trained_ratio, network_on
-from .net import ISTANetPlus
+from .net import ISTANetPlus, data_gradient
 
 SHIPPED_RATIOS = (10, 25, 50)
 
@@ -80,8 +80,7 @@ def ista_net_plus(problem, *, weights, net=None):
     net = network_on(net, problem.x0)
     operator, y = problem.operator, problem.y
 
-    def gradient(x):
-        return operator.adjoint(operator.forward(x[:, 0]) - y)[:, None]
+    gradient = data_gradient(operator, y)
 
     learned_start = net.samples_like(operator)
     if learned_start:

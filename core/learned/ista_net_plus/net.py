@@ -168,6 +168,12 @@ class ISTANetPlus(nn.Module):
         return x, residuals
 
 
+def data_gradient(operator, y: Tensor) -> Callable[[Tensor], Tensor]:
+    """x ↦ Aᵀ(Ax − y) for images x of shape (N, 1, H, W) (channels as the batch): the gradient
+    step of every phase, on training blocks and on whole images alike."""
+    return lambda x: operator.adjoint(operator.forward(x[:, 0]) - y)[:, None]
+
+
 def symmetric_loss(output: Tensor, target: Tensor, residuals: list[Tensor], gamma: float = 0.01) -> Tensor:
     """mean‖x^{N_p} − x‖² + γ Σ_k mean‖H̃(H(D r^k)) − D r^k‖² (ISTA-Net eq. 14–15)."""
     loss = F.mse_loss(output, target)

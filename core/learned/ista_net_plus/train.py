@@ -16,10 +16,8 @@ The 10 % and 50 % trainers start their phases from the shipped ``ista_net_plus_r
 those exist (ρ, θ and the transforms; Φ and Q_init are their own) — the log says so. The shipped
 weights' settings are in their logs and ``bench/results/ista_net.md``. The paper's budget (200 epochs
 of 88,912 blocks, batch 64 blocks) is ``--device cuda --epochs 200 --steps-per-epoch 1389
---batch-size 16`` (16 crops of 2×2 blocks per step).
-
-``random_phi_loop_spec`` keeps the random-Φ pipeline (fresh Φ per batch, x⁰ = Φᵀy) that FISTA-Net's
-trainer uses.
+--batch-size 16`` (16 crops of 2×2 blocks per step). FISTA-Net's trainer keeps the older random-Φ
+pipeline (:mod:`core.learned.fista_net.train`).
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ import torch
 from ...operators.cs import BlockCS, orthonormal_rows
 from ..training import register_trainer
 from ..training.common import LoopSpec, TrainSettings, batch_psnr, random_patches, train_loop
-from .net import ISTANetPlus, block_gram, least_squares_init, symmetric_loss
+from .net import ISTANetPlus, block_gram, data_gradient, least_squares_init, symmetric_loss
 
 BLOCK = 33
 PATCH = 2 * BLOCK
@@ -63,11 +61,6 @@ def training_gram(images, stride: int = 11) -> tuple[torch.Tensor, int]:
     return sum(gram[p][:, p] for p in perms), 8 * count
 
 
-def block_cs_gradient(operator, y):
-    """x ↦ Aᵀ(Ax − y) for images x of shape (N, 1, H, W) (channels-as-batch layout)."""
-    return lambda x: operator.adjoint(operator.forward(x[:, 0]) - y)[:, None]
-
-
 def ista_net_loop_spec(model: ISTANetPlus, ratio: float, images, validation: torch.Tensor) -> LoopSpec:
     """LoopSpec training ``model`` (which holds Φ and Q_init) at sampling ``ratio`` (%)."""
     if model.phi is None or model.phi.shape[0] != measurements(ratio):
@@ -77,7 +70,7 @@ def ista_net_loop_spec(model: ISTANetPlus, ratio: float, images, validation: tor
     def run(net, clean):
         op = BlockCS(net.phi, BLOCK, tuple(clean[:, 0].shape))
         y = op.forward(clean[:, 0])
-        return net(net.initial(op, y)[:, None], block_cs_gradient(op, y))
+        return net(net.initial(op, y)[:, None], data_gradient(op, y))
 
     def make_batch(generator, batch_size):
         return (random_patches(images, batch_size, PATCH, generator),)
@@ -105,48 +98,6 @@ def ista_net_loop_spec(model: ISTANetPlus, ratio: float, images, validation: tor
             "validation": "camera (132 px), the network's Phi",
             "phi": f"fixed Gaussian with orthonormal rows, seed {PHI_SEED} (buffer 'phi' in the weights)",
             "x0": "Q_init y (buffer 'q_init': least squares X Y^T (Y Y^T)^-1 over the training blocks)",
-        },
-    )
-
-
-def random_phi_loop_spec(model, ratio: float, images, validation: torch.Tensor) -> LoopSpec:
-    """LoopSpec with a fresh random Φ per batch and x⁰ = Φᵀy (FISTA-Net's trainer), 33×33 crops."""
-    m = measurements(ratio)
-    val_op = BlockCS(
-        orthonormal_rows(m, BLOCK * BLOCK, torch.Generator().manual_seed(7)), BLOCK, (1,) + tuple(validation.shape)
-    ).to(dtype=torch.float32)
-
-    def make_batch(generator, batch_size):
-        clean = random_patches(images, batch_size, BLOCK, generator)
-        return clean, orthonormal_rows(m, BLOCK * BLOCK, generator).float()
-
-    def loss(net, batch):
-        clean, phi = batch
-        op = BlockCS(phi, BLOCK, (clean.shape[0], BLOCK, BLOCK))
-        y = op.forward(clean[:, 0])
-        out, residuals = net(op.adjoint(y)[:, None], block_cs_gradient(op, y))
-        return symmetric_loss(out, clean, residuals)
-
-    def validate(net, device):
-        op = val_op.to(device=device)
-        clean = validation.to(device)[None]
-        y = op.forward(clean)
-        out, _ = net(op.adjoint(y)[:, None], block_cs_gradient(op, y))
-        return {"psnr": batch_psnr(out[:, 0], clean)}
-
-    return LoopSpec(
-        make_batch=make_batch,
-        loss=loss,
-        validate=validate,
-        lr=1e-3,
-        lr_floor=0.05,
-        steps_per_epoch=100,
-        batch_size=8,
-        grad_clip=1.0,
-        data={
-            "train": "random 33x33 crops of the catalogue training images, fresh Phi per batch",
-            "validation": "camera (132 px), fixed Phi",
-            "x0": "Phi^T y",
         },
     )
 
