@@ -324,3 +324,31 @@ def check_trained_ratio(name: str, operator, solver: str, tolerance: float = 5.0
             f"solver '{solver}': weights '{name}' were trained at {trained} % sampling, the problem "
             f"samples {ratio:.0f} %; use weights trained near {ratio:.0f} % (or 'auto')"
         )
+
+
+def init_from_weights(model: torch.nn.Module, name: str, directory: Path) -> dict:
+    """Load the weights ``name`` (from ``directory``, else the shipped folder) into ``model``.
+
+    Returns what the log records: name, SHA-256 and the earlier training's settings and wall time.
+
+    Raises
+    ------
+    ValueError
+        Unknown or corrupt weights, or a state dict that does not fit ``model``.
+    """
+    folder = directory if name in read_manifest(directory) else weights_dir()
+    state = load_state(name, folder)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        lines = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()] or ["mismatch"]
+        first = lines[0][:160]
+        raise ValueError(f"--init {name}: the weights do not fit this network ({first})") from None
+    entry = read_manifest(folder)[name]
+    earlier = entry.get("meta", {}).get("training", {})
+    return {
+        "from": name,
+        "sha256": entry["sha256"],
+        "earlier_wall_seconds": earlier.get("wall_seconds"),
+        "earlier_settings": earlier.get("settings"),
+    }

@@ -22,6 +22,8 @@ pipeline (:mod:`core.learned.fista_net.train`).
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from ...operators.cs import BlockCS, orthonormal_rows
@@ -36,7 +38,6 @@ FEATURES = 32
 RATIOS = (10, 25, 50)
 PHI_SEED = 0
 WARM_START = "ista_net_plus_r25"
-HOST = "CPU: 1 thread, nice 5, of a 2-core machine shared with 4 other jobs (no GPU)"
 
 
 def measurements(ratio: float) -> int:
@@ -137,8 +138,10 @@ def train_ista_net(settings: TrainSettings, ratio: float) -> dict:
     images = load_training_images()
     model, notes = build_model(ratio, images, settings.seed)
     spec = ista_net_loop_spec(model, ratio, images, load_validation_image(132))
-    spec.data.update(notes, host=HOST)
-    if ratio != 25:
+    spec.data.update(notes, host=f"{settings.device}: {settings.threads} thread(s), {os.cpu_count()}-core machine")
+    if settings.init:
+        spec.data["init"] = f"the weights {settings.init} (settings.init in this log)"
+    elif ratio != 25:
         digest = warm_start(model)
         spec.data["init"] = (
             f"phases from {WARM_START} (sha256 {digest})" if digest else "Xavier-normal (no 25 % weights found)"

@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--out", type=Path, default=None, help="weights folder (default resources/weights)")
     parser.add_argument("--resume", action="store_true", help="continue from the last epoch checkpoint")
+    parser.add_argument(
+        "--init", default=None, metavar="WEIGHTS", help="start from these shipped weights (fine-tune the same network)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
@@ -48,6 +51,7 @@ def main(argv=None) -> int:
             device=args.device,
             out=args.out,
             resume=args.resume,
+            init=args.init,
             seed=args.seed,
             steps_per_epoch=args.steps_per_epoch,
             batch_size=args.batch_size,

@@ -40,6 +40,9 @@ class TrainSettings:
         Weights folder (default resources/weights).
     resume : bool
         Continue from the checkpoint of the last finished epoch when there is one.
+    init : str or None
+        Start from the shipped weights of this name (fine-tuning: same architecture and buffers);
+        the log records their SHA-256 and the training they came from. Ignored on ``--resume``.
     seed : int
     steps_per_epoch, batch_size : int or None
         Override the trainer's defaults (tests use tiny values).
@@ -61,6 +64,7 @@ class TrainSettings:
     device: str = "cpu"
     out: Path | None = None
     resume: bool = False
+    init: str | None = None
     seed: int = 0
     steps_per_epoch: int | None = None
     batch_size: int | None = None
@@ -161,6 +165,11 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     start_epoch, global_step, wall, history, resumes = 0, 0, 0.0, [], []
     ckpt_path = settings.checkpoint_path
+    init = None
+    if settings.init and not (settings.resume and ckpt_path.exists()):
+        from ..weights import init_from_weights
+
+        init = init_from_weights(model, settings.init, settings.weights_dir)
     if settings.resume and ckpt_path.exists():
         try:
             ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
@@ -257,6 +266,7 @@ def train_loop(settings: TrainSettings, model: torch.nn.Module, spec: LoopSpec) 
             "torch": torch.__version__,
             "machine": platform.machine(),
             "resumed": resumes,
+            **({"init": init} if init else {}),
         },
         "architecture": spec.meta,
         "data": spec.data,

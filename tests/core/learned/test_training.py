@@ -98,6 +98,32 @@ def test_resume_from_checkpoint_is_exact(tmp_path):
         assert torch.equal(value, model_c.state_dict()[key]), key
 
 
+def test_init_starts_from_earlier_weights_and_logs_them(tmp_path):
+    model_a, spec_a = _tiny_setup()
+    train_loop(_settings(tmp_path / "a", 1), model_a, spec_a)
+    digest = read_manifest(tmp_path / "a")["tiny"]["sha256"]
+
+    started = {}
+    model_b, spec_b = _tiny_setup()
+    first_loss = spec_b.loss
+
+    def loss_at_init(net, batch):
+        started.setdefault("state", {k: v.clone() for k, v in net.state_dict().items()})
+        return first_loss(net, batch)
+
+    spec_b.loss = loss_at_init
+    summary = train_loop(_settings(tmp_path / "a", 1, init="tiny"), model_b, spec_b)
+    for key, value in model_a.state_dict().items():  # step 0 of run b is run a's final network
+        assert torch.equal(started["state"][key], value), key
+    init = summary["settings"]["init"]
+    assert init["from"] == "tiny" and init["sha256"] == digest and init["earlier_wall_seconds"] > 0
+    assert '"init"' in (tmp_path / "a" / "tiny.log").read_text()
+
+    wider, spec_w = _tiny_setup(features=8)  # another architecture: a one-line error naming the key
+    with pytest.raises(ValueError, match=r"--init tiny: the weights do not fit this network \(size mismatch"):
+        train_loop(_settings(tmp_path / "a", 1, init="tiny"), wider, spec_w)
+
+
 def test_cancel_keeps_last_checkpoint(tmp_path):
     model, spec = _tiny_setup()
     calls = {"n": 0}
