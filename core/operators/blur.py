@@ -44,6 +44,7 @@ class BlurOperator(Operator):
         padded[: k.shape[0], : k.shape[1]] = k
         padded = torch.roll(padded, shifts=(-(k.shape[0] // 2), -(k.shape[1] // 2)), dims=(0, 1))
         self.otf = torch.fft.rfft2(padded)  # K, half spectrum (real input)
+        self.otf_conj = torch.conj(self.otf).resolve_conj()  # conj(K), materialised once for Aᵀ
 
     def _filter(self, x: Tensor, transfer: Tensor) -> Tensor:
         return torch.fft.irfft2(torch.fft.rfft2(x) * transfer, s=x.shape[-2:])
@@ -54,7 +55,7 @@ class BlurOperator(Operator):
 
     def adjoint(self, y: Tensor) -> Tensor:
         """F⁻¹(conj(K) · F y) (correlation with k)."""
-        return self._filter(y, torch.conj(self.otf))
+        return self._filter(y, self.otf_conj)
 
     def normal_solve(self, b: Tensor, rho: float, x0: Tensor | None = None) -> Tensor:
         """Exact (AᵀA + ρI)⁻¹ b = F⁻¹(F b / (|K|² + ρ))."""
