@@ -140,6 +140,7 @@ def train_ista_net(settings: TrainSettings, ratio: float) -> dict:
     spec = ista_net_loop_spec(model, ratio, images, load_validation_image(132))
     spec.data.update(notes, host=f"{settings.device}: {settings.threads} thread(s), {os.cpu_count()}-core machine")
     if settings.init:
+        spec.data.pop("tail")  # G comes from the earlier weights
         spec.data["init"] = f"the weights {settings.init} (settings.init in this log)"
     elif ratio != 25:
         digest = warm_start(model)
