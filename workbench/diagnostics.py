@@ -84,6 +84,7 @@ class DiagnosticsView(QWidget):
     """
 
     lane_selected = Signal(int)
+    shown = Signal()  # the tab became visible: hidden, it is not updated while the run plays
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -225,6 +226,10 @@ class DiagnosticsView(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._arrange()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.shown.emit()
 
     def show_lane(self, lane, k: int, extras: dict[str, np.ndarray]) -> None:
         """Show ``extras`` (name → display image at iteration ``k``) and the lane's series.

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.curves.scrub_requested.connect(self.scrub_to)
         self.diagnostics = DiagnosticsView()
         self.diagnostics.lane_selected.connect(lambda _: self._show_current(force=True))
+        self.diagnostics.shown.connect(lambda: self._show_current(force=self.scrub_k is not None))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.diagnostics, "Diagnostics (intermediate images, checks)")
@@ -314,7 +315,7 @@ class MainWindow(QMainWindow):
             for i, lane in enumerate(snapshot.lanes):
                 self.panes.set_lane_image(i, lane.image, lane.error_map, lane_view.pane_info(lane))
             index = self.diagnostics.pick_lane(snapshot.lanes)
-            if 0 <= index < len(snapshot.lanes):
+            if 0 <= index < len(snapshot.lanes) and self.diagnostics.isVisible():  # else shown when shown
                 lane = snapshot.lanes[index]
                 self.diagnostics.show_lane(lane, lane.k, lane_view.live_extras(self.worker, index, lane))
         else:

@@ -86,3 +86,19 @@ def test_series_share_the_iteration_axis_without_decisions(qtbot):
     for name, plot in view.series_plots.items():
         low, high = plot.getViewBox().viewRange()[0]
         assert low < 1 and high > 9, name  # every point of the series in view
+
+
+def test_hidden_tab_is_not_updated_while_playing_and_catches_up_when_shown(main_window, qtbot):
+    diagnostics = main_window.diagnostics
+    main_window.tabs.setCurrentIndex(0)
+    assert not diagnostics.isVisible()
+    main_window.step(3)
+    wait_idle(qtbot, main_window)
+    main_window.refresh()
+    assert "iteration 3" not in diagnostics.info.text()  # hidden: the GUI thread skipped its images
+    main_window.tabs.setCurrentWidget(diagnostics)
+    qtbot.waitUntil(lambda: "iteration 3" in diagnostics.info.text(), timeout=10000)
+    run = main_window.run
+    with QMutexLocker(main_window.worker.run_lock):
+        extras = run.extras(1, 3)
+    np.testing.assert_allclose(diagnostics.image_items["x_G"].image, extras["x_G"], atol=1e-6)
