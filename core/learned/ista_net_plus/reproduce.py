@@ -36,10 +36,16 @@ def training_note() -> str:
         training = weights_meta(f"ista_net_plus_r{ratio}").get("training", {})
         settings = training.get("settings", {})
         steps = settings.get("epochs", 0) * settings.get("steps_per_epoch", 0)
-        parts.append(
-            f"{ratio} %: {steps} steps × {settings.get('batch_size')} crops of 66×66 "
-            f"({steps * settings.get('batch_size', 0) * 4} blocks), {training.get('wall_seconds', 0) / 60:.0f} min"
-        )
+        blocks, minutes = steps * settings.get("batch_size", 0) * 4, training.get("wall_seconds", 0) / 60
+        crops = settings.get("batch_size")
+        text = f"{ratio} %: {steps} steps × {crops} crops of 66×66 ({blocks} blocks), {minutes:.0f} min"
+        earlier = settings.get("init") or {}
+        if earlier.get("earlier_settings"):  # fine-tuned (core train --init) from an earlier run
+            before = earlier["earlier_settings"]
+            before_steps = before.get("epochs", 0) * before.get("steps_per_epoch", 0)
+            before_minutes = (earlier.get("earlier_wall_seconds") or 0) / 60
+            text += f" after {before_steps} steps ({before_minutes:.0f} min) of an earlier run"
+        parts.append(text)
     return "; ".join(parts)
 
 
