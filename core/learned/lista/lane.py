@@ -12,8 +12,9 @@ encoder, stage k being layer k:
     x^k = average over patches of (D z^k / s + mean p)                                 (3)
 
 so the lane shows sparse-coding denoising of x⁰ improving layer by layer. The trained network is
-T layers deep and the lane ends after layer T (the tied W_e and S could repeat the last layer, but
-beyond its depth the network was never trained and the codes blow up). With ``weights = "none"``
+``layers`` deep (the paper's T iterations + 1) and the lane ends after its last layer (the tied
+W_e and S could repeat it, but beyond its depth the network was never trained and the codes blow
+up). With ``weights = "none"``
 the parameters are ISTA's (W_e = Dᵀ/L, S = I − DᵀD/L, θ = α/L), i.e. plain ISTA on the lasso of
 every patch, which never ends.
 """
@@ -41,7 +42,7 @@ def untrained_lista(trained: LISTA, layers: int = 1) -> LISTA:
             "weights",
             "lista_m100_t7",
             "str",
-            help="weights name in resources/weights (lista_m{100,400}_t{1,3,7}), or 'none' = ISTA",
+            help="weights lista_m{100,400}_t{0,1,3,7} (T iterations, T + 1 layers), or 'none' = ISTA",
         ),
         Param("stride", 4, "int", low=1, high=8, unit="px", help="patch stride (8 = no overlap)"),
     ],

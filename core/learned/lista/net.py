@@ -8,9 +8,14 @@ ISTA iterates z^{t+1} = S_{α/L}(z^t − (1/L) Dᵀ(D z^t − x)) with L ≥ ‖
 
     z^{t+1} = S_θ(W_e x + S z^t),   W_e = Dᵀ/L,  S = I − DᵀD/L,  θ = α/L.              (2)
 
-LISTA keeps the form (2), unrolls T layers from z⁰ = 0 and learns W_e, S (shared by the layers,
-as in the paper's recurrent encoder) and one threshold vector θ_t ∈ R^m per layer, minimising
-the prediction error ½‖z* − f_e(x; W_e, S, θ)‖² against the lasso solutions (1).
+LISTA keeps the form (2), unrolls it from z⁰ = 0 and learns W_e, S (shared by the layers, as in
+the paper's recurrent encoder) and one threshold vector θ_t ∈ R^m per layer, minimising the
+prediction error ½‖z* − f_e(x; W_e, S, θ)‖² against the lasso solutions (1).
+
+Counting: the paper's fprop (Gregor & LeCun, Algorithm 3) is Z(0) = h_θ(W_e X), then T
+iterations Z(t) = h_θ(W_e X + S Z(t−1)); its "LISTA, T iterations" has T + 1 shrinkage layers and
+T = 0 is its baseline encoder h_α(W_e X). Here ``layers`` counts the shrinkage layers (the first
+one sees S z⁰ = 0), so the paper's T iterations are ``layers = T + 1`` (:attr:`LISTA.iterations`).
 """
 
 from __future__ import annotations
@@ -89,13 +94,12 @@ def fista_codes(
         Shape (iterations,), errors[k−1] = mean_n ½‖z*_n − z_{k,n}‖².
     """
     lip = lasso_lipschitz(dictionary)
-    gram = dictionary.T @ dictionary
-    b = x @ dictionary / lip
     z = x.new_zeros(x.shape[0], dictionary.shape[1])
     v, t = z, 1.0
     errors = []
     for _ in range(iterations):
-        z_next = soft_threshold(v - v @ gram / lip + b, alpha / lip)  # proximal gradient step
+        # proximal gradient step; Dᵀ(D v − x) as two products (cheaper than the m×m Gram for m > n/2)
+        z_next = soft_threshold(v - (v @ dictionary.T - x) @ dictionary / lip, alpha / lip)
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0  # FISTA momentum
         v = z_next + ((t - 1.0) / t_next) * (z_next - z)
         z, t = z_next, t_next
@@ -114,7 +118,7 @@ class LISTA(nn.Module):
     alpha : float
         Lasso weight α used to compute the training targets; initial θ = α/L.
     layers : int
-        Number T of trained layers.
+        Number of shrinkage layers (the paper's T iterations + 1).
     patch_scale : float
         Patches are multiplied by this factor before coding (training-data normalisation).
 
@@ -146,8 +150,13 @@ class LISTA(nn.Module):
 
     @property
     def layers(self) -> int:
-        """Number T of trained layers."""
+        """Number of trained shrinkage layers."""
         return self.thresholds.shape[0]
+
+    @property
+    def iterations(self) -> int:
+        """The paper's count T of LISTA iterations (applications of S): ``layers − 1``."""
+        return self.layers - 1
 
     def threshold(self, t: int) -> Tensor:
         """θ of layer t (0-based); beyond the trained layers the last one is repeated."""

@@ -1,4 +1,7 @@
-"""Trainers ``lista_m100_t{1,3,7}`` and ``lista_m400_t{1,3,7}`` (core.learned.lista.net.LISTA).
+"""Trainers ``lista_m100_t{0,1,3,7}`` and ``lista_m400_t{0,1,3,7}`` (core.learned.lista.net.LISTA).
+
+``tT`` is the paper's count: T iterations of S after the first shrinkage, T + 1 layers (T = 0 is
+the paper's baseline encoder h_α(W_e x); see core.learned.lista.net).
 
 Data: mean-removed 8×8 patches (augmented by negation and transposition, exact symmetries of
 the lasso targets) of the catalogue training images (core.learned.dncnn.train's
@@ -9,9 +12,8 @@ Targets: the lasso codes z* of (1) over the overcomplete DCT dictionary (m = 100
 Loss: prediction error ½·mean‖z* − f_e(x)‖² (Gregor & LeCun's criterion). Every T starts from the ISTA
 parameters (layer-wise growth from the smaller T was tried and was worse for m = 400).
 
-CPU default: 20 epochs × 200 steps, batch 256 (≈ 1 min for m = 100, a few for m = 400 including
-the targets). GPU setting: ``--device cuda --epochs 40 --steps-per-epoch 500`` with more
-patches (``TRAIN_PATCHES``) for the paper-like regime.
+CPU default: 20 epochs × 200 steps, batch 256 (a few minutes; the targets of the 40,000 training
+patches once, then cached). GPU setting: ``--device cuda --epochs 40 --steps-per-epoch 500``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from .net import LISTA, fista_codes, overcomplete_dct_dictionary
 
 PATCH = 8
 ALPHA = 1.0
-TRAIN_PATCHES = {100: 8000, 400: 6000}
+TRAIN_PATCHES = {100: 40000, 400: 40000}
 VALIDATION_PATCHES = 1000
 TARGET_ITERATIONS = {100: 500, 400: 1500}
-LAYER_COUNTS = (1, 3, 7)
+ITERATION_COUNTS = (0, 1, 3, 7)  # the paper's T (Table 1: baseline encoder, 1, 3, 7 iterations)
 
 
 def centred_patches(images, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -44,9 +46,10 @@ def lista_dataset(atoms: int, cache_dir=None) -> dict[str, torch.Tensor]:
     -------
     dict
         ``dictionary`` (64, m), ``scale`` (0-d), ``train_x``, ``train_z``, ``val_x``, ``val_z``
-        (float64). Cached as ``lista_data_m{atoms}.pt`` in ``cache_dir`` when given.
+        (float64). Cached as ``lista_data_m{atoms}_n{patches}.pt`` in ``cache_dir`` when given.
     """
-    cache = None if cache_dir is None else cache_dir / f"lista_data_m{atoms}.pt"
+    name = f"lista_data_m{atoms}_n{TRAIN_PATCHES[atoms]}.pt"
+    cache = None if cache_dir is None else cache_dir / name
     if cache is not None and cache.exists():
         return torch.load(cache, weights_only=True)
     from ..training.common import load_training_images, load_validation_image
@@ -111,7 +114,14 @@ def lista_loop_spec(data: dict, model: LISTA) -> LoopSpec:
         lr_floor=0.05,
         steps_per_epoch=200,
         batch_size=256,
-        meta={"class": "LISTA", "atoms": atoms, "layers": model.layers, "alpha": ALPHA, "patch": PATCH},
+        meta={
+            "class": "LISTA",
+            "atoms": atoms,
+            "layers": model.layers,
+            "iterations": model.iterations,
+            "alpha": ALPHA,
+            "patch": PATCH,
+        },
         data={
             "train": f"{train_x.shape[0]} mean-removed 8x8 patches of the catalogue training images",
             "validation": f"{VALIDATION_PATCHES} patches of camera (256 px)",
@@ -121,24 +131,24 @@ def lista_loop_spec(data: dict, model: LISTA) -> LoopSpec:
     )
 
 
-def train_lista(settings: TrainSettings, atoms: int, layers: int) -> dict:
-    """Train LISTA with ``atoms`` atoms and ``layers`` layers; write weights + log."""
+def train_lista(settings: TrainSettings, atoms: int, iterations: int) -> dict:
+    """Train LISTA with ``atoms`` atoms and the paper's T = ``iterations``; write weights + log."""
     torch.manual_seed(settings.seed)
     data = lista_dataset(atoms, settings.checkpoint_path.parent)
-    model = LISTA(data["dictionary"].float(), ALPHA, layers, float(data["scale"]))
+    model = LISTA(data["dictionary"].float(), ALPHA, iterations + 1, float(data["scale"]))
     return train_loop(settings, model, lista_loop_spec(data, model))
 
 
-def _register(atoms: int, layers: int) -> None:
+def _register(atoms: int, iterations: int) -> None:
     @register_trainer(
-        f"lista_m{atoms}_t{layers}",
+        f"lista_m{atoms}_t{iterations}",
         default_epochs=20,
-        doc=f"LISTA, {atoms}-atom DCT dictionary, {layers} layer(s), 8x8 patches",
+        doc=f"LISTA, {atoms}-atom DCT dictionary, T = {iterations} ({iterations + 1} layers), 8x8 patches",
     )
     def _train(settings: TrainSettings) -> dict:
-        return train_lista(settings, atoms, layers)
+        return train_lista(settings, atoms, iterations)
 
 
 for _atoms in (100, 400):
-    for _layers in LAYER_COUNTS:
-        _register(_atoms, _layers)
+    for _iterations in ITERATION_COUNTS:
+        _register(_atoms, _iterations)

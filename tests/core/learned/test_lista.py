@@ -130,12 +130,13 @@ def test_short_training_lowers_prediction_error(tmp_path):
 
 
 @pytest.mark.parametrize("atoms", [100, 400])
-@pytest.mark.parametrize("layers", [1, 3, 7])
-def test_shipped_weights_load_with_declared_shapes(atoms, layers):
-    name = f"lista_m{atoms}_t{layers}"
+@pytest.mark.parametrize("iterations", [0, 1, 3, 7])
+def test_shipped_weights_load_with_declared_shapes(atoms, iterations):
+    name = f"lista_m{atoms}_t{iterations}"  # the paper's T iterations: T + 1 shrinkage layers
     net = LISTA.from_state_dict(load_state(name))
     meta = weights_meta(name)
-    assert (net.layers, net.dictionary.shape[1]) == (layers, atoms) == (meta["layers"], meta["atoms"])
+    assert (net.iterations, net.layers, meta["iterations"]) == (iterations, iterations + 1, iterations)
+    assert net.dictionary.shape[1] == atoms == meta["atoms"] and meta["layers"] == net.layers
     assert net.encoder.shape == (atoms, 64) and net.mutual_inhibition.shape == (atoms, atoms)
 
 
@@ -160,6 +161,24 @@ def test_lane_trained_denoises_then_ends_after_its_trained_layers():
     err0 = float(((problem.x0 - problem.x_true) ** 2).mean())
     err3 = float(((steps[2].x - problem.x_true) ** 2).mean())
     assert err3 < 0.7 * err0  # patchwise sparse coding removes noise
-    assert [s.k for s in steps] == [1, 2, 3] and [s.info["ended"] for s in steps] == [False, False, True]
+    assert [s.k for s in steps] == [1, 2, 3, 4] and [s.info["ended"] for s in steps] == [False, False, False, True]
     untrained = SOLVERS.get_entry("lista").factory(problem, weights="none", stride=4)
     assert [next(untrained).info["ended"] for _ in range(5)] == [False] * 5  # plain ISTA runs on
+
+
+@pytest.mark.parametrize("atoms", [100, 400])
+def test_shipped_one_iteration_lista_beats_fista_with_many_more_iterations(atoms):
+    """Gregor & LeCun's claim on held-out patches (camera): the error of T = 1 (two shrinkages)
+    is reached by FISTA only after several times as many iterations."""
+    from core.learned.lista.train import ALPHA, centred_patches
+    from core.learned.training.common import load_validation_image
+
+    net = LISTA.from_state_dict(load_state(f"lista_m{atoms}_t1")).double()
+    rows = centred_patches([load_validation_image(256)], 300, torch.Generator().manual_seed(5)) * net.patch_scale
+    dictionary = net.dictionary
+    z_star, _ = fista_codes(rows, dictionary, ALPHA, 1500)
+    _, curve = fista_codes(rows, dictionary, ALPHA, 40, z_star)
+    with torch.no_grad():
+        error = float(prediction_error(net(rows), z_star))
+    assert error < float(curve[11])  # better than 12 FISTA iterations (six times the shrinkages)
+    assert error < 0.3 * float(curve[1])  # and under a third of FISTA's with the same two shrinkages
