@@ -88,9 +88,11 @@ def main(argv=None) -> int:
     if args.markdown:
         text = (
             "# Presets: first, best and last PSNR of every lane\n\n"
-            f"Made with `python bench/presets.py --markdown {args.markdown}` ({platform.machine()}, CPU, "
-            f"{args.threads} threads). A lane *gets worse* when its last iterate is more than "
-            f"{args.tolerance} dB below its best.\n\n" + "\n".join(lines) + f"\n\n{summary}.\n"
+            f"Made with `python bench/presets.py --threads {args.threads} --markdown {args.markdown}` "
+            f"({platform.machine()}, CPU, {args.threads} thread{'s' if args.threads != 1 else ''}). "
+            f"A lane *gets worse* when its last iterate is more than {args.tolerance} dB below its best.\n\n"
+            + "\n".join(lines)
+            + f"\n\n{summary}.\n"
         )
         Path(args.markdown).write_text(text, encoding="utf-8")
     return 1 if worse else 0
