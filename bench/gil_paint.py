@@ -1,9 +1,9 @@
 """Does PySide6 hold the GIL while Qt paints? A solver-like thread's rate while the GUI thread paints.
 
 A worker thread runs small torch FFT steps (like a 64² solver: many short operations, each
-releasing and retaking the GIL) while the main thread alternates between sleeping and painting a
-long antialiased polyline into a QImage with ``QPainter.drawPolyline`` (pure C++ work). If PySide released
-the GIL around the C++ call, the worker would keep its rate on a second core; if it holds it, the
+releasing and retaking the GIL) while the main thread alternates between sleeping and painting an
+antialiased polyline into a QImage with ``QPainter.drawPolyline`` (pure C++ work). If PySide
+released the GIL around the C++ call, the worker would keep its rate on a second core; if it holds it, the
 worker stalls for the length of every paint. That is why the live window slows the solver
 (bench/results/gui_performance.md).
 
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     worker.join()
     ratio = np.median(rates["painting"]) / np.median(rates["sleeping"])
     print(f"worker rate while painting / while sleeping: {ratio:.2f}")
-    del app
+    app.processEvents()
     return 0
 
 

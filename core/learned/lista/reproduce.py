@@ -20,8 +20,13 @@ PAPER_LISTA = {
     100: {0: 3.29, 1: 1.50, 3: 0.98, 7: 0.52, "fista1": 21.0, "match1": 18},
     400: {0: 4.82, 1: 2.45, 3: 2.12, 7: 1.62, "fista1": 22.0, "match1": 35},
 }
-COLORS = {"FISTA": "#1f77b4", "LISTA T=0": "#8c564b", "LISTA T=1": "#d62728", "LISTA T=3": "#2ca02c"}
-COLORS["LISTA T=7"] = "#9467bd"
+COLORS = {
+    "FISTA": "#1f77b4",
+    "LISTA T=0": "#8c564b",
+    "LISTA T=1": "#d62728",
+    "LISTA T=3": "#2ca02c",
+    "LISTA T=7": "#9467bd",
+}
 
 
 def fista_iterations_to_reach(curve: np.ndarray, level: float) -> str:
