@@ -51,10 +51,26 @@ class RobustViewBox(pg.ViewBox):
         if frac is not None and any(f != 1.0 for f in frac):
             return bounds
         for axis, pair in enumerate(bounds):
-            if pair is not None:
+            if pair is None:
+                continue
+            end = self._data_x_end(self.addedItems if items is None else items) if axis == 0 else None
+            if end is not None and pair[0] >= 0:  # iterations or solve time: grows from 0
+                self._held[axis] = growing_bounds((pair[0], end), self._held[axis])
+            else:
                 self._held[axis] = held_bounds(pair, self._held[axis])
-                bounds[axis] = list(self._held[axis])  # a copy: pyqtgraph pads it in place
+            bounds[axis] = list(self._held[axis])  # a copy: pyqtgraph pads it in place
         return bounds
+
+    @staticmethod
+    def _data_x_end(items) -> float | None:
+        """The largest x of the items' data, without pyqtgraph's pixel padding (None: none)."""
+        ends = []
+        for item in items:
+            if item.isVisible() and hasattr(item, "dataBounds"):
+                pair = item.dataBounds(0)
+                if pair is not None and pair[1] is not None and np.isfinite(pair[1]):
+                    ends.append(float(pair[1]))
+        return max(ends, default=None)
 
 
 #: bounds within this share of the span of a step count as on it (pixel padding of the pens)
@@ -75,6 +91,25 @@ def held_bounds(data: tuple[float, float], held: tuple[float, float] | None) -> 
         return held
     headroom = HEADROOM * (high - low)  # growing data (the iteration axis, above all) get room
     return stepped_bounds(low - headroom * (low < held[0]), high + headroom * (high > held[1]))
+
+
+def growing_bounds(data: tuple[float, float], held: tuple[float, float] | None) -> tuple[float, float]:
+    """The x bounds of data that only grow from 0 (iterations, solve time): ``[0, e]`` with ``e``
+    the first of 1, 2, 5 × 10ⁿ at or above the data's end (``data[1]``, without pixel padding);
+    held while the data fill at least a third of them.
+
+    An x axis that grew by a quarter at a time regenerated every bottom axis about ten times per
+    decade of iterations (and the tick labels are most of what repainting an axis costs); here it
+    changes three times per decade.
+    """
+    high = data[1]
+    if held is not None and held[0] == 0 and held[1] / 3 <= high <= held[1]:
+        return held
+    if not np.isfinite(high) or high <= 0:
+        return held_bounds(data, held)
+    power = 10.0 ** np.floor(np.log10(high))
+    end = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= high * (1 - 1e-12))
+    return 0.0, float(end)
 
 
 def cache_axes(plot: pg.PlotItem) -> None:

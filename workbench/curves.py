@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from . import theme
 from .curve_overlays import CurveOverlays, RobustViewBox, cache_axes
 from .feed import GrowingArray
+from .native_paint import FastCurve, NativeGraphicsLayout
 from .pane_titles import PaneTitle
 
 LOG_FLOOR = 1e-16
@@ -111,7 +112,7 @@ class CurvesView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = NativeGraphicsLayout()
         self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
         colours = theme.current()
@@ -123,8 +124,8 @@ class CurvesView(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.titles: dict[str, PaneTitle] = {}  # elided to the plot width, full text in the tooltip
         self.cursors: dict[str, pg.InfiniteLine] = {}
-        self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
-        self.bound_curves: dict[int, pg.PlotDataItem] = {}
+        self.curves: dict[tuple[str, int], FastCurve] = {}
+        self.bound_curves: dict[int, FastCurve] = {}
         self.markers: dict[tuple[int, str], pg.ScatterPlotItem] = {}  # (lane, "accepted"/"fallback")
         self._lanes: list[tuple[str, str]] = []
         self._plotted: dict[int, _PlottedLane] = {}  # lane index -> what its curves show
@@ -170,10 +171,13 @@ class CurvesView(QWidget):
         for index, (label, color) in enumerate(lanes):
             pen = pg.mkPen(color, width=2)
             for spec in METRIC_PLOTS:
-                name = label if spec.key == "psnr" else None
-                self.curves[(spec.key, index)] = self.plots[spec.key].plot(pen=pen, name=name)
+                curve = self.curves[(spec.key, index)] = FastCurve(pen, name=label)
+                self.plots[spec.key].addItem(curve)
+                if spec.key == "psnr":
+                    self.legend.addItem(curve, label)
             bound_pen = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
-            self.bound_curves[index] = self.plots["opt_error"].plot(pen=bound_pen)
+            self.bound_curves[index] = FastCurve(bound_pen)
+            self.plots["opt_error"].addItem(self.bound_curves[index])
             for kind, style in MARKER_STYLES.items():
                 markers = pg.ScatterPlotItem(size=7, **style)
                 self.plots["opt_error"].addItem(markers)
@@ -252,6 +256,7 @@ class CurvesView(QWidget):
                 markers.setData(x=x[mask], y=y[mask])
             elif mask.any():
                 markers.addPoints(x=x[mask], y=y[mask])
+            markers.setVisible(len(markers.data) > 0)  # an empty scatter item still paints, in Python
 
     def _update_legend(self, index: int, lane) -> None:
         label = lane.label

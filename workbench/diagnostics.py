@@ -21,6 +21,7 @@ from . import theme
 from .curve_overlays import cache_axes
 from .image_views import SyncedImageViews, refill_view, use_grid
 from .lane_view import PREVIOUS_ITERATE
+from .native_paint import NativeGraphicsLayout
 from .pane_titles import PaneTitle, set_title
 from .panes import display_array, scalar_map
 
@@ -137,7 +138,7 @@ class DiagnosticsView(QWidget):
 
     @staticmethod
     def _graphics(colours) -> pg.GraphicsLayoutWidget:
-        graphics = pg.GraphicsLayoutWidget()
+        graphics = NativeGraphicsLayout()
         graphics.setAcceptDrops(False)  # files dropped here go to the main window
         graphics.viewport().setAcceptDrops(False)
         graphics.setBackground(colours.background)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import theme
 from .image_views import SyncedImageViews, refill_view, use_grid
+from .native_paint import NativeGraphicsLayout
 from .pane_titles import LanePaneInfo, PaneTitle, lane_title_lines
 
 __all__ = ["ImagePanes", "LanePaneInfo", "best_layout", "display_array", "scalar_map"]
@@ -72,7 +73,7 @@ class ImagePanes(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = NativeGraphicsLayout()
         self.graphics.setAcceptDrops(False)  # files dropped here go to the main window
         self.graphics.viewport().setAcceptDrops(False)
         self.graphics.setBackground(theme.current().background)
