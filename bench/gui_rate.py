@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.config import default_config  # noqa: E402
 from core.engine import Run  # noqa: E402
@@ -104,19 +105,59 @@ def pump(app, seconds: float) -> None:
     loop.exec()
 
 
-def window_rate(app, window, seconds: float) -> tuple[float, float]:
-    """(iterations/s, repaints/s) with the window playing at full speed for about ``seconds``."""
+def thread_ids(name: str) -> set[str]:
+    """The ids of this process's threads called ``name`` (Linux; empty elsewhere)."""
+    tasks = Path("/proc/self/task")
+    found = set()
+    for task in tasks.glob("*") if tasks.is_dir() else []:
+        try:
+            if (task / "comm").read_text().strip() == name:
+                found.add(task.name)
+        except OSError:
+            continue
+    return found
+
+
+class ThreadShares:
+    """Where a thread's wall time goes (Linux ``/proc/self/task/TID/schedstat``): running on a
+    CPU, runnable but waiting for one (other threads and processes), and sleeping (for the solver
+    thread while it plays: waiting for the GIL). Without that file every share reads NaN."""
+
+    def __init__(self, thread_id: str | None):
+        path = Path(f"/proc/self/task/{thread_id}/schedstat")
+        self.path = path if thread_id is not None and path.is_file() else None
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float]:
+        if self.path is None:
+            return (float("nan"),) * 3
+        running, waiting = (int(v) / 1e9 for v in self.path.read_text().split()[:2])
+        return running, waiting, time.perf_counter()
+
+    def shares(self) -> tuple[float, float, float]:
+        """(running, waiting for a CPU, sleeping) as shares of the wall time since construction."""
+        end = self._read()
+        wall = end[2] - self.start[2]
+        running, waiting = ((end[i] - self.start[i]) / wall for i in range(2))
+        return running, waiting, 1.0 - running - waiting
+
+
+def window_rate(app, window, seconds: float) -> tuple[float, float, tuple, tuple]:
+    """(iterations/s, repaints/s, solver thread shares, GUI thread shares) with the window playing
+    at full speed for about ``seconds`` (shares: :class:`ThreadShares`)."""
     painter = PaintCounter(window.curves.graphics.viewport())
     pump(app, 0.2)
     k0, paints0, start = lane_k(window), painter.count, time.perf_counter()
     window.run_to_end()
+    solver, gui = ThreadShares(window.solver_thread_id), ThreadShares(str(os.getpid()))
     pump(app, seconds)
     window.set_playing(False)
     elapsed = time.perf_counter() - start
+    shares = solver.shares(), gui.shares()
     pump(app, 0.1)
     while window.worker.is_playing:
         pump(app, 0.05)
-    return (lane_k(window) - k0) / elapsed, (painter.count - paints0) / elapsed
+    return (lane_k(window) - k0) / elapsed, (painter.count - paints0) / elapsed, *shares
 
 
 def repaint_rate(app, window, seconds: float) -> float:
@@ -212,7 +253,10 @@ def rss_bytes() -> int:
 def make_window(config, autosave_dir, interval: float):
     from workbench.main_window import MainWindow
 
+    before = thread_ids("solver-worker")
     window = MainWindow(config.copy(), autosave_dir=autosave_dir)
+    pump(QApplication.instance(), 0.1)  # the worker thread starts
+    window.solver_thread_id = next(iter(thread_ids("solver-worker") - before), None)
     if window.autosaver is not None:
         window.autosaver._periodic.setInterval(int(interval * 1000))
     window.resize(1600, 1000)
@@ -230,15 +274,18 @@ def close(app, window) -> None:
 
 def measure(app, size: int, seconds: float, rounds: int, interval: float, edits: int) -> dict:
     config = bench_config(size, iterations=10**7)
-    out = {"size": size, "headless": [], "window": [], "autosave": [], "paints": []}
+    keys = ("headless", "window", "autosave", "paints", "solver_shares", "gui_shares")
+    out = {"size": size, **{key: [] for key in keys}}
     with tempfile.TemporaryDirectory() as folder:
         plain = make_window(config, None, interval)
         saving = make_window(config, Path(folder) / ".autosave", interval)
         for _ in range(rounds):  # interleaved: the machine's load drifts
             out["headless"].append(headless_rate(config, seconds))
-            rate, paints = window_rate(app, plain, seconds)
+            rate, paints, solver, gui = window_rate(app, plain, seconds)
             out["window"].append(rate)
             out["paints"].append(paints)
+            out["solver_shares"].append(solver)
+            out["gui_shares"].append(gui)
             out["autosave"].append(window_rate(app, saving, seconds)[0])
         out["writes"] = saving.autosaver.writer.writes
         out["repaint_capacity"] = repaint_rate(app, plain, seconds)
@@ -298,6 +345,19 @@ def table(results: list[dict], long: dict | None) -> str:
             f"| {r['refresh_ms']:.0f} | {percentile(r['latency'], 50):.0f} / {percentile(r['latency'], 95):.0f} "
             f"({1000 / window:.0f}) "
             f"| {max(r['blocking'], default=float('nan')):.1f} | {r['after_pause']} | {r['bytes_per_iteration']:.0f} |"
+        )
+    lines += [
+        "",
+        "Where the threads' wall time went while the window played (medians; Linux schedstat):",
+        "",
+        "| size | solver: running | solver: waiting for a CPU | solver: sleeping (the GIL) | GUI: running "
+        "| GUI: waiting for a CPU |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        solver, gui = (np.median(np.array(r[key]), axis=0) for key in ("solver_shares", "gui_shares"))
+        lines.append(
+            f"| {r['size']}² | {solver[0]:.2f} | {solver[1]:.2f} | {solver[2]:.2f} | {gui[0]:.2f} | {gui[1]:.2f} |"
         )
     text = "\n".join(lines)
     if long is not None:
