@@ -169,6 +169,7 @@ class CurveOverlays:
             legend.layout.setContentsMargins(2, 0, 2, 0)
             legend.layout.setVerticalSpacing(0)
         self.best: dict[str, pg.ScatterPlotItem] = {}
+        self._best_spots: dict[str, list] = {}  # what each plot's markers show: (x, y, colour)
         for key, plot in view.plots.items():
             markers = pg.ScatterPlotItem(pen=pg.mkPen(colours.foreground, width=1), **BEST_MARKER)
             markers.setZValue(10)
@@ -226,6 +227,7 @@ class CurveOverlays:
             plot.getAxis("bottom").showLabel(at_bottom)
 
     def clear(self) -> None:
+        self._best_spots.clear()
         for markers in self.best.values():
             markers.setData([], [])
         for plot in self.view.plots.values():
@@ -249,8 +251,10 @@ class CurveOverlays:
                     continue
                 y = curve_values(values[k - 1 : k], spec.log)[0]
                 if np.isfinite(y):
-                    spots.append({"pos": (x[k - 1], y), "brush": pg.mkBrush(lane.color or "#888888")})
-            self.best[spec.key].setData(spots)
+                    spots.append((float(x[k - 1]), float(y), lane.color or "#888888"))
+            if spots != self._best_spots.get(spec.key):  # the best iteration often stays put
+                self._best_spots[spec.key] = spots
+                self.best[spec.key].setData([{"pos": (x, y), "brush": pg.mkBrush(c)} for x, y, c in spots])
             excluded = [item for (key, i), item in self.view.curves.items() if key == spec.key and i in wild]
             if spec.key == "opt_error":
                 excluded += [self.view.bound_curves[i] for i in wild if i in self.view.bound_curves]
