@@ -53,24 +53,24 @@ class RobustViewBox(pg.ViewBox):
         for axis, pair in enumerate(bounds):
             if pair is None:
                 continue
-            end = self._data_x_end(self.addedItems if items is None else items) if axis == 0 else None
-            if end is not None and pair[0] >= 0:  # iterations or solve time: grows from 0
-                self._held[axis] = growing_bounds((pair[0], end), self._held[axis])
+            data = self._data_x_range(self.addedItems if items is None else items) if axis == 0 else None
+            if data is not None and data[0] >= 0:  # iterations or solve time: grows from 0
+                self._held[axis] = growing_bounds(data, self._held[axis])
             else:
                 self._held[axis] = held_bounds(pair, self._held[axis])
             bounds[axis] = list(self._held[axis])  # a copy: pyqtgraph pads it in place
         return bounds
 
     @staticmethod
-    def _data_x_end(items) -> float | None:
-        """The largest x of the items' data, without pyqtgraph's pixel padding (None: none)."""
-        ends = []
+    def _data_x_range(items) -> tuple[float, float] | None:
+        """(smallest, largest) x of the items' data, without pyqtgraph's pixel padding."""
+        pairs = []
         for item in items:
             if item.isVisible() and hasattr(item, "dataBounds"):
                 pair = item.dataBounds(0)
-                if pair is not None and pair[1] is not None and np.isfinite(pair[1]):
-                    ends.append(float(pair[1]))
-        return max(ends, default=None)
+                if pair is not None and all(v is not None and np.isfinite(v) for v in pair):
+                    pairs.append((float(pair[0]), float(pair[1])))
+        return (min(p[0] for p in pairs), max(p[1] for p in pairs)) if pairs else None
 
 
 #: bounds within this share of the span of a step count as on it (pixel padding of the pens)
