@@ -236,10 +236,12 @@ class CurvesView(QWidget):
                 curve.setData([], [])
                 continue
             y = plotted.y[spec.key].view() if spec.log else _column(lane.metrics, spec.key, 0, len(x))
-            curve.setData(x, y)
-        self.bound_curves[index].setData(x, plotted.bound.view()) if len(x) else self.bound_curves[index].setData(
-            [], []
-        )
+            curve.extend(x, y, start)  # O(new points); start 0 starts over
+        bound = self.bound_curves[index]
+        if len(x):
+            bound.extend(x, plotted.bound.view(), start)
+        else:
+            bound.setData([], [])
         self._update_optimality(index, lane, plotted, start)
 
     def _update_optimality(self, index: int, lane, plotted: _PlottedLane, start: int) -> None:

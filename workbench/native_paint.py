@@ -11,10 +11,12 @@ and ``PlotCurveItem.paint``. Here:
   ``prepareForPaint`` comes from an event filter on the viewport, before each paint event;
 * :class:`FastCurve` is a native ``QGraphicsPathItem``: the path is built once per new data
   (vectorised, ``pyqtgraph.arrayToQPath``) and Qt paints it without Python. Long histories are
-  decimated to the minimum and maximum of the points of each pixel column of the plot (what
-  pyqtgraph's "peak" downsampling shows), so a paint costs O(plot width), not O(history). It offers what the curves
-  view and pyqtgraph's ``ViewBox`` and ``LegendItem`` use of a ``PlotDataItem``: ``setData``,
-  ``getData`` (the full data, not the decimated path), ``dataBounds``, ``pixelPadding``, ``opts``.
+  decimated to the minimum and maximum of runs of points, about one run per pixel column of the
+  plot (what pyqtgraph's "peak" downsampling shows), kept up to date as points are appended
+  (:class:`PeakBins`): a refresh costs O(new points) and a paint O(plot width), not O(history).
+  It offers what the curves view and pyqtgraph's ``ViewBox`` and ``LegendItem`` use of a
+  ``PlotDataItem``: ``setData``, ``getData`` (the full data, not the decimated path),
+  ``dataBounds``, ``pixelPadding``, ``opts``; :meth:`FastCurve.extend` appends.
 """
 
 from __future__ import annotations
@@ -25,26 +27,68 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
-#: at most this many bins (a bin: the min and max of a run of points; about one per pixel column)
+#: at most this many runs of points (each drawn as its min and max; about one per pixel column)
 BINS = 2048
-#: at least this many bins, whatever the plot's width
+#: at least this many runs, whatever the plot's width
 MIN_BINS = 128
 
 
-def peak_decimate(x: np.ndarray, y: np.ndarray, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` reduced to the minimum and maximum of ``y`` in each of ``bins`` equal runs of
-    points (NaNs ignored; a run of NaNs stays NaN, so a gap stays a gap); unchanged when short."""
-    n = len(x)
-    if n <= 2 * bins:
-        return x, y
-    starts = (np.arange(bins) * n) // bins
-    with np.errstate(invalid="ignore"):
-        low = np.fmin.reduceat(y, starts)
-        high = np.fmax.reduceat(y, starts)
-    xs = np.repeat(x[starts], 2)
-    ys = np.empty(2 * bins)
+def _interleave(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ys = np.empty(2 * len(x))
     ys[0::2], ys[1::2] = low, high
-    return xs, ys
+    return np.repeat(x, 2), ys
+
+
+class PeakBins:
+    """Peak decimation (each run of points drawn as its minimum and maximum; NaNs ignored, a run
+    of NaNs stays NaN so a gap stays a gap), kept up to date as points are appended.
+
+    Points are gathered in runs of ``size`` (a power of two); each complete run keeps its first x
+    and its minimum and maximum. When there are more than ``target`` runs, neighbouring runs are
+    merged in pairs and ``size`` doubles, so there are always between ``target / 2`` and
+    ``target`` runs (amortised O(1) per point) and the curve drawn has at most ``2 · target`` +
+    ``size`` points, whatever the length of the history.
+    """
+
+    def __init__(self, target: int):
+        self.target = max(2, int(target))
+        self.size = 1
+        self.count = 0
+        self.run_x = self.run_low = self.run_high = np.empty(0)
+        self.tail_x = self.tail_y = np.empty(0)  # the points of the incomplete run
+
+    def append(self, x: np.ndarray, y: np.ndarray) -> None:
+        xs, ys = np.concatenate([self.tail_x, x]), np.concatenate([self.tail_y, y])
+        whole = len(xs) // self.size * self.size
+        if whole:
+            blocks = ys[:whole].reshape(-1, self.size)
+            with np.errstate(invalid="ignore"):
+                low, high = np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)
+            self.run_x = np.concatenate([self.run_x, xs[: whole : self.size]])
+            self.run_low = np.concatenate([self.run_low, low])
+            self.run_high = np.concatenate([self.run_high, high])
+        self.tail_x, self.tail_y = xs[whole:], ys[whole:]
+        self.count += len(x)
+        while len(self.run_x) > self.target:
+            self._merge()
+
+    def _merge(self) -> None:
+        pairs = len(self.run_x) // 2 * 2  # an odd last run stays as it is, at half the new size
+        keep = slice(pairs, None)
+        self.run_x = np.concatenate([self.run_x[:pairs:2], self.run_x[keep]])
+        self.run_low = np.concatenate([np.fmin(self.run_low[:pairs:2], self.run_low[1:pairs:2]), self.run_low[keep]])
+        self.run_high = np.concatenate(
+            [np.fmax(self.run_high[:pairs:2], self.run_high[1:pairs:2]), self.run_high[keep]]
+        )
+        self.size *= 2
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points to draw: one per point while runs are single points, else each run's
+        (first x, min) and (first x, max), then the points of the incomplete run."""
+        if self.size == 1:
+            return self.run_x, self.run_low
+        xs, ys = _interleave(self.run_x, self.run_low, self.run_high)
+        return np.concatenate([xs, self.tail_x]), np.concatenate([ys, self.tail_y])
 
 
 class FastCurve(QGraphicsPathItem):
@@ -56,25 +100,43 @@ class FastCurve(QGraphicsPathItem):
         self.setPen(self.opts["pen"])
         self._x = np.empty(0)
         self._y = np.empty(0)
-        self._bounds: list | None = [None, None]
+        self._bins = PeakBins(BINS)
+        self._bounds: list = [None, None]
 
     def name(self) -> str | None:
         return self.opts["name"]
 
     def setData(self, x, y) -> None:  # noqa: N802 (pyqtgraph's name)
         """Show ``y`` against ``x`` (held as given: views stay views); NaNs break the line."""
-        self._x = np.asarray(x, dtype=np.float64)
-        self._y = np.asarray(y, dtype=np.float64)
-        self._bounds = None
         view = self.getViewBox()
-        if len(self._x):
-            # two points (min, max) per pixel column of the plot, as pyqtgraph's "peak" mode
-            bins = BINS if view is None else int(min(BINS, max(MIN_BINS, view.width())))
-            xs, ys = peak_decimate(self._x, self._y, bins)
-            path = pg.arrayToQPath(xs, ys, connect="finite")
-        else:
-            path = QPainterPath()
-        self.setPath(path)
+        # about two points (min, max) per pixel column of the plot, as pyqtgraph's "peak" mode
+        self._bins = PeakBins(BINS if view is None else int(min(BINS, max(MIN_BINS, view.width()))))
+        self._bounds = [None, None]
+        self._x, self._y = np.empty(0), np.empty(0)
+        self.extend(x, y, 0)
+
+    def extend(self, x, y, start: int) -> None:
+        """Show ``y`` against ``x`` of which the points before ``start`` are those shown already
+        (the views of growing arrays): costs O(new points). Anything else is a :meth:`setData`."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        view = self.getViewBox()
+        if start != self._bins.count or len(x) < start:
+            self.setData(x, y)
+            return
+        if view is not None and view.width() > 1.5 * self._bins.target and start:
+            self.setData(x, y)  # the plot grew wider: decimate the history again, once
+            return
+        self._x, self._y = x, y
+        new_x, new_y = x[start:], y[start:]
+        self._bins.append(new_x, new_y)
+        finite = np.isfinite(new_x) & np.isfinite(new_y)
+        if finite.any():
+            for axis, values in enumerate((new_x[finite], new_y[finite])):
+                low, high = float(values.min()), float(values.max())
+                old = self._bounds[axis]
+                self._bounds[axis] = (low, high) if old is None else (min(old[0], low), max(old[1], high))
+        xs, ys = self._bins.points()
+        self.setPath(pg.arrayToQPath(xs, ys, connect="finite") if len(xs) else QPainterPath())
         if view is not None:
             view.itemBoundsChanged(self)
 
@@ -89,12 +151,6 @@ class FastCurve(QGraphicsPathItem):
 
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802
         """(min, max) of the finite points along axis ``ax`` (None without any)."""
-        if self._bounds is None:
-            finite = np.isfinite(self._x) & np.isfinite(self._y)
-            self._bounds = [
-                (float(values[finite].min()), float(values[finite].max())) if finite.any() else None
-                for values in (self._x, self._y)
-            ]
         return self._bounds[ax]
 
     def pixelPadding(self) -> float:  # noqa: N802

@@ -9,27 +9,35 @@ import pytest
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
 from workbench.curve_overlays import RobustViewBox, growing_bounds
-from workbench.native_paint import BINS, FastCurve, NativeGraphicsLayout, peak_decimate
+from workbench.native_paint import BINS, FastCurve, NativeGraphicsLayout, PeakBins
 
 
-def test_peak_decimation_keeps_each_bins_extremes():
+def test_peak_bins_keep_each_runs_extremes_as_points_are_appended():
     rng = np.random.default_rng(0)
-    n = 10 * BINS + 7
+    n, target = 50_000, 300
     x = np.arange(1, n + 1, dtype=float)
     y = rng.standard_normal(n)
-    y[100:5000] = np.nan  # a gap: whole bins of NaN stay NaN
-    xs, ys = peak_decimate(x, y)
-    assert len(xs) == len(ys) == 2 * BINS
-    starts = (np.arange(BINS) * n) // BINS
-    ends = np.append(starts[1:], n)
-    for b in rng.choice(BINS, 50, replace=False):
-        part = y[starts[b] : ends[b]]
+    y[1000:9000] = np.nan  # a gap: runs of NaN stay NaN
+    bins = PeakBins(target)
+    done = 0
+    while done < n:  # appended in uneven pieces, as refreshes bring them
+        size = int(rng.integers(1, 400))
+        bins.append(x[done : done + size], y[done : done + size])
+        done += size
+        assert target / 2 - 1 <= len(bins.run_x) <= target or bins.size == 1
+    xs, ys = bins.points()
+    assert len(xs) == len(ys) <= 2 * target + bins.size
+    starts = bins.run_x.astype(int) - 1  # x is the 1-based point index: where each run starts
+    ends = np.append(starts[1:], n - len(bins.tail_x))
+    for r in range(len(starts)):
+        part = y[starts[r] : ends[r]]
         low, high = (np.nan, np.nan) if np.isnan(part).all() else (np.nanmin(part), np.nanmax(part))
-        np.testing.assert_equal(ys[2 * b : 2 * b + 2], [low, high])
-        assert xs[2 * b] == xs[2 * b + 1] == x[starts[b]]
+        np.testing.assert_equal(ys[2 * r : 2 * r + 2], [low, high])
+    np.testing.assert_equal(bins.tail_y, y[n - len(bins.tail_x) :])
     assert np.nanmax(ys) == np.nanmax(y) and np.nanmin(ys) == np.nanmin(y)
-    short = np.arange(2 * BINS, dtype=float)
-    assert peak_decimate(short, short)[1] is short  # short histories are drawn as they are
+    short = PeakBins(target)
+    short.append(x[:100], y[:100])
+    np.testing.assert_equal(short.points()[1], y[:100])  # short histories are drawn as they are
 
 
 def test_nothing_on_the_paint_path_is_python():
@@ -58,6 +66,14 @@ def test_fast_curve_in_a_plot_auto_ranges_on_paint_and_keeps_its_data(qtbot):
     np.testing.assert_array_equal(got_y, y)
     assert curve.dataBounds(1) == (np.nanmin(y), np.nanmax(y))
     assert curve.path().elementCount() <= 2 * BINS  # decimated: a paint costs the plot's width
+    longer = np.arange(1.0, 30001.0)
+    more = np.append(y, np.full(10000, 42.0))
+    curve.extend(longer, more, 20000)  # appended: the bounds and path follow the new points
+    assert curve.getData()[0] is longer and curve.dataBounds(1) == (np.nanmin(y), 42.0)
+    assert curve.dataBounds(0) == (10.0, 30000.0)  # points 1-9 have no finite y
+    assert curve.path().elementCount() <= 2 * BINS + 64
+    curve.extend(longer[:50], more[:50], 0)  # a restarted history starts over
+    assert curve.dataBounds(0) == (10.0, 50.0) and curve.path().elementCount() == 50
     curve.setData([], [])
     assert curve.dataBounds(0) is None and curve.path().isEmpty()
 
