@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 from . import theme
 from .image_views import refill_view, use_grid
 from .lane_view import best_iteration
+from .native_paint import NativeMarkers
 
 #: plot cells narrower than this (pixels) make the grid use fewer columns
 MIN_PLOT_WIDTH = 300
@@ -168,13 +169,11 @@ class CurveOverlays:
             legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
             legend.layout.setContentsMargins(2, 0, 2, 0)
             legend.layout.setVerticalSpacing(0)
-        self.best: dict[str, pg.ScatterPlotItem] = {}
+        self.best: dict[str, NativeMarkers] = {}
         self._best_spots: dict[str, list] = {}  # what each plot's markers show: (x, y, colour)
         for key, plot in view.plots.items():
-            markers = pg.ScatterPlotItem(pen=pg.mkPen(colours.foreground, width=1), **BEST_MARKER)
-            markers.setZValue(10)
-            plot.addItem(markers, ignoreBounds=True)
-            self.best[key] = markers
+            pen = pg.mkPen(colours.foreground, width=1)
+            self.best[key] = NativeMarkers(plot, BEST_MARKER["symbol"], BEST_MARKER["size"], pen)
         self.marker_legend.addItem(
             pg.ScatterPlotItem(pen=pg.mkPen(colours.foreground), brush=colours.muted, **BEST_MARKER), "best PSNR"
         )
@@ -229,7 +228,7 @@ class CurveOverlays:
     def clear(self) -> None:
         self._best_spots.clear()
         for markers in self.best.values():
-            markers.setData([], [])
+            markers.set_spots([])
         for plot in self.view.plots.values():
             plot.getViewBox().set_excluded([])
 
@@ -254,7 +253,7 @@ class CurveOverlays:
                     spots.append((float(x[k - 1]), float(y), lane.color or "#888888"))
             if spots != self._best_spots.get(spec.key):  # the best iteration often stays put
                 self._best_spots[spec.key] = spots
-                self.best[spec.key].setData([{"pos": (x, y), "brush": pg.mkBrush(c)} for x, y, c in spots])
+                self.best[spec.key].set_spots(spots)
             excluded = [item for (key, i), item in self.view.curves.items() if key == spec.key and i in wild]
             if spec.key == "opt_error":
                 excluded += [self.view.bound_curves[i] for i in wild if i in self.view.bound_curves]

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.ScatterPlotItem import Symbols
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QPainterPath
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+from PySide6.QtGui import QPainterPath, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsView
 
 #: at most this many runs of points (each drawn as its min and max; about one per pixel column)
 BINS = 2048
@@ -155,6 +156,46 @@ class FastCurve(QGraphicsPathItem):
 
     def pixelPadding(self) -> float:  # noqa: N802
         return self.opts["pen"].widthF() / 2
+
+
+class NativeMarkers:
+    """A few markers of one symbol in a plot (e.g. each lane's best iteration), as native path
+    items drawn at a fixed size in pixels (``ItemIgnoresTransformations``): moving one is a
+    ``setPos``, and Qt paints them without Python (a ``ScatterPlotItem`` re-renders its symbols
+    in Python at every ``setData`` and paints in Python)."""
+
+    def __init__(self, plot: pg.PlotItem, symbol: str = "star", size: float = 13, pen=None, z: float = 10):
+        self.plot = plot
+        self.path = QTransform.fromScale(size, size).map(Symbols[symbol])
+        self.pen = pg.mkPen(pen)
+        self.z = z
+        self.items: list[QGraphicsPathItem] = []
+        self._brushes: list = []
+
+    def set_spots(self, spots: list[tuple[float, float, str]]) -> None:
+        """Show one marker at each ``(x, y, colour)``; the others are hidden."""
+        while len(self.items) < len(spots):
+            item = QGraphicsPathItem(self.path)
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            item.setPen(self.pen)
+            item.setZValue(self.z)
+            self.plot.addItem(item, ignoreBounds=True)
+            self.items.append(item)
+            self._brushes.append(None)
+        for index, item in enumerate(self.items):
+            if index >= len(spots):
+                item.setVisible(False)
+                continue
+            x, y, colour = spots[index]
+            item.setPos(x, y)
+            if self._brushes[index] != colour:
+                item.setBrush(pg.mkBrush(colour))
+                self._brushes[index] = colour
+            item.setVisible(True)
+
+    def points(self) -> list[QGraphicsPathItem]:
+        """The markers shown (each item's ``pos()`` is its data position)."""
+        return [item for item in self.items if item.isVisible()]
 
 
 class _PrepareForPaint(QObject):

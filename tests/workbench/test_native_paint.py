@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsView
 
 from workbench.curve_overlays import RobustViewBox, growing_bounds
-from workbench.native_paint import BINS, FastCurve, NativeGraphicsLayout, PeakBins
+from workbench.native_paint import BINS, FastCurve, NativeGraphicsLayout, NativeMarkers, PeakBins
 
 
 def test_peak_bins_keep_each_runs_extremes_as_points_are_appended():
@@ -89,3 +89,24 @@ def test_x_axis_grows_in_1_2_5_steps_and_starts_over_for_a_new_run():
     assert changes == [m * 10**p for p in range(5) for m in (1, 2, 5)] + [100000]
     assert growing_bounds((1.0, 30.0), (0.0, 100000.0)) == (0.0, 50.0)  # a restarted lane
     assert growing_bounds((0.0, 0.0), None) == pytest.approx((0.0, 0.0), abs=1.0)
+
+
+def test_native_markers_move_recolour_and_hide(qtbot):
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    plot = widget.addPlot()
+    markers = NativeMarkers(plot, "star", 13, pg.mkPen("k"))
+    markers.set_spots([(1.0, 2.0, "#ff0000"), (3.0, 4.0, "#00ff00")])
+    first = list(markers.items)
+    markers.set_spots([(5.0, 6.0, "#0000ff")])
+    shown = markers.points()
+    assert len(shown) == 1 and shown[0] is first[0] and not first[1].isVisible()  # items are reused
+    assert (shown[0].pos().x(), shown[0].pos().y()) == (5.0, 6.0)
+    assert shown[0].brush().color().name() == "#0000ff"
+    assert shown[0].flags() & QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations  # pixels, not data
+    widget.resize(300, 200)
+    plot.getViewBox().setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+    before = plot.getViewBox().viewRange()
+    markers.set_spots([(50.0, 60.0, "#0000ff")])  # off the view: the markers never move the axes
+    widget.grab()
+    assert plot.getViewBox().viewRange() == before
