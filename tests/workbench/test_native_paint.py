@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from conftest import wait_idle
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsView
+from test_gui_workflows import click
 
 from workbench.curve_overlays import RobustViewBox, growing_bounds
 from workbench.native_paint import BINS, FastCurve, NativeGraphicsLayout, NativeMarkers, PeakBins
@@ -110,3 +112,30 @@ def test_native_markers_move_recolour_and_hide(qtbot):
     markers.set_spots([(50.0, 60.0, "#0000ff")])  # off the view: the markers never move the axes
     widget.grab()
     assert plot.getViewBox().viewRange() == before
+
+
+def test_the_windows_curves_paint_natively_and_show_every_recorded_point(main_window, qtbot):
+    """A guard for the window: its views and lane curves are the native ones, and what a curve
+    holds after stepping is every recorded value (decimation only shapes the drawn path)."""
+    views = [main_window.curves.graphics, main_window.panes.graphics, main_window.diagnostics.graphics]
+    assert all(isinstance(view, NativeGraphicsLayout) for view in views)
+    click(qtbot, main_window.transport.step)
+    wait_idle(qtbot, main_window)
+    click(qtbot, main_window.transport.step)
+    wait_idle(qtbot, main_window)
+    main_window.refresh()
+    snapshot = main_window.worker.latest()
+    for (key, index), curve in main_window.curves.curves.items():
+        assert type(curve) is FastCurve
+        x, y = curve.getData()
+        np.testing.assert_array_equal(x, [1.0, 2.0])
+        expected = snapshot.lanes[index].metrics[key]
+        if key in ("psnr", "ssim"):
+            np.testing.assert_allclose(y, expected)
+    python_painted = [
+        item
+        for plot in main_window.curves.plots.values()
+        for item in plot.getViewBox().addedItems
+        if type(item).paint is not QGraphicsPathItem.paint and not isinstance(item, pg.ScatterPlotItem)
+    ]
+    assert python_painted == []  # only the PODM accept/fallback markers still paint in Python
