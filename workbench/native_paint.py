@@ -109,9 +109,7 @@ class FastCurve(QGraphicsPathItem):
 
     def setData(self, x, y) -> None:  # noqa: N802 (pyqtgraph's name)
         """Show ``y`` against ``x`` (held as given: views stay views); NaNs break the line."""
-        view = self.getViewBox()
-        # about two points (min, max) per pixel column of the plot, as pyqtgraph's "peak" mode
-        self._bins = PeakBins(BINS if view is None else int(min(BINS, max(MIN_BINS, view.width()))))
+        self._bins = PeakBins(self._wanted_runs())
         self._bounds = [None, None]
         self._x, self._y = np.empty(0), np.empty(0)
         self.extend(x, y, 0)
@@ -124,7 +122,7 @@ class FastCurve(QGraphicsPathItem):
         if start != self._bins.count or len(x) < start:
             self.setData(x, y)
             return
-        if view is not None and view.width() > 1.5 * self._bins.target and start:
+        if start and self._wanted_runs() > 1.5 * self._bins.target:
             self.setData(x, y)  # the plot grew wider: decimate the history again, once
             return
         self._x, self._y = x, y
@@ -140,6 +138,12 @@ class FastCurve(QGraphicsPathItem):
         self.setPath(pg.arrayToQPath(xs, ys, connect="finite") if len(xs) else QPainterPath())
         if view is not None:
             view.itemBoundsChanged(self)
+
+    def _wanted_runs(self) -> int:
+        """About one run (drawn as its min and max) per pixel column of the plot, as pyqtgraph's
+        "peak" downsampling, within [MIN_BINS, BINS]."""
+        view = self.getViewBox()
+        return BINS if view is None else int(min(BINS, max(MIN_BINS, view.width())))
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
         return self._x, self._y

@@ -139,3 +139,19 @@ def test_the_windows_curves_paint_natively_and_show_every_recorded_point(main_wi
         if type(item).paint is not QGraphicsPathItem.paint and not isinstance(item, pg.ScatterPlotItem)
     ]
     assert python_painted == []  # only the PODM accept/fallback markers still paint in Python
+
+
+def test_appending_keeps_the_decimation_even_on_a_plot_wider_than_the_largest_bin_count(qtbot):
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    widget.resize(3 * BINS, 200)
+    plot = widget.addPlot()
+    curve = FastCurve(pg.mkPen("r"))
+    plot.addItem(curve)
+    widget.grab()
+    assert plot.getViewBox().width() > 1.5 * BINS
+    x = np.arange(1.0, 10001.0)
+    curve.setData(x[:5000], x[:5000])
+    bins = curve._bins
+    curve.extend(x, x, 5000)
+    assert curve._bins is bins and bins.count == 10000  # appended, not decimated again
