@@ -60,6 +60,10 @@ def curve_values(values: np.ndarray, log: bool) -> np.ndarray:
     return values
 
 
+#: at most this many accept (or fallback) markers per lane; past it every other one is dropped
+MAX_MARKERS = 1024
+
+
 class _PlottedLane:
     """The plotted values of one lane: x and the log-mapped plots, appended to as it runs."""
 
@@ -70,6 +74,8 @@ class _PlottedLane:
         self.x = GrowingArray()
         self.y = {spec.key: GrowingArray() for spec in METRIC_PLOTS if spec.log}
         self.bound = GrowingArray()
+        self.marker_stride = 1  # PODM's accept/fallback markers: every marker_stride-th iteration
+        self.marker_counts: dict[str, int] = {}  # markers shown per kind
 
     def matches(self, lane, x_axis: str) -> bool:
         """Whether ``lane`` continues what is plotted (same history, same x axis, not shorter)."""
@@ -245,20 +251,42 @@ class CurvesView(QWidget):
         self._update_optimality(index, lane, plotted, start)
 
     def _update_optimality(self, index: int, lane, plotted: _PlottedLane, start: int) -> None:
-        """Accepted / fallback markers of the iterations from ``start`` on (added to the earlier ones)."""
+        """Accepted / fallback markers of the iterations from ``start`` on (added to the earlier
+        ones), of every ``plotted.marker_stride``-th iteration: the stride doubles when a lane has
+        more than :data:`MAX_MARKERS` of a kind (symbols a pixel apart overlap anyway, and a
+        scatter item paints and extends in Python, at a cost that grows with its points)."""
         end = plotted.count
-        accepted = _column(lane.metrics, "accepted", start, end)
-        y = plotted.y["opt_error"].view()[start:end]
-        known = np.isfinite(accepted) & np.isfinite(y)
-        ok = known & (accepted > 0.5)
-        x = plotted.x.view()[start:end]
-        for kind, mask in (("accepted", ok), ("fallback", known & ~ok)):
+        if start == 0:
+            plotted.marker_stride = 1
+        shown = self._optimality_points(lane, plotted, start, end)
+        held = plotted.marker_counts if start else {}
+        if max(held.get(kind, 0) + len(x) for kind, (x, _) in shown.items()) > MAX_MARKERS:
+            while True:  # ends: with a stride past the last iteration only the first one is left
+                plotted.marker_stride *= 2
+                shown = self._optimality_points(lane, plotted, 0, end)
+                if max(len(x) for x, _ in shown.values()) <= MAX_MARKERS // 2:
+                    break
+            start = 0
+        for kind, (x, y) in shown.items():
             markers = self.markers[(index, kind)]
             if start == 0:
-                markers.setData(x=x[mask], y=y[mask])
-            elif mask.any():
-                markers.addPoints(x=x[mask], y=y[mask])
-            markers.setVisible(len(markers.data) > 0)  # an empty scatter item still paints, in Python
+                markers.setData(x=x, y=y)
+                plotted.marker_counts[kind] = len(x)
+            elif len(x):
+                markers.addPoints(x=x, y=y)
+                plotted.marker_counts[kind] += len(x)
+            markers.setVisible(plotted.marker_counts.get(kind, 0) > 0)  # an empty scatter item paints too
+
+    @staticmethod
+    def _optimality_points(lane, plotted: _PlottedLane, start: int, end: int) -> dict:
+        """kind -> (x, y) of the iterations ``start``…``end`` whose index is a multiple of the stride."""
+        accepted = _column(lane.metrics, "accepted", start, end)
+        y = plotted.y["opt_error"].view()[start:end]
+        x = plotted.x.view()[start:end]
+        on_stride = (np.arange(start, end) % plotted.marker_stride) == 0
+        known = np.isfinite(accepted) & np.isfinite(y) & on_stride
+        ok = known & (accepted > 0.5)
+        return {kind: (x[mask], y[mask]) for kind, mask in (("accepted", ok), ("fallback", known & ~ok))}
 
     def _update_legend(self, index: int, lane) -> None:
         label = lane.label

@@ -155,3 +155,40 @@ def test_appending_keeps_the_decimation_even_on_a_plot_wider_than_the_largest_bi
     bins = curve._bins
     curve.extend(x, x, 5000)
     assert curve._bins is bins and bins.count == 10000  # appended, not decimated again
+
+
+def test_podm_markers_are_thinned_on_long_runs_and_kept_on_short_ones(qtbot):
+    """Accept/fallback markers: one per iteration while a lane has at most MAX_MARKERS of a kind,
+    then every other one (the stride doubles), appended as the lane runs."""
+    from core.engine import RunSnapshot
+    from workbench.curves import MAX_MARKERS, CurvesView
+    from workbench.feed import LiveLaneSnapshot
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.set_lanes([("PODM", "#d62728")])
+    rng = np.random.default_rng(0)
+    n = 5 * MAX_MARKERS
+    accepted = (rng.random(n) < 0.3).astype(float)
+    metrics = {key: np.linspace(1.0, 2.0, n) for key in ("rel_change", "rec_error", "psnr", "ssim", "objective")}
+    metrics.update(opt_error=np.linspace(1.0, 0.1, n), opt_bound=np.full(n, 0.5), accepted=accepted)
+
+    def show(k: int):
+        lane = LiveLaneSnapshot(
+            label="PODM", color="#d62728", status="running", k=k, image=None, error_map=None,
+            metrics={key: values[:k] for key, values in metrics.items()},
+            iterations=np.arange(1, k + 1), seconds=np.arange(1, k + 1) * 0.1, history_id=7,
+        )  # fmt: skip
+        view.update_curves(RunSnapshot(None, np.zeros((4, 4)), [lane]))
+        return [view.markers[(0, kind)].data["x"].copy() for kind in ("accepted", "fallback")]
+
+    short = show(300)
+    np.testing.assert_array_equal(short[0], np.flatnonzero(accepted[:300] > 0.5) + 1)  # every one
+    np.testing.assert_array_equal(short[1], np.flatnonzero(accepted[:300] < 0.5) + 1)
+    for k in [*range(600, n, 300), n]:
+        got = show(k)
+    stride = view._plotted[0].marker_stride
+    assert stride > 1 and all(len(x) <= MAX_MARKERS for x in got)
+    on_stride = (np.arange(n) % stride) == 0
+    np.testing.assert_array_equal(np.sort(got[0]), np.flatnonzero((accepted > 0.5) & on_stride) + 1)
+    np.testing.assert_array_equal(np.sort(got[1]), np.flatnonzero((accepted < 0.5) & on_stride) + 1)
