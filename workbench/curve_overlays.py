@@ -170,7 +170,6 @@ class CurveOverlays:
             legend.layout.setContentsMargins(2, 0, 2, 0)
             legend.layout.setVerticalSpacing(0)
         self.best: dict[str, NativeMarkers] = {}
-        self._best_spots: dict[str, list] = {}  # what each plot's markers show: (x, y, colour)
         for key, plot in view.plots.items():
             pen = pg.mkPen(colours.foreground, width=1)
             self.best[key] = NativeMarkers(plot, BEST_MARKER["symbol"], BEST_MARKER["size"], pen)
@@ -226,7 +225,6 @@ class CurveOverlays:
             plot.getAxis("bottom").showLabel(at_bottom)
 
     def clear(self) -> None:
-        self._best_spots.clear()
         for markers in self.best.values():
             markers.set_spots([])
         for plot in self.view.plots.values():
@@ -251,9 +249,7 @@ class CurveOverlays:
                 y = curve_values(values[k - 1 : k], spec.log)[0]
                 if np.isfinite(y):
                     spots.append((float(x[k - 1]), float(y), lane.color or "#888888"))
-            if spots != self._best_spots.get(spec.key):  # the best iteration often stays put
-                self._best_spots[spec.key] = spots
-                self.best[spec.key].set_spots(spots)
+            self.best[spec.key].set_spots(spots)
             excluded = [item for (key, i), item in self.view.curves.items() if key == spec.key and i in wild]
             if spec.key == "opt_error":
                 excluded += [self.view.bound_curves[i] for i in wild if i in self.view.bound_curves]

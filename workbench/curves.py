@@ -75,7 +75,6 @@ class _PlottedLane:
         self.y = {spec.key: GrowingArray() for spec in METRIC_PLOTS if spec.log}
         self.bound = GrowingArray()
         self.marker_stride = 1  # PODM's accept/fallback markers: every marker_stride-th iteration
-        self.marker_counts: dict[str, int] = {}  # markers shown per kind
 
     def matches(self, lane, x_axis: str) -> bool:
         """Whether ``lane`` continues what is plotted (same history, same x axis, not shorter)."""
@@ -142,8 +141,6 @@ class CurvesView(QWidget):
             cache_axes(plot)
             self.titles[spec.key] = PaneTitle(plot, [(spec.title, colours.foreground)], count=1)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
             plot.setLabel("bottom", "iteration")
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colours.muted, style=Qt.PenStyle.DashLine))
             plot.addItem(cursor, ignoreBounds=True)
@@ -256,11 +253,9 @@ class CurvesView(QWidget):
         more than :data:`MAX_MARKERS` of a kind (symbols a pixel apart overlap anyway, and a
         scatter item paints and extends in Python, at a cost that grows with its points)."""
         end = plotted.count
-        if start == 0:
-            plotted.marker_stride = 1
         shown = self._optimality_points(lane, plotted, start, end)
-        held = plotted.marker_counts if start else {}
-        if max(held.get(kind, 0) + len(x) for kind, (x, _) in shown.items()) > MAX_MARKERS:
+        held = {kind: len(self.markers[(index, kind)].data) if start else 0 for kind in shown}
+        if max(held[kind] + len(x) for kind, (x, _) in shown.items()) > MAX_MARKERS:
             while True:  # ends: with a stride past the last iteration only the first one is left
                 plotted.marker_stride *= 2
                 shown = self._optimality_points(lane, plotted, 0, end)
@@ -271,11 +266,9 @@ class CurvesView(QWidget):
             markers = self.markers[(index, kind)]
             if start == 0:
                 markers.setData(x=x, y=y)
-                plotted.marker_counts[kind] = len(x)
             elif len(x):
                 markers.addPoints(x=x, y=y)
-                plotted.marker_counts[kind] += len(x)
-            markers.setVisible(plotted.marker_counts.get(kind, 0) > 0)  # an empty scatter item paints too
+            markers.setVisible(len(markers.data) > 0)  # an empty scatter item still paints, in Python
 
     @staticmethod
     def _optimality_points(lane, plotted: _PlottedLane, start: int, end: int) -> dict:

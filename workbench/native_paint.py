@@ -109,7 +109,7 @@ class FastCurve(QGraphicsPathItem):
 
     def setData(self, x, y) -> None:  # noqa: N802 (pyqtgraph's name)
         """Show ``y`` against ``x`` (held as given: views stay views); NaNs break the line."""
-        self._bins = PeakBins(self._wanted_runs())
+        self._bins = PeakBins(self._wanted_runs(self.getViewBox()))
         self._bounds = [None, None]
         self._x, self._y = np.empty(0), np.empty(0)
         self.extend(x, y, 0)
@@ -122,7 +122,7 @@ class FastCurve(QGraphicsPathItem):
         if start != self._bins.count or len(x) < start:
             self.setData(x, y)
             return
-        if start and self._wanted_runs() > 1.5 * self._bins.target:
+        if start and self._wanted_runs(view) > 1.5 * self._bins.target:
             self.setData(x, y)  # the plot grew wider: decimate the history again, once
             return
         self._x, self._y = x, y
@@ -139,10 +139,10 @@ class FastCurve(QGraphicsPathItem):
         if view is not None:
             view.itemBoundsChanged(self)
 
-    def _wanted_runs(self) -> int:
-        """About one run (drawn as its min and max) per pixel column of the plot, as pyqtgraph's
+    @staticmethod
+    def _wanted_runs(view) -> int:
+        """About one run (drawn as its min and max) per pixel column of ``view``, as pyqtgraph's
         "peak" downsampling, within [MIN_BINS, BINS]."""
-        view = self.getViewBox()
         return BINS if view is None else int(min(BINS, max(MIN_BINS, view.width())))
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
@@ -175,9 +175,14 @@ class NativeMarkers:
         self.z = z
         self.items: list[QGraphicsPathItem] = []
         self._brushes: list = []
+        self._spots: list = []  # what is shown
 
     def set_spots(self, spots: list[tuple[float, float, str]]) -> None:
-        """Show one marker at each ``(x, y, colour)``; the others are hidden."""
+        """Show one marker at each ``(x, y, colour)``; the others are hidden (nothing is touched
+        when the spots are those shown: a lane's best iteration often stays put)."""
+        if spots == self._spots:
+            return
+        self._spots = list(spots)
         while len(self.items) < len(spots):
             item = QGraphicsPathItem(self.path)
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
