@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
+from PySide6.QtWidgets import QSizePolicy
 
 from . import theme
 from .image_views import refill_view, use_grid
@@ -24,6 +24,8 @@ MIN_PLOT_HEIGHT = 120
 LEGEND_ENTRY_WIDTH = 150  # pixels a lane's legend entry may take
 LEGEND_MARKERS_WIDTH = 300  # pixels of the marker legend (best PSNR, accepted, fallback)
 BEST_MARKER = dict(symbol="star", size=13)
+#: share of an auto-ranged span left free on each side of the data
+AUTO_PADDING = 0.04
 
 
 def is_wild(status: str) -> bool:
@@ -39,6 +41,11 @@ class RobustViewBox(pg.ViewBox):
         super().__init__(*args, **kwargs)
         self.excluded: list = []
         self._held: list = [None, None]  # the bounds last given per axis (see held_bounds)
+
+    def suggestPadding(self, axis):  # noqa: N802 (pyqtgraph's name)
+        """A fixed share of the range (pyqtgraph's depends on the view's pixel size, so every
+        change of a tick label's width moved both ranges and laid out both axes again)."""
+        return AUTO_PADDING if self.state["defaultPadding"] else 0.0
 
     def set_excluded(self, items: list) -> None:
         if items != self.excluded:
@@ -111,13 +118,6 @@ def growing_bounds(data: tuple[float, float], held: tuple[float, float] | None) 
     power = 10.0 ** np.floor(np.log10(high))
     end = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= high * (1 - 1e-12))
     return 0.0, float(end)
-
-
-def cache_axes(plot: pg.PlotItem) -> None:
-    """Keep each axis of ``plot`` as a pixmap that is redrawn only when its ticks change (a
-    repaint of new data then blits the axes instead of replaying every tick label)."""
-    for name in ("left", "bottom", "right", "top"):
-        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 #: the auto-range grows in steps of about 1/RANGE_STEPS of the data's span

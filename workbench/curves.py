@@ -18,8 +18,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import theme
-from .curve_overlays import CurveOverlays, RobustViewBox, cache_axes
+from .curve_overlays import CurveOverlays, RobustViewBox
 from .feed import GrowingArray
+from .native_axis import native_axes
 from .native_paint import FastCurve, NativeGraphicsLayout
 from .pane_titles import PaneTitle
 
@@ -136,9 +137,8 @@ class CurvesView(QWidget):
         self._plotted: dict[int, _PlottedLane] = {}  # lane index -> what its curves show
         self._last_snapshot = None
         for spec in METRIC_PLOTS:
-            plot = pg.PlotItem(viewBox=RobustViewBox())  # placed by the overlays' grid
+            plot = pg.PlotItem(viewBox=RobustViewBox(), axisItems=native_axes())  # placed by the overlays' grid
             plot.setMinimumWidth(80)
-            cache_axes(plot)
             self.titles[spec.key] = PaneTitle(plot, [(spec.title, colours.foreground)], count=1)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "iteration")

@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from . import theme
-from .curve_overlays import cache_axes
 from .image_views import SyncedImageViews, refill_view, use_grid
 from .lane_view import PREVIOUS_ITERATE
+from .native_axis import native_axes
 from .native_paint import NativeGraphicsLayout
 from .pane_titles import PaneTitle, set_title
 from .panes import display_array, scalar_map
@@ -118,8 +118,7 @@ class DiagnosticsView(QWidget):
         self._image_keys: tuple[str, ...] | None = None
         self._columns = 0
         self.cursor_pen = pg.mkPen(colours.muted, style=Qt.PenStyle.DashLine)
-        self.strip = pg.PlotItem()
-        cache_axes(self.strip)
+        self.strip = pg.PlotItem(axisItems=native_axes())
         self.strip_title = PaneTitle(self.strip, [("accept / fallback", None)], count=1)
         self.strip.hideAxis("left")
         self.strip.setMouseEnabled(y=False)
@@ -319,8 +318,7 @@ class DiagnosticsView(QWidget):
         self.series_plots.clear()
         self.series_curves.clear()
         for i, name in enumerate(names):
-            plot = pg.PlotItem()
-            cache_axes(plot)
+            plot = pg.PlotItem(axisItems=native_axes())
             plot.setMinimumHeight(50)
             plot.showGrid(x=True, y=True, alpha=0.25)
             pen = pg.mkPen(SERIES_COLORS[i % len(SERIES_COLORS)], width=2)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 
 from . import theme
 
@@ -125,10 +125,50 @@ class PaneTitle:
         key = (tuple(self.lines), None if width is None else int(width))
         if key == self._shown:
             return
+        same_width = self._shown is not None and self._shown[1] == key[1]
         self._shown = key
-        self.plot.setTitle(render(self.lines, width, self.count), size=f"{TITLE_POINT_SIZE}pt")
-        unconstrain_title(self.plot)
+        text = render(self.lines, width, self.count)
+        if not (same_width and replace_title_text(self.plot.titleLabel, text)):
+            self.plot.setTitle(text, size=f"{TITLE_POINT_SIZE}pt")
+            unconstrain_title(self.plot)
         self.plot.titleLabel.setToolTip(self.text())
+
+
+def replace_title_text(label: pg.LabelItem, text: str) -> bool:
+    """Show ``text`` in ``label`` as ``LabelItem.setText`` would, without asking the layout for
+    new geometry (that relayout of the whole grid at every refresh is what a title costs) when
+    the text keeps its height; False (nothing changed) when it would not, or before the label
+    has a text of its own."""
+    item = label.item
+    shown = getattr(label, "text", None)
+    if not shown or not label.isVisible() or label.opts.get("justify") != "center":
+        return False
+    height = item.boundingRect().height()
+    opening = _opening_span(label.opts)
+    item.setHtml(f"{opening}{text}</span>")
+    if item.boundingRect().height() != height:
+        item.setHtml(f"{opening}{shown}</span>")
+        return False
+    label.text = text
+    bounds = label.itemRect()  # centred as LabelItem.resizeEvent centres it
+    bounds.moveCenter(label.rect().center())
+    item.setPos(item.pos() + bounds.topLeft() - label.itemRect().topLeft())
+    return True
+
+
+def _opening_span(opts: dict) -> str:
+    """The ``<span style=…>`` that ``LabelItem.setText`` wraps a text in, for the label's options."""
+    styles = [
+        "color: " + pg.mkColor(opts.get("color") or pg.getConfigOption("foreground")).name(QColor.NameFormat.HexArgb)
+    ]
+    if "family" in opts:
+        styles.append("font-family: " + opts["family"])
+    if "size" in opts:
+        styles.append("font-size: " + opts["size"])
+    for key, css, value in (("bold", "font-weight", "bold"), ("italic", "font-style", "italic")):
+        if opts.get(key) in (True, False):
+            styles.append(f"{css}: " + (value if opts[key] else "normal"))
+    return f"<span style='{'; '.join(styles)}'>"
 
 
 def unconstrain_title(plot: pg.PlotItem) -> None:

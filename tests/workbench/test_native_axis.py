@@ -1,0 +1,121 @@
+"""Axes drawn by native items (workbench/native_axis.py) and titles replaced without a relayout
+(workbench/pane_titles.py): the same pixels and text as pyqtgraph's, fewer layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from conftest import wait_idle
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QGraphicsItem
+from test_gui_workflows import click
+
+from workbench.curve_overlays import RobustViewBox
+from workbench.native_axis import NativeAxis, native_axes
+from workbench.native_paint import NativeGraphicsLayout
+from workbench.pane_titles import TITLE_POINT_SIZE, PaneTitle, render, unconstrain_title
+
+
+def _plot_image(qtbot, native: bool, x_range, y_range) -> tuple[np.ndarray, pg.PlotItem]:
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    widget.resize(460, 280)
+    plot = widget.addPlot(axisItems=native_axes() if native else None)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.setLabel("bottom", "iteration")
+    plot.plot(np.arange(100.0), np.log10(1 + np.arange(100.0)))
+    plot.setRange(xRange=x_range, yRange=y_range, padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.wait(300)  # an axis whose labels widen it lays the plot out again
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return pixels[:, : 4 * image.width()].copy(), plot
+
+
+def test_native_axes_draw_the_same_pixels_as_pyqtgraphs_and_paint_nothing_in_python(qtbot):
+    for x_range, y_range in (((0, 100), (-0.5, 2.2)), ((0, 20), (1e-4, 3e-4)), ((-3e3, 5e3), (-40.0, -10.0))):
+        reference, _ = _plot_image(qtbot, False, x_range, y_range)
+        pixels, plot = _plot_image(qtbot, True, x_range, y_range)
+        assert np.array_equal(pixels, reference), (x_range, y_range, int((pixels != reference).sum()))
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            assert type(axis) is NativeAxis
+            assert axis.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents  # Qt never calls its paint
+            assert axis.tick_labels()  # drawn by its native children
+        assert not plot.getAxis("top").isVisible() and not plot.getAxis("right").isVisible()
+
+
+def test_native_axis_lays_out_again_on_a_new_range_only(qtbot):
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    widget.resize(400, 250)
+    plot = widget.addPlot(axisItems=native_axes())
+    widget.show()
+    qtbot.waitExposed(widget)
+    axis = plot.getAxis("bottom")
+    layouts = []
+    original = axis.generateDrawSpecs
+    axis.generateDrawSpecs = lambda painter: (layouts.append(1), original(painter))[1]
+    plot.setXRange(0, 1000, padding=0)
+    qtbot.waitUntil(lambda: "400" in axis.tick_labels())  # laid out even with no paint after it
+    count = len(layouts)
+    for _ in range(5):
+        axis.setRange(*axis.range)  # pyqtgraph's views call it on every resize and auto-range
+        qtbot.wait(5)
+    assert len(layouts) == count
+    plot.setXRange(0, 50, padding=0)
+    qtbot.waitUntil(lambda: "20" in axis.tick_labels() and "400" not in axis.tick_labels())
+    assert len(layouts) == count + 1
+
+
+def test_auto_range_padding_does_not_follow_the_views_pixel_size(qtbot):
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    plot = widget.addPlot(viewBox=RobustViewBox())
+    plot.plot([0.0, 1.0], [0.0, 1.0])
+    ranges = []
+    for width in (300, 700):
+        widget.resize(width, 250)
+        widget.show()
+        qtbot.wait(30)
+        plot.getViewBox().updateAutoRange()
+        ranges.append(plot.getViewBox().viewRange()[1])
+    assert ranges[0] == ranges[1]  # a tick label's width no longer moves both ranges
+
+
+def test_a_title_with_new_text_reads_as_a_full_set_title_without_a_relayout(qtbot):
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    widget.resize(500, 300)
+    fast, full = widget.addPlot(), widget.addPlot()
+    first = [("■ FISTA", "#ff0000"), ("k=1 · 20.00 dB", None), ("", None)]
+    titles = [PaneTitle(plot, first) for plot in (fast, full)]
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.wait(20)
+    lines = [("■ FISTA", "#ff0000"), ("k=12 · 23.41 dB · SSIM 0.812", None), ("check accepts 3 %", None)]
+    geometry_requests = []
+    fast.titleLabel.updateGeometry = lambda: geometry_requests.append(1)
+    titles[0].set_lines(lines)
+    full.setTitle(render(lines, full.width() - 6, 3), size=f"{TITLE_POINT_SIZE}pt")
+    unconstrain_title(full)
+    assert geometry_requests == []
+    assert fast.titleLabel.text == full.titleLabel.text
+    assert fast.titleLabel.item.toHtml() == full.titleLabel.item.toHtml()
+    assert fast.titleLabel.item.pos() == full.titleLabel.item.pos()
+    assert titles[0].text() == "■ FISTA\nk=12 · 23.41 dB · SSIM 0.812\ncheck accepts 3 %"
+
+
+def test_the_windows_plots_use_native_axes_that_follow_the_run(main_window, qtbot):
+    for _ in range(3):
+        click(qtbot, main_window.transport.step)
+        wait_idle(qtbot, main_window)
+    main_window.refresh()
+    qtbot.wait(50)
+    for key, plot in main_window.curves.plots.items():
+        bottom = plot.getAxis("bottom")
+        assert type(bottom) is NativeAxis and type(plot.getAxis("left")) is NativeAxis, key
+        low, high = bottom.range
+        assert low < 0.5 and 3 <= high <= 12, (key, bottom.range)  # the first 1-2-5 step: 0–10
+        assert bottom.tick_labels(), key
