@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from . import theme
 from .curve_overlays import CurveOverlays, RobustViewBox
 from .feed import GrowingArray
-from .native_axis import native_axes
+from .native_items import native_axes
 from .native_paint import FastCurve, NativeGraphicsLayout
 from .pane_titles import PaneTitle
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLa
 from . import theme
 from .image_views import SyncedImageViews, refill_view, use_grid
 from .lane_view import PREVIOUS_ITERATE
-from .native_axis import native_axes
+from .native_items import NativeImage, native_axes
 from .native_paint import NativeGraphicsLayout
 from .pane_titles import PaneTitle, set_title
 from .panes import display_array, scalar_map
@@ -193,7 +193,7 @@ class DiagnosticsView(QWidget):
             plot.hideAxis("left")
             plot.hideAxis("bottom")
             plot.setMenuEnabled(False)
-            item = pg.ImageItem(axisOrder="row-major")
+            item = NativeImage(axisOrder="row-major")
             if key in differences:
                 item.setColorMap(pg.colormap.get(DIFFERENCE_COLORMAP))
             plot.addItem(item)

@@ -1,6 +1,6 @@
 """Image panes: ground truth, observation and, per lane, the iterate and its error map.
 
-Plain pyqtgraph ``ImageItem`` s (row-major float32, explicit levels) in aspect-locked views that
+``NativeImage`` s (pyqtgraph image items Qt paints without Python; row-major float32, explicit levels) in aspect-locked views that
 fit their image and stay synced (:mod:`workbench.image_views`). Panes come in pairs (ground truth
 over observation, each lane's iterate over its error map), laid out in as many pair columns as
 make the images largest in the space there is; titles are elided to the pane width (full text in
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import theme
 from .image_views import SyncedImageViews, refill_view, use_grid
+from .native_items import NativeImage
 from .native_paint import NativeGraphicsLayout
 from .pane_titles import LanePaneInfo, PaneTitle, lane_title_lines
 
@@ -104,7 +105,7 @@ class ImagePanes(QWidget):
         plot.hideAxis("left")
         plot.hideAxis("bottom")
         plot.setMenuEnabled(False)
-        item = pg.ImageItem(axisOrder="row-major")
+        item = NativeImage(axisOrder="row-major")
         plot.addItem(item)
         self.views.add(plot.getViewBox())
         self.plots[key] = plot

@@ -1,4 +1,4 @@
-"""Axes drawn by native items (workbench/native_axis.py) and titles replaced without a relayout
+"""Axes drawn by native items (workbench/native_items.py) and titles replaced without a relayout
 (workbench/pane_titles.py): the same pixels and text as pyqtgraph's, fewer layouts."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from test_gui_workflows import click
 
 from workbench.curve_overlays import RobustViewBox
-from workbench.native_axis import NativeAxis, native_axes
+from workbench.native_items import NativeAxis, NativeImage, native_axes
 from workbench.native_paint import NativeGraphicsLayout
 from workbench.pane_titles import TITLE_POINT_SIZE, PaneTitle, render, unconstrain_title
 
@@ -59,6 +59,7 @@ def test_native_axis_lays_out_again_on_a_new_range_only(qtbot):
     axis.generateDrawSpecs = lambda painter: (layouts.append(1), original(painter))[1]
     plot.setXRange(0, 1000, padding=0)
     qtbot.waitUntil(lambda: "400" in axis.tick_labels())  # laid out even with no paint after it
+    qtbot.wait(200)  # the first labels may resize the axis once
     count = len(layouts)
     for _ in range(5):
         axis.setRange(*axis.range)  # pyqtgraph's views call it on every resize and auto-range
@@ -119,3 +120,49 @@ def test_the_windows_plots_use_native_axes_that_follow_the_run(main_window, qtbo
         low, high = bottom.range
         assert low < 0.5 and 3 <= high <= 12, (key, bottom.range)  # the first 1-2-5 step: 0–10
         assert bottom.tick_labels(), key
+
+
+def _pane_pixels(qtbot, item_type, image, colour_map, levels) -> np.ndarray:
+    widget = NativeGraphicsLayout()
+    qtbot.addWidget(widget)
+    widget.resize(300, 240)
+    plot = widget.addPlot()
+    plot.hideAxis("left")
+    plot.hideAxis("bottom")
+    item = item_type(axisOrder="row-major")
+    if colour_map is not None:
+        item.setColorMap(pg.colormap.get(colour_map))
+    plot.addItem(item)
+    plot.getViewBox().setAspectLocked(True)
+    item.setImage(image, autoLevels=False, levels=levels)
+    plot.getViewBox().autoRange(padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.wait(50)
+    return _pixels(widget), item
+
+
+def _pixels(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return pixels[:, : 4 * image.width()].copy()
+
+
+def test_native_image_shows_the_same_pixels_as_image_item_and_follows_new_data(qtbot):
+    rng = np.random.default_rng(0)
+    grey = rng.random((40, 56)).astype(np.float32)
+    error = np.abs(rng.standard_normal((40, 56))).astype(np.float32)
+    error[3:6, 10:20] = np.nan  # NaNs are transparent
+    for image, colour_map, levels in ((grey, None, (0.0, 1.0)), (error, "inferno", (0.0, 1.5))):
+        reference, _ = _pane_pixels(qtbot, pg.ImageItem, image, colour_map, levels)
+        pixels, item = _pane_pixels(qtbot, NativeImage, image, colour_map, levels)
+        assert np.array_equal(pixels, reference), (colour_map, int((pixels != reference).sum()))
+        assert item.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+    widget = item.getViewWidget()
+    before = _pixels(widget)
+    item.setLevels((0.0, 3.0))  # the colour bar's levels: rendered again without a new image
+    qtbot.waitUntil(lambda: not np.array_equal(_pixels(widget), before))
+    item.setImage(np.zeros_like(error), autoLevels=False, levels=(0.0, 1.0))
+    qtbot.waitUntil(lambda: len(np.unique(_pixels(widget).reshape(-1, 4)[:, :3], axis=0)) <= 3)
+    item.clear()
+    qtbot.waitUntil(lambda: not item.pixmap_item.isVisible())

@@ -1,0 +1,217 @@
+"""Plot axes and images that Qt paints without Python (see :mod:`workbench.native_paint`).
+
+pyqtgraph's ``AxisItem`` and ``ImageItem`` paint in Python: every repaint of their region (an
+axis with the grid on covers the whole plot) replays a ``QPicture`` of the ticks and labels, or
+scales the image, inside a Python call, under the GIL. Here each keeps pyqtgraph's own layout
+and rendering but shows the result with native child items, and has no contents itself, so Qt
+never calls its ``paint``:
+
+* :class:`NativeAxis`: pyqtgraph's tick layout (``generateDrawSpecs``: the same ticks, labels
+  and grid lines) as one ``QGraphicsPathItem`` per pen and one ``QGraphicsSimpleTextItem`` per
+  label, laid out again only when pyqtgraph invalidates its picture (a new range, size, style);
+* :class:`NativeImage`: pyqtgraph's rendered ``QImage`` (levels, lookup table, NaNs) as the
+  pixmap of a ``QGraphicsPixmapItem``, rendered again only when the image, levels or lookup
+  table change.
+
+Both bring themselves up to date before each paint of their scene (``sigPrepareForPaint``) and,
+since Qt schedules no repaint for an item without contents, soon after an invalidation too.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPicture, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsSimpleTextItem
+
+
+def text_origin(rect: QRectF, flags: int, metrics: QFontMetricsF, text: str) -> QPointF:
+    """Top-left corner of ``text`` drawn in ``rect`` with the alignment ``flags`` (one line), as
+    ``QPainter.drawText(rect, flags, text)`` places it."""
+    width, height = metrics.horizontalAdvance(text), metrics.height()
+    if flags & Qt.AlignmentFlag.AlignRight:
+        x = rect.right() - width
+    elif flags & Qt.AlignmentFlag.AlignHCenter:
+        x = rect.center().x() - width / 2
+    else:
+        x = rect.left()
+    if flags & Qt.AlignmentFlag.AlignBottom:
+        y = rect.bottom() - height
+    elif flags & Qt.AlignmentFlag.AlignVCenter:
+        y = rect.center().y() - height / 2
+    else:
+        y = rect.top()
+    return QPointF(x, y)
+
+
+class _UpToDateBeforePaint:
+    """Calls :meth:`bring_up_to_date` before every paint of the item's scene and, once, soon
+    after :meth:`schedule` (an invalidation that no repaint may follow)."""
+
+    _pending = False
+    _watched_scene = None
+
+    def schedule(self) -> None:
+        if not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self, self._due)  # dropped if the item is deleted first
+
+    def _due(self) -> None:
+        self._pending = False
+        self.bring_up_to_date()
+
+    def itemChange(self, change, value):  # noqa: N802 (Qt's name)
+        result = super().itemChange(change, value)
+        if change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged:
+            if self._watched_scene is not None:
+                self._watched_scene.sigPrepareForPaint.disconnect(self.bring_up_to_date)
+            self._watched_scene = self.scene()
+            if self._watched_scene is not None:
+                self._watched_scene.sigPrepareForPaint.connect(self.bring_up_to_date)
+        return result
+
+    def bring_up_to_date(self) -> None:
+        raise NotImplementedError
+
+
+class NativeAxis(_UpToDateBeforePaint, pg.AxisItem):
+    """An ``AxisItem`` drawn by native child items; see the module docstring."""
+
+    def __init__(self, orientation: str, **kwargs):
+        super().__init__(orientation, **kwargs)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+        self.lines: list[QGraphicsPathItem] = []
+        self.labels: list[QGraphicsSimpleTextItem] = []
+
+    # pyqtgraph sets ``picture = None`` whenever the ticks must be laid out again
+    @property
+    def picture(self):
+        return self.__dict__.get("_picture")
+
+    @picture.setter
+    def picture(self, value) -> None:
+        self.__dict__["_picture"] = value
+        if value is None and hasattr(self, "labels"):
+            self.schedule()
+
+    def setRange(self, mn, mx):  # noqa: N802 (pyqtgraph's name)
+        """As pyqtgraph's, but an unchanged range keeps the layout (pyqtgraph lays the ticks out
+        again at every call, and its view calls it on every resize and auto-range)."""
+        if self.picture is not None and list(self.range) == [mn, mx]:
+            return
+        super().setRange(mn, mx)
+
+    def bring_up_to_date(self) -> None:
+        """Lay the ticks out again if pyqtgraph invalidated them."""
+        if self.picture is not None or not self.isVisible():
+            return  # laid out, or hidden (a paint after it is shown lays it out)
+        picture = QPicture()
+        painter = QPainter(picture)  # pyqtgraph measures the labels with this painter's font
+        try:
+            if self.style["tickFont"]:
+                painter.setFont(self.style["tickFont"])
+            specs = self.generateDrawSpecs(painter)
+            font = painter.font()
+        finally:
+            painter.end()
+        self.__dict__["_picture"] = picture  # laid out (an empty picture: the children draw)
+        self._show(specs, font)
+
+    def _show(self, specs, font) -> None:
+        if specs is None:
+            specs = (None, [], [])
+        axis, ticks, texts = specs
+        paths: dict[tuple, tuple] = {}
+        for pen, p1, p2 in ([axis] if axis is not None else []) + list(ticks):
+            key = (pen.color().rgba(), pen.widthF(), int(pen.style().value), pen.isCosmetic())
+            path = paths.setdefault(key, (pen, QPainterPath()))[1]
+            path.moveTo(QPointF(p1[0], p1[1]))
+            path.lineTo(QPointF(p2[0], p2[1]))
+        while len(self.lines) < len(paths):
+            self.lines.append(QGraphicsPathItem(self))
+        for item, (pen, path) in zip(self.lines, paths.values(), strict=False):
+            item.setPen(pen)
+            item.setPath(path)
+            item.setVisible(True)
+        for item in self.lines[len(paths) :]:
+            item.setVisible(False)
+        metrics = QFontMetricsF(font)
+        brush = self.textPen().color()
+        while len(self.labels) < len(texts):
+            self.labels.append(QGraphicsSimpleTextItem(self))
+        for item, (rect, flags, text) in zip(self.labels, texts, strict=False):
+            if item.text() != text:
+                item.setText(text)
+            item.setFont(font)
+            item.setBrush(brush)
+            item.setPos(text_origin(rect, int(flags), metrics, text))
+            item.setVisible(True)
+        for item in self.labels[len(texts) :]:
+            item.setVisible(False)
+
+    def tick_labels(self) -> list[str]:
+        """The tick labels shown."""
+        return [item.text() for item in self.labels if item.isVisible()]
+
+
+def native_axes() -> dict[str, NativeAxis]:
+    """The left and bottom axes of a ``PlotItem`` (``pg.PlotItem(axisItems=native_axes())``; the
+    axes given are shown, the others are pyqtgraph's, hidden)."""
+    return {side: NativeAxis(side) for side in ("left", "bottom")}
+
+
+class NativeImage(_UpToDateBeforePaint, pg.ImageItem):
+    """An ``ImageItem`` shown by a native ``QGraphicsPixmapItem`` child; see the module docstring.
+    (``paintMode`` and ``border`` are not drawn.)"""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+        self.pixmap_item = QGraphicsPixmapItem(self)
+        self._shown = None  # the QImage the pixmap was made from
+
+    # pyqtgraph sets ``_renderRequired = True`` on a new image, levels or lookup table
+    @property
+    def _renderRequired(self) -> bool:  # noqa: N802 (pyqtgraph's name)
+        return self.__dict__.get("_render_required", True)
+
+    @_renderRequired.setter
+    def _renderRequired(self, value: bool) -> None:  # noqa: N802
+        self.__dict__["_render_required"] = value
+        if value and hasattr(self, "pixmap_item"):
+            self.schedule()
+
+    def setImage(self, image=None, autoLevels=None, **kwargs):  # noqa: N802 (pyqtgraph's name)
+        super().setImage(image, autoLevels=autoLevels, **kwargs)
+        self.schedule()  # also when only the shape changed
+
+    def clear(self) -> None:
+        super().clear()
+        self.schedule()
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 (pyqtgraph's name)
+        """The image's extent along ``ax`` (a view's auto-range skips items without contents
+        unless they say where their data are)."""
+        if self.image is None:
+            return None
+        rect = self.boundingRect()
+        return (rect.left(), rect.right()) if ax == 0 else (rect.top(), rect.bottom())
+
+    def bring_up_to_date(self) -> None:
+        """Render the image again if pyqtgraph asked for it, and show it."""
+        if self.image is None:
+            self.pixmap_item.setVisible(False)
+            self._shown = None
+            return
+        if self._renderRequired:
+            self.render()
+        if self._unrenderable or self.qimage is None:
+            self.pixmap_item.setVisible(False)
+            return
+        if self.qimage is not self._shown:
+            self._shown = self.qimage
+            self.pixmap_item.setPixmap(QPixmap.fromImage(self.qimage))
+            width, height = self.width(), self.height()  # the image's extent (the view's units)
+            scale = QTransform.fromScale(width / self.qimage.width(), height / self.qimage.height())
+            self.pixmap_item.setTransform(scale)  # the identity unless pyqtgraph downsampled
+        self.pixmap_item.setVisible(True)
