@@ -1,8 +1,9 @@
 """Image panes: ground truth, observation and, per lane, the iterate and its error map.
 
-``NativeImage`` s (pyqtgraph image items Qt paints without Python; row-major float32, explicit levels) in aspect-locked views that
-fit their image and stay synced (:mod:`workbench.image_views`). Panes come in pairs (ground truth
-over observation, each lane's iterate over its error map), laid out in as many pair columns as
+``NativeImage`` s (pyqtgraph image items that Qt paints without Python; row-major float32,
+explicit levels) in aspect-locked views that fit their image and stay synced
+(:mod:`workbench.image_views`). Panes come in pairs (ground truth over observation, each lane's
+iterate over its error map), laid out in as many pair columns as
 make the images largest in the space there is; titles are elided to the pane width (full text in
 the tooltip). The error maps share one colour bar (magma) whose levels follow the shown error
 maps until the user drags the bar. Hovering any pane shows the pixel coordinates and value.
