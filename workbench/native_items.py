@@ -215,3 +215,30 @@ class NativeImage(_UpToDateBeforePaint, pg.ImageItem):
             scale = QTransform.fromScale(width / self.qimage.width(), height / self.qimage.height())
             self.pixmap_item.setTransform(scale)  # the identity unless pyqtgraph downsampled
         self.pixmap_item.setVisible(True)
+
+
+class NativeColorBar(pg.ColorBarItem):
+    """A ``ColorBarItem`` whose frame and value axis are :class:`NativeAxis` items (its levels
+    follow the error maps, so its axis is laid out again at most refreshes)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        old = {side: self.getAxis(side) for side in ("left", "right", "top", "bottom")}
+        main = self.axis
+        new = {side: NativeAxis(side) for side in old}
+        label = next((axis.labelText for axis in old.values() if axis.labelText), None)
+        self.setAxisItems(new)
+        for side, axis in new.items():
+            self.showAxis(side)
+            axis.setZValue(0.5)
+            if old[side] is main:
+                self.axis = axis
+                if side in ("left", "right") and main.fixedWidth is not None:
+                    axis.setWidth(main.fixedWidth)
+            else:
+                axis.setTicks([])
+                axis.setStyle(showValues=False)
+        self.axis.unlinkFromView()
+        self.axis.setRange(*self.values)
+        if label:
+            self.getAxis("bottom" if self.horizontal else "left").setLabel(label)

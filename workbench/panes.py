@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import theme
 from .image_views import SyncedImageViews, refill_view, use_grid
-from .native_items import NativeImage
+from .native_items import NativeColorBar, NativeImage
 from .native_paint import NativeGraphicsLayout
 from .pane_titles import LanePaneInfo, PaneTitle, lane_title_lines
 
@@ -138,7 +138,7 @@ class ImagePanes(QWidget):
         self.error_bar = None
         if error_items:
             levels = self.error_levels or (0.0, 0.2)
-            self.error_bar = pg.ColorBarItem(
+            self.error_bar = NativeColorBar(
                 values=levels, colorMap=ERROR_COLORMAP, interactive=True, width=12, label="|x − x_gt|"
             )
             self.error_bar.setImageItem(error_items)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from test_gui_workflows import click
 
 from workbench.curve_overlays import RobustViewBox
-from workbench.native_items import NativeAxis, NativeImage, native_axes
+from workbench.native_items import NativeAxis, NativeColorBar, NativeImage, native_axes
 from workbench.native_paint import NativeGraphicsLayout
 from workbench.pane_titles import TITLE_POINT_SIZE, PaneTitle, render, unconstrain_title
 
@@ -166,3 +166,23 @@ def test_native_image_shows_the_same_pixels_as_image_item_and_follows_new_data(q
     qtbot.waitUntil(lambda: len(np.unique(_pixels(widget).reshape(-1, 4)[:, :3], axis=0)) <= 3)
     item.clear()
     qtbot.waitUntil(lambda: not item.pixmap_item.isVisible())
+
+
+def test_native_colour_bar_looks_like_pyqtgraphs_and_its_axis_follows_the_levels(qtbot):
+    shown = []
+    for bar_type in (pg.ColorBarItem, NativeColorBar):
+        widget = NativeGraphicsLayout()
+        qtbot.addWidget(widget)
+        widget.resize(120, 400)
+        bar = bar_type(values=(0.0, 0.2), colorMap="magma", interactive=True, width=12, label="|x − x_gt|")
+        widget.addItem(bar)
+        widget.show()
+        qtbot.waitExposed(widget)
+        bar.setLevels((0.0, 0.137))
+        qtbot.wait(300)
+        shown.append(_pixels(widget))
+    assert np.array_equal(shown[0], shown[1]), int((shown[0] != shown[1]).sum())
+    assert all(type(bar.getAxis(side)) is NativeAxis for side in ("left", "right", "top", "bottom"))
+    assert "0.13" in bar.axis.tick_labels() and bar.getAxis("left").tick_labels() == []
+    bar.setLevels((0.0, 2.5))
+    qtbot.waitUntil(lambda: "2.5" in bar.axis.tick_labels() and "0.13" not in bar.axis.tick_labels())
