@@ -1,26 +1,28 @@
-"""Plot axes and images that Qt paints without Python (see :mod:`workbench.native_paint`).
+"""Plot axes and images whose drawing Qt does without Python (see :mod:`workbench.native_paint`).
 
 pyqtgraph's ``AxisItem`` and ``ImageItem`` paint in Python: every repaint of their region (an
 axis with the grid on covers the whole plot) replays a ``QPicture`` of the ticks and labels, or
 scales the image, inside a Python call, under the GIL. Here each keeps pyqtgraph's own layout
-and rendering but shows the result with native child items, and has no contents itself, so Qt
-never calls its ``paint``:
+and rendering but shows the result with native child items, and its own ``paint`` draws nothing
+(an empty Python call):
 
 * :class:`NativeAxis`: pyqtgraph's tick layout (``generateDrawSpecs``: the same ticks, labels
   and grid lines) as one ``QGraphicsPathItem`` per pen and one ``QGraphicsSimpleTextItem`` per
   label, laid out again only when pyqtgraph invalidates its picture (a new range, size, style);
 * :class:`NativeImage`: pyqtgraph's rendered ``QImage`` (levels, lookup table, NaNs) as the
   pixmap of a ``QGraphicsPixmapItem``, rendered again only when the image, levels or lookup
-  table change.
+  table change;
+* :class:`NativeColorBar`: a ``ColorBarItem`` with native axes.
 
-Both bring themselves up to date before each paint of their scene (``sigPrepareForPaint``) and,
-since Qt schedules no repaint for an item without contents, soon after an invalidation too.
+Each brings itself up to date before each paint of its scene (``sigPrepareForPaint``). The items
+keep their contents flag: Qt does not repaint where the children of an item without contents
+were, so a moved or hidden tick label would stay on screen (seen under X11, not offscreen).
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPicture, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsSimpleTextItem
 
@@ -45,20 +47,13 @@ def text_origin(rect: QRectF, flags: int, metrics: QFontMetricsF, text: str) -> 
 
 
 class _UpToDateBeforePaint:
-    """Calls :meth:`bring_up_to_date` before every paint of the item's scene and, once, soon
-    after :meth:`schedule` (an invalidation that no repaint may follow)."""
+    """Calls :meth:`bring_up_to_date` before every paint of the item's scene; the item's own
+    ``paint`` draws nothing (its native children do)."""
 
-    _pending = False
     _watched_scene = None
 
-    def schedule(self) -> None:
-        if not self._pending:
-            self._pending = True
-            QTimer.singleShot(0, self, self._due)  # dropped if the item is deleted first
-
-    def _due(self) -> None:
-        self._pending = False
-        self.bring_up_to_date()
+    def paint(self, painter, *args) -> None:
+        return None
 
     def itemChange(self, change, value):  # noqa: N802 (Qt's name)
         result = super().itemChange(change, value)
@@ -79,20 +74,8 @@ class NativeAxis(_UpToDateBeforePaint, pg.AxisItem):
 
     def __init__(self, orientation: str, **kwargs):
         super().__init__(orientation, **kwargs)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.lines: list[QGraphicsPathItem] = []
         self.labels: list[QGraphicsSimpleTextItem] = []
-
-    # pyqtgraph sets ``picture = None`` whenever the ticks must be laid out again
-    @property
-    def picture(self):
-        return self.__dict__.get("_picture")
-
-    @picture.setter
-    def picture(self, value) -> None:
-        self.__dict__["_picture"] = value
-        if value is None and hasattr(self, "labels"):
-            self.schedule()
 
     def setRange(self, mn, mx):  # noqa: N802 (pyqtgraph's name)
         """As pyqtgraph's, but an unchanged range keeps the layout (pyqtgraph lays the ticks out
@@ -102,7 +85,7 @@ class NativeAxis(_UpToDateBeforePaint, pg.AxisItem):
         super().setRange(mn, mx)
 
     def bring_up_to_date(self) -> None:
-        """Lay the ticks out again if pyqtgraph invalidated them."""
+        """Lay the ticks out again if pyqtgraph invalidated them (``picture is None``)."""
         if self.picture is not None or not self.isVisible():
             return  # laid out, or hidden (a paint after it is shown lays it out)
         picture = QPicture()
@@ -114,7 +97,7 @@ class NativeAxis(_UpToDateBeforePaint, pg.AxisItem):
             font = painter.font()
         finally:
             painter.end()
-        self.__dict__["_picture"] = picture  # laid out (an empty picture: the children draw)
+        self.picture = picture  # laid out (pyqtgraph sets None to ask again); the children draw
         self._show(specs, font)
 
     def _show(self, specs, font) -> None:
@@ -166,36 +149,8 @@ class NativeImage(_UpToDateBeforePaint, pg.ImageItem):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.pixmap_item = QGraphicsPixmapItem(self)
         self._shown = None  # the QImage the pixmap was made from
-
-    # pyqtgraph sets ``_renderRequired = True`` on a new image, levels or lookup table
-    @property
-    def _renderRequired(self) -> bool:  # noqa: N802 (pyqtgraph's name)
-        return self.__dict__.get("_render_required", True)
-
-    @_renderRequired.setter
-    def _renderRequired(self, value: bool) -> None:  # noqa: N802
-        self.__dict__["_render_required"] = value
-        if value and hasattr(self, "pixmap_item"):
-            self.schedule()
-
-    def setImage(self, image=None, autoLevels=None, **kwargs):  # noqa: N802 (pyqtgraph's name)
-        super().setImage(image, autoLevels=autoLevels, **kwargs)
-        self.schedule()  # also when only the shape changed
-
-    def clear(self) -> None:
-        super().clear()
-        self.schedule()
-
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 (pyqtgraph's name)
-        """The image's extent along ``ax`` (a view's auto-range skips items without contents
-        unless they say where their data are)."""
-        if self.image is None:
-            return None
-        rect = self.boundingRect()
-        return (rect.left(), rect.right()) if ax == 0 else (rect.top(), rect.bottom())
 
     def bring_up_to_date(self) -> None:
         """Render the image again if pyqtgraph asked for it, and show it."""
