@@ -13,6 +13,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler  # noqa: E402
+from PySide6.QtGui import QPixmapCache  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from core.config import Config, default_config, load_config  # noqa: E402
@@ -23,6 +24,7 @@ from . import theme  # noqa: E402
 from .autosave import discard_marker, set_aside, unclean_autosave  # noqa: E402
 from .lanes_panel import assign_lane_colors  # noqa: E402
 from .main_thread_gc import install_main_thread_gc  # noqa: E402
+from .native_items import PIXMAP_CACHE_KB  # noqa: E402
 from .settings import app_settings  # noqa: E402
 
 
@@ -33,6 +35,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("Convergence Workbench")
+    QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
     theme.apply_to_pyqtgraph()
     install_main_thread_gc()
     return app

@@ -46,6 +46,20 @@ def text_origin(rect: QRectF, flags: int, metrics: QFontMetricsF, text: str) -> 
     return QPointF(x, y)
 
 
+#: Qt's pixmap cache (KiB) the application asks for: each plot's grid is kept as about three
+#: plot-sized pixmaps, more than Qt's default 10 MiB holds for a dozen plots (they would be
+#: stroked again at every repaint)
+PIXMAP_CACHE_KB = 64 * 1024
+
+
+def _cached(item: QGraphicsItem) -> QGraphicsItem:
+    """``item`` kept as a pixmap between its changes: stroking the grid's semi-transparent lines
+    at every repaint costs several milliseconds per plot, blitting them a fraction of that
+    (within :data:`PIXMAP_CACHE_KB`)."""
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
+
+
 class _UpToDateBeforePaint:
     """Calls :meth:`bring_up_to_date` before every paint of the item's scene; the item's own
     ``paint`` draws nothing (its native children do)."""
@@ -111,7 +125,7 @@ class NativeAxis(_UpToDateBeforePaint, pg.AxisItem):
             path.moveTo(QPointF(p1[0], p1[1]))
             path.lineTo(QPointF(p2[0], p2[1]))
         while len(self.lines) < len(paths):
-            self.lines.append(QGraphicsPathItem(self))
+            self.lines.append(_cached(QGraphicsPathItem(self)))
         for item, (pen, path) in zip(self.lines, paths.values(), strict=False):
             item.setPen(pen)
             item.setPath(path)

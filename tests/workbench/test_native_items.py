@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from conftest import wait_idle
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPixmapCache
+from PySide6.QtWidgets import QGraphicsItem
 from test_gui_workflows import click
 
 from workbench.curve_overlays import RobustViewBox
-from workbench.native_items import NativeAxis, NativeColorBar, NativeImage, native_axes
+from workbench.native_items import PIXMAP_CACHE_KB, NativeAxis, NativeColorBar, NativeImage, native_axes
 from workbench.native_paint import NativeGraphicsLayout
 from workbench.pane_titles import TITLE_POINT_SIZE, PaneTitle, render, unconstrain_title
 
@@ -119,6 +120,9 @@ def test_the_windows_plots_use_native_axes_that_follow_the_run(main_window, qtbo
         low, high = bottom.range
         assert low < 0.5 and 3 <= high <= 12, (key, bottom.range)  # the first 1-2-5 step: 0–10
         assert bottom.tick_labels(), key
+        assert all(item.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache for item in bottom.lines)
+    # the grids kept as pixmaps fit in Qt's pixmap cache (else they are stroked at every repaint)
+    assert QPixmapCache.cacheLimit() >= PIXMAP_CACHE_KB
 
 
 def _pane_pixels(qtbot, item_type, image, colour_map, levels) -> np.ndarray:
