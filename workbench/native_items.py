@@ -30,20 +30,21 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapI
 def text_origin(rect: QRectF, flags: int, metrics: QFontMetricsF, text: str) -> QPointF:
     """Top-left corner of ``text`` drawn in ``rect`` with the alignment ``flags`` (one line), as
     ``QPainter.drawText(rect, flags, text)`` places it."""
-    width, height = metrics.horizontalAdvance(text), metrics.height()
-    if flags & Qt.AlignmentFlag.AlignRight:
-        x = rect.right() - width
-    elif flags & Qt.AlignmentFlag.AlignHCenter:
-        x = rect.center().x() - width / 2
-    else:
-        x = rect.left()
-    if flags & Qt.AlignmentFlag.AlignBottom:
-        y = rect.bottom() - height
-    elif flags & Qt.AlignmentFlag.AlignVCenter:
-        y = rect.center().y() - height / 2
-    else:
-        y = rect.top()
+    align = Qt.AlignmentFlag
+    x = _aligned(
+        rect.left(), rect.right(), metrics.horizontalAdvance(text), flags, align.AlignRight, align.AlignHCenter
+    )
+    y = _aligned(rect.top(), rect.bottom(), metrics.height(), flags, align.AlignBottom, align.AlignVCenter)
     return QPointF(x, y)
+
+
+def _aligned(low: float, high: float, size: float, flags: int, to_high, to_centre) -> float:
+    """Where a text of ``size`` starts in [low, high] with the alignment ``flags``."""
+    if flags & to_high:
+        return high - size
+    if flags & to_centre:
+        return (low + high) / 2 - size / 2
+    return low
 
 
 #: Qt's pixmap cache (KiB) the application asks for: each plot's grid is kept as about three
