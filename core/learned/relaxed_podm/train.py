@@ -9,7 +9,7 @@ Loss: ½·mean‖x^L − x‖² after the L stages. g = χ_Ω, the paper's Ω = 
 with s = ⌈KEEP·n⌉ (:class:`core.learned.relaxed_podm.net.SparseBox`).
 Validation: ``camera`` at 128 px, Gaussian (σ 1.6, 9×9) and one motion kernel, 1 % noise.
 
-CPU default (about 15 minutes on one thread): 4 stages, 16 features, 8 epochs × 150 steps, batch 8.
+CPU default (about 45 minutes on one thread): 6 stages, 32 features, 20 epochs × 150 steps, batch 8.
 GPU setting: 6 stages, 32 features, 96×96 patches, 40 epochs × 500 steps, batch 32.
 """
 
@@ -35,8 +35,8 @@ from .lane import KEEP
 from .net import RelaxedPODM, SparseBox, kernel_otf
 
 PATCH = 48
-STAGES = 4
-FEATURES = 16
+STAGES = 6
+FEATURES = 32
 MAX_KERNEL = 29
 NOISE_RANGE = (0.005, 0.02)
 VALIDATION_NOISE = 0.01
@@ -130,7 +130,7 @@ def rpodm_loop_spec(images, validation: torch.Tensor, model: RelaxedPODM, bank, 
 
 
 @register_trainer(
-    "relaxed_podm", doc="Relaxed PODM for non-blind deblurring (learned A, μ, filters, step)", default_epochs=8
+    "relaxed_podm", doc="Relaxed PODM for non-blind deblurring (learned A, μ, filters, step)", default_epochs=20
 )
 def train_relaxed_podm(settings: TrainSettings) -> dict:
     """Train Relaxed PODM and write resources/weights/relaxed_podm.pt + relaxed_podm.log."""
