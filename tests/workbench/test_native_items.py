@@ -16,6 +16,18 @@ from workbench.native_paint import NativeGraphicsLayout
 from workbench.pane_titles import TITLE_POINT_SIZE, PaneTitle, render, unconstrain_title
 
 
+def _rgb(image: QImage) -> np.ndarray:
+    """The pixels of ``image`` as a (rows, 4 · columns) byte array."""
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return pixels[:, : 4 * image.width()].copy()
+
+
+def _pixels(widget) -> np.ndarray:
+    """A fresh render of ``widget``."""
+    return _rgb(widget.grab().toImage())
+
+
 def _plot_image(qtbot, native: bool, x_range, y_range) -> tuple[np.ndarray, pg.PlotItem]:
     widget = NativeGraphicsLayout()
     qtbot.addWidget(widget)
@@ -28,9 +40,7 @@ def _plot_image(qtbot, native: bool, x_range, y_range) -> tuple[np.ndarray, pg.P
     widget.show()
     qtbot.waitExposed(widget)
     qtbot.wait(300)  # an axis whose labels widen it lays the plot out again
-    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return pixels[:, : 4 * image.width()].copy(), plot
+    return _pixels(widget), plot
 
 
 def test_native_axes_draw_the_same_pixels_as_pyqtgraphs_and_paint_nothing_in_python(qtbot):
@@ -145,12 +155,6 @@ def _pane_pixels(qtbot, item_type, image, colour_map, levels) -> np.ndarray:
     return _pixels(widget), item
 
 
-def _pixels(widget) -> np.ndarray:
-    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return pixels[:, : 4 * image.width()].copy()
-
-
 def test_native_image_shows_the_same_pixels_as_image_item_and_follows_new_data(qtbot):
     rng = np.random.default_rng(0)
     grey = rng.random((40, 56)).astype(np.float32)
@@ -217,6 +221,5 @@ def test_what_stays_on_screen_after_many_changes_is_a_fresh_render(qtbot):
         image.setImage(rng.random((16 + n // 10, 24)).astype(np.float32), autoLevels=False)
         bar.setLevels((0.0, n / 100))
         qtbot.wait(150)
-    screen = QApplication.primaryScreen().grabWindow(widget.winId()).toImage()
-    on_screen = np.frombuffer(screen.convertToFormat(QImage.Format.Format_RGB32).constBits(), np.uint8)
-    assert np.array_equal(on_screen.reshape(-1), _pixels(widget).reshape(-1))
+    on_screen = _rgb(QApplication.primaryScreen().grabWindow(widget.winId()).toImage())
+    assert np.array_equal(on_screen, _pixels(widget))
