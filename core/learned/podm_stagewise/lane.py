@@ -28,7 +28,7 @@ from .net import StagewisePropagation
 def _architecture(meta: dict, name: str = "podm_stagewise") -> StagewisePropagation:
     return StagewisePropagation(
         stages=meta_int(meta, "stages", None, 1, 200, name),
-        features=meta_int(meta, "features", None, 1, 256, name),
+        inner=meta_int(meta, "inner", None, 1, 200, name),
         levels=meta_int(meta, "levels", None, 1, 6, name),
     )
 
@@ -51,16 +51,16 @@ def trained_propagation(problem, prior, *, mu, mu_opt, step_size, weights: str =
     except WeightsError as exc:
         return None, str(exc)
     gamma = step_from_lipschitz(problem, step_size, scale=0.99, extra_curvature=mu if mu_opt is None else mu_opt)
-    return propagation_from(net, problem, prior, gamma), None
+    return propagation_from(net, problem, prior, gamma, mu, mu_opt), None
 
 
-def propagation_from(net: StagewisePropagation, problem, prior, gamma: float):
-    """The callable (l, x^{l−1}) ↦ x_A = A^l(x^{l−1}) of ``net`` for core.solvers.podm.podm_stages."""
+def propagation_from(net: StagewisePropagation, problem, prior, gamma: float, mu: float = pc.MU, mu_opt=None):
+    """The callable (l, x^{l−1}) ↦ x_A = A^l(x^{l−1}) of ``net`` for core.solvers.podm.podm_stages
+    (γ, μ and μ_opt those of the PODM stages; ``mu_opt`` None means μ)."""
+    mu_opt = mu if mu_opt is None else mu_opt
 
     def propagate(stage: int, x_prev: torch.Tensor) -> torch.Tensor:
-        # A^l's input direction d = prox_{γg}(x − γ∇f(x)) − x (net.py)
-        d = prior.prox(x_prev - gamma * problem.grad_fidelity(x_prev), gamma) - x_prev
-        return net(stage, x_prev, d)
+        return net(stage, x_prev, problem, prior, gamma, mu, mu_opt)
 
     return propagate
 

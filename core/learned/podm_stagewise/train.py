@@ -5,13 +5,14 @@ SR on db4 coefficients, noise-free, μ = μ_opt = 1e-2). Data: random grayscale 
 ×3) of the catalogue training images (core/learned/training/common.py; never ../shared/data),
 each box-downsampled; x⁰ = W(bicubic(y)) as in the lane.
 
+A^l is the unrolled proximal-point solver of net.py (θ_A^l: its step sizes and momenta).
 Greedy stage-wise training: for l = 1 … L, A^l (initialised from A^{l−1}) is trained by Adam on
 the PODM iterates x^{l−1} of the training patches, produced by the frozen stages < l *with* the
 check (5), the safeguard and the feedback (6), exactly as the lane runs them. Loss of stage l:
 
     mean over patches of  log( ‖ψ^l‖ / ‖x_G^l − x^{l−1}‖ )
 
-i.e. the check ratio of (5) (accepted when ≤ c). It is minimal (0) at the proximal-point step
+i.e. the check ratio of (5) (accepted when ≤ c). It is minimal (ratio 0) at the proximal-point step
 x_G = argmin Φ + (κ/2)‖x − x^{l−1}‖² (module docstring of core/solvers/podm.py): a jump to a
 critical point of Φ has ratio κ > c and would be rejected, so Φ(x_G) itself is not the loss.
 After stage l is trained, the patches are advanced by one PODM stage and the next stage begins.
@@ -47,14 +48,14 @@ from ..training.common import (
 )
 from ..weights import save_weights
 from . import problem_class as pc
-from .net import StagewisePropagation
+from .net import StagewisePropagation, strong_convexity_momentum
 
-STAGES = 12
-FEATURES = 16
+STAGES = 20
+INNER = 6
 PATCHES = 96
 STEPS_PER_STAGE = 100
 BATCH = 16
-LR = 2e-3
+LR = 1e-2
 VALIDATION_STAGES = 30
 VALIDATION_SIZE = 128
 
@@ -72,11 +73,6 @@ def patch_problem(images: torch.Tensor, scale: int) -> Problem:
     return Problem(operator, y, operator.initial_estimate(y), images)
 
 
-def direction(problem: Problem, prior, x: torch.Tensor, gamma: float) -> torch.Tensor:
-    """d = prox_{γg}(x − γ∇f(x)) − x, the input direction of A^l."""
-    return prior.prox(x - gamma * problem.grad_fidelity(x), gamma) - x
-
-
 def _per_sample_norm(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(1).norm(dim=1)
 
@@ -87,7 +83,7 @@ def _per_sample_phi(problem: Problem, prior, x: torch.Tensor, residual: torch.Te
 
 def stage_ratio(problem, prior, model, stage, x_prev, aty, gamma):
     """(ratio ‖ψ‖/‖x_G − x^{l−1}‖ per sample, x_G, residual of x_G) of stage ``stage``."""
-    x_a = model(stage, x_prev, direction(problem, prior, x_prev, gamma))
+    x_a = model(stage, x_prev, problem, prior, gamma, pc.MU, pc.MU)
     _, x_g, residual_g, _, psi = fidelity_and_optimality(
         problem, prior, x_prev, x_a, aty, mu=pc.MU, mu_opt=pc.MU, gamma=gamma
     )
@@ -153,12 +149,14 @@ def train_stagewise(settings: TrainSettings, scale: int) -> dict:
     steps = int(settings.steps_per_epoch or STEPS_PER_STAGE)
     batch = int(settings.batch_size or BATCH)
     patch = 72 if scale == 3 else 64
-    model = StagewisePropagation(stages=stages, features=FEATURES, levels=pc.LEVELS).to(device)
     generator = torch.Generator().manual_seed(settings.seed * 100003 + scale)
     images = random_patches(load_training_images(), PATCHES, patch, generator).to(device)
     problem = patch_problem(images, scale)
     prior = make_prior()
     gamma = 0.99 / (problem.lipschitz() + pc.MU)
+    model = StagewisePropagation(
+        stages=stages, inner=INNER, levels=pc.LEVELS, momentum=strong_convexity_momentum(pc.MU, gamma)
+    ).to(device)
     aty = problem.operator.adjoint(problem.y)
     done, wall, history = 0, 0.0, []
     ckpt_path = settings.checkpoint_path
