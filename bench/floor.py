@@ -11,10 +11,11 @@ process, one iteration of each in turn (the order rotates every iteration):
   every metric (rel_change, rec_error, PSNR, SSIM, objective), the history, the kept iterate and
   the divergence/convergence check.
 
-With ``--ablation`` two more engines join the rotation, one with SSIM replaced by a constant and
-one with every metric replaced by a constant, which splits engine − step into SSIM, the other
-metrics (rel_change, rec_error, PSNR and the objective where the engine computes it) and the
-lane's bookkeeping (each the median of per-iteration differences), measured under the same load.
+With ``--ablation`` two more engines join the rotation, one with the image metrics (rel_change,
+rec_error, PSNR, SSIM: one compiled pass, core/fused_metrics.py) replaced by constants and one with
+every metric replaced by a constant, which splits engine − step into the image metrics, the
+objective (where the engine computes it) and the lane's bookkeeping (each the median of
+per-iteration differences), measured under the same load.
 
 It prints the median milliseconds per iteration, the ratios step/floor and engine/step and the
 largest difference between the floor's and the project's iterates over the run (they compute
@@ -129,15 +130,15 @@ def make_config(size: int, lane: dict, keep_iterates: int = 50, image: str = "ca
     )
 
 
-class _ConstantSSIM:
-    """A metric context whose SSIM is a constant (the ablation's engine without SSIM)."""
+class _ConstantImageMetrics:
+    """A metric context whose image metrics are constants (the ablation's engine without them)."""
 
     def __init__(self, context):
-        self.errors = context.errors
         self._value = torch.zeros(())
 
-    def ssim(self, x):
-        return self._value
+    def image_metrics(self, x, x_old):
+        names = ("rec_error", "psnr", "ssim") + (() if x_old is None else ("rel_change",))
+        return {name: self._value for name in names}
 
 
 def _constant_metrics(problem, prior, x_new, x_old, info=None, context=None, *, image=None, image_old=None):
@@ -153,8 +154,9 @@ def measure(
 ) -> dict:
     """Median ms/iteration of floor, step and engine, stepped interleaved; max iterate difference.
 
-    ``ablation`` adds two engines to the rotation: one whose SSIM is a constant ("no_ssim") and
-    one whose metrics are all constants ("no_metrics": only the lane's bookkeeping remains).
+    ``ablation`` adds two engines to the rotation: one whose image metrics are constants
+    ("no_image") and one whose metrics are all constants ("no_metrics": only the lane's
+    bookkeeping remains).
     """
     lane, make_floor = CASES[case]
     config = make_config(size, lane)
@@ -163,10 +165,10 @@ def measure(
     steps, _, _ = build_solver(resolve_lane(config.lanes[0]), problem)
     blur = floors.FloorBlur(problem.operator.kernel, problem.y.shape[-2:], problem.y.dtype)
     floor = make_floor(blur, problem.y, problem.x0)
-    parts = ("floor", "step", "engine") + (("no_ssim", "no_metrics") if ablation else ())
+    parts = ("floor", "step", "engine") + (("no_image", "no_metrics") if ablation else ())
     extra = {name: Run(make_config(size, lane), problem=problem) for name in parts[3:]}
     if ablation:
-        extra["no_ssim"].lanes[0].context = _ConstantSSIM(extra["no_ssim"].lanes[0].context)
+        extra["no_image"].lanes[0].context = _ConstantImageMetrics(extra["no_image"].lanes[0].context)
     times = {part: [] for part in parts}
     max_diff = 0.0
     with torch.no_grad():
@@ -200,8 +202,8 @@ def measure(
             return statistics.median(x - y for x, y in zip(times[a], times[b]))
 
         medians["split"] = {
-            "ssim": paired("engine", "no_ssim"),
-            "other": paired("no_ssim", "no_metrics"),
+            "image": paired("engine", "no_image"),
+            "objective": paired("no_image", "no_metrics"),
             "lane": paired("no_metrics", "step"),
         }
     return {**medians, "max_diff": max_diff, "max_diff_engine": max_diff_engine, "status": run.lanes[0].status}
@@ -277,23 +279,23 @@ def _ablation_text(r: dict) -> str:
     """Where the engine's time beyond the step goes (medians of per-iteration differences, ms)."""
     split = r["split"]
     return (
-        f"engine − step {r['engine'] - r['step']:.2f} ms: SSIM {split['ssim']:.2f}, "
-        f"other metrics {split['other']:.2f}, lane {split['lane']:.2f}"
+        f"engine − step {r['engine'] - r['step']:.2f} ms: image metrics {split['image']:.2f}, "
+        f"objective {split['objective']:.2f}, lane {split['lane']:.2f}"
     )
 
 
 def ablation_table(rows: list[dict]) -> list[str]:
     lines = [
-        "| case | size | step ms | engine ms | engine without SSIM | engine without metrics "
-        "| SSIM | other metrics | lane | SSIM / step |",
+        "| case | size | step ms | engine ms | engine without image metrics | engine without metrics "
+        "| image metrics | objective | lane | image metrics / step |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         split = r["split"]
         lines.append(
-            f"| {r['case']} | {r['size']} | {r['step']:.2f} | {r['engine']:.2f} | {r['no_ssim']:.2f} "
-            f"| {r['no_metrics']:.2f} | {split['ssim']:.2f} | {split['other']:.2f} | {split['lane']:.2f} "
-            f"| {split['ssim'] / r['step']:.2f} |"
+            f"| {r['case']} | {r['size']} | {r['step']:.2f} | {r['engine']:.2f} | {r['no_image']:.2f} "
+            f"| {r['no_metrics']:.2f} | {split['image']:.2f} | {split['objective']:.2f} | {split['lane']:.2f} "
+            f"| {split['image'] / r['step']:.2f} |"
         )
     return lines
 
@@ -327,7 +329,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--ablation",
         action="store_true",
-        help="also step engines without SSIM and without any metric (where the engine's extra time goes)",
+        help="also step engines without image metrics and without any metric (where the engine's extra time goes)",
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

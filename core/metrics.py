@@ -13,7 +13,8 @@ numbers). Colour images average over channels like skimage's ``channel_axis``.
 The window means are separable box sums (7 consecutive samples summed along W, then along H,
 each one ``sum`` over a strided window view), computed for three maps of x (x, x² and x·ref
 with the reference's terms folded in) in one stacked pass; the reference's own means and the
-constants that depend only on it are cached.
+constants that depend only on it are cached. For a CPU image of the reference's shape the compiled
+one-pass kernel of :mod:`core.fused_metrics` gives the same SSIM, rel_change, rec_error and PSNR.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import weakref
 
 import torch
 from torch import Tensor
+
+from . import fused_metrics
 
 METRIC_NAMES = ("rel_change", "rec_error", "psnr", "ssim", "objective", "opt_error", "opt_bound", "accepted")
 SSIM_WINDOW = 7
@@ -156,6 +159,9 @@ class MetricContext:
         _check_ssim_shape(x, "x")
         cached = self._for(x)
         ref = cached["ref"]
+        fused = self._fused(x)
+        if fused is not None:  # one compiled pass
+            return torch.tensor(fused.sums(x)[0], dtype=x.dtype)
         # SSIM map (Wang et al. 2004, eq. 13): (A1·A2) / (B1·B2) with A1 = 2 μx μy + C1,
         # B1 = μx² + μy² + C1, A2 = 2 σxy + C2, B2 = σx² + σy² + C2, where E is the 7×7 window
         # mean, σxy = c (E[x·ref] − μx μy), σx² = c (E[x²] − μx²), c = 49/48 (sample covariance).
@@ -193,6 +199,23 @@ class MetricContext:
         a2_b2 = sums[1:].sub_(a1_b1)  # A2/c, B2/c
         products = a1_b1.mul_(a2_b2)  # A1·A2/c, B1·B2/c
         return torch.div(products[0], products[1]).sum(dim=dims)
+
+    def _fused(self, x: Tensor):
+        """The :class:`core.fused_metrics.FusedImageMetrics` for x, or None where it does not apply."""
+        if not fused_metrics.applies(x, self.ref):
+            return None
+        c = self._for(x)
+        if "fused" not in c:
+            c["fused"] = fused_metrics.FusedImageMetrics(c["ref"], self.data_range, c["psnr_offset"], c["ref_norm"])
+        return c["fused"]
+
+    def image_metrics(self, x: Tensor, x_old: Tensor | None) -> dict[str, Tensor] | None:
+        """rel_change (with ``x_old``), rec_error, psnr and ssim of x from one compiled pass, or
+        None where it does not apply (then use :func:`rel_change`, :meth:`errors`, :meth:`ssim`)."""
+        fused = self._fused(x)
+        if fused is None or (x_old is not None and (x_old.shape != x.shape or x_old.dtype != x.dtype)):
+            return None
+        return fused.metrics(x, x_old)
 
     def rec_error(self, x: Tensor) -> Tensor:
         """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
@@ -362,13 +385,19 @@ def applicable_metrics(
     if image is None:
         image = problem.to_image(x_new)
     out = {}
-    if x_old is not None:
-        out["rel_change"] = rel_change(image, problem.to_image(x_old) if image_old is None else image_old)
-    if problem.x_true is not None:
-        ctx = context if context is not None else context_for(problem.x_true)
-        out["rec_error"], out["psnr"] = ctx.errors(image)
-        if min(image.shape[-2:]) >= SSIM_WINDOW:
-            out["ssim"] = ctx.ssim(image)
+    if x_old is not None and image_old is None:
+        image_old = problem.to_image(x_old)
+    ctx = None if problem.x_true is None else (context if context is not None else context_for(problem.x_true))
+    fused = None if ctx is None else ctx.image_metrics(image, image_old)
+    if fused is not None:  # all four from one compiled pass
+        out.update((name, fused[name]) for name in METRIC_NAMES if name in fused)
+    else:
+        if x_old is not None:
+            out["rel_change"] = rel_change(image, image_old)
+        if ctx is not None:
+            out["rec_error"], out["psnr"] = ctx.errors(image)
+            if min(image.shape[-2:]) >= SSIM_WINDOW:
+                out["ssim"] = ctx.ssim(image)
     objective = info.get("objective")
     if objective is None:
         g_x = info.get("prior_value")

@@ -335,7 +335,15 @@ def test_each_lane_has_its_own_random_stream(fake_solvers):
     assert first.metrics["rel_change"][0] > 0  # the noise really is random per step
 
 
-def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch):
+@pytest.mark.parametrize("compiled_metrics", [False, True])
+def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch, compiled_metrics):
+    """No host sync between checks. The compiled image metrics (core/fused_metrics.py) run on CPU
+    images only, where there is no device to wait for: they read the images through numpy views
+    (``Tensor.numpy``) and nothing else."""
+    from core import fused_metrics
+
+    if not compiled_metrics:
+        monkeypatch.setattr(fused_metrics, "planes_sums", None)
     run = Run(make_config([FISTA, {"label": "ADMM", "solver": "admm", "prior": "l1"}], sync_every=1000))
     run.step(1)  # first step computes the Lipschitz constant / factorisations once
     calls = []
@@ -348,6 +356,9 @@ def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch)
 
         monkeypatch.setattr(torch.Tensor, name, spy)
     run.step(5)
+    if compiled_metrics:
+        assert calls and set(calls) == {"numpy"}
+        calls.clear()
     assert calls == []
     run.check()  # the one synchronisation for all lanes
     assert calls.count("cpu") == 1

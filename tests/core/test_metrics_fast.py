@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -113,8 +114,26 @@ def test_separable_window_mean_equals_the_average_pool(shape):
     np.testing.assert_allclose(_window_mean(t).numpy(), _avg_pool_window_mean(t).numpy(), rtol=0, atol=1e-15)
 
 
+@pytest.fixture(params=["fused", "torch"])
+def ssim_path(request, monkeypatch):
+    """Run a test with the compiled one-pass SSIM (core/fused_metrics.py) and with the torch path."""
+    from core import fused_metrics
+
+    if request.param == "torch":
+        monkeypatch.setattr(fused_metrics, "planes_sums", None)
+    else:
+        assert fused_metrics.planes_sums is not None, "numba is a dependency: the compiled SSIM must be there"
+        calls = []
+        kernel = fused_metrics.planes_sums
+        monkeypatch.setattr(fused_metrics, "planes_sums", lambda *args: calls.append(1) or kernel(*args))
+        yield request.param
+        assert calls, "the compiled SSIM was not used"
+        return
+    yield request.param
+
+
 @pytest.mark.parametrize("shape", [(64, 80), (3, 48, 56), (150, 70), (3, 140, 40), (1, 71, 9)])
-def test_ssim_equals_skimage_in_float64_on_larger_images(shape):
+def test_ssim_equals_skimage_in_float64_on_larger_images(shape, ssim_path):
     rng = np.random.default_rng(11)
     clean = rng.random(shape)
     noisy = clean + 0.1 * rng.standard_normal(shape)
@@ -126,7 +145,7 @@ def test_ssim_equals_skimage_in_float64_on_larger_images(shape):
     assert abs(got - expected) < 1e-12
 
 
-def test_ssim_in_float32_stays_within_float32_rounding_of_skimage():
+def test_ssim_in_float32_stays_within_float32_rounding_of_skimage(ssim_path):
     """The bracket form (A2/c = W[2x·ref + k] − A1, B2/c = W[x² + ref² + k] − B1) subtracts
     window sums of size ≈ E[x²] + E[ref²] to get variances; on a natural image with noise it
     stays within a few float32 roundings of skimage's float64 value (1e-6 here)."""
@@ -140,7 +159,7 @@ def test_ssim_in_float32_stays_within_float32_rounding_of_skimage():
     assert abs(got.item() - expected) < 5e-6
 
 
-def test_ssim_context_does_not_modify_its_inputs_or_cache():
+def test_ssim_context_does_not_modify_its_inputs_or_cache(ssim_path):
     ref = torch.rand(1, 20, 20, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     x = ref + 0.05
     ctx = MetricContext(ref)
@@ -270,3 +289,56 @@ def test_ssim_in_row_bands_equals_skimage_per_image_of_a_batch():
             np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
     finally:
         metrics.SSIM_BAND_ELEMENTS = saved
+
+
+@pytest.mark.parametrize("shape", [(40, 52), (3, 33, 29)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_compiled_image_metrics_equal_the_torch_metrics(shape, dtype, monkeypatch):
+    """MetricContext.image_metrics (one compiled pass, core/fused_metrics.py) gives rel_change,
+    rec_error, PSNR (of clip(x, 0, 1): x leaves [0, 1] here) and SSIM equal to the torch
+    functions, and the engine's metric assembly uses it."""
+    from core import fused_metrics
+
+    gen = torch.Generator().manual_seed(len(shape))
+    ref = torch.rand(*shape, dtype=torch.float64, generator=gen)
+    x = (ref + 0.2 * torch.randn(*shape, dtype=torch.float64, generator=gen)).to(dtype)
+    x_old = (ref + 0.3 * torch.randn(*shape, dtype=torch.float64, generator=gen)).to(dtype)
+    ref = ref.to(dtype)
+    ctx = MetricContext(ref)
+    got = ctx.image_metrics(x, x_old)
+    expected_rec, expected_psnr = MetricContext(ref).errors(x.clone())
+    tol = 1e-12 if dtype == torch.float64 else 2e-6
+    for name, expected in (
+        ("rel_change", rel_change(x, x_old)),
+        ("rec_error", expected_rec),
+        ("psnr", expected_psnr),
+        ("ssim", MetricContext(ref).ssim(x)),
+    ):
+        assert got[name].dtype == dtype and got[name].dim() == 0
+        assert abs(float(got[name]) - float(expected)) <= tol * max(1.0, abs(float(expected))), name
+    channel_axis = 0 if len(shape) == 3 else None
+    skimage_value = structural_similarity(
+        x.double().numpy(), ref.double().numpy(), data_range=1, channel_axis=channel_axis
+    )
+    assert abs(float(got["ssim"]) - skimage_value) < (1e-12 if dtype == torch.float64 else 1e-6)
+    assert "rel_change" not in ctx.image_metrics(x, None)
+    assert float(ctx.image_metrics(ref.clone(), None)["psnr"]) == float("inf")
+    for bad in (float("nan"), float("inf")):  # propagated as by the torch functions
+        broken = x.clone()
+        broken[..., 3, 4] = bad
+        got_bad = ctx.image_metrics(broken, x_old)
+        rec_bad, psnr_bad = MetricContext(ref).errors(broken.clone())
+        for name, expected in (("rel_change", rel_change(broken, x_old)), ("rec_error", rec_bad), ("psnr", psnr_bad)):
+            np.testing.assert_allclose(float(got_bad[name]), float(expected), rtol=tol, err_msg=name)
+        assert math.isnan(float(got_bad["ssim"]))
+    # the lane's metrics come from that pass, with the same values as the torch path
+    problem = SimpleNamespace(x_true=ref, to_image=lambda z: z, objective=lambda z, prior: torch.zeros((), dtype=dtype))
+    calls = []
+    kernel = fused_metrics.planes_sums
+    monkeypatch.setattr(fused_metrics, "planes_sums", lambda *a: calls.append(1) or kernel(*a))
+    fused = compute_metrics(problem, None, x, x_old, context=MetricContext(ref))
+    assert calls
+    monkeypatch.setattr(fused_metrics, "planes_sums", None)
+    plain = compute_metrics(problem, None, x, x_old, context=MetricContext(ref))
+    for name in ("rel_change", "rec_error", "psnr", "ssim"):
+        assert abs(float(fused[name]) - float(plain[name])) <= tol * max(1.0, abs(float(plain[name]))), name

@@ -1,0 +1,182 @@
+"""Mean SSIM (and the error sums of the other image metrics) in one pass: a compiled CPU kernel (numba).
+
+:meth:`core.metrics.MetricContext.ssim` in torch's eager operators makes about forty passes over
+image-sized arrays (forming the maps, two separable window sums, the map arithmetic), all
+memory-bound; after a solver step has filled the caches with its own arrays they dominate the
+engine's per-iteration cost. This kernel reads x and the reference once, row by row: it keeps the
+7-row column sums of x, x² and x·ref as running sums, slides a 7-column window along each output
+row, and adds up the SSIM map (Wang et al. 2004, eq. 13, scikit-image's defaults: uniform 7×7
+window, sample covariance, the valid region) with the reference-only window means μ_y and
+E[ref²] precomputed. Sums and the map are accumulated in float64, so in float64 it equals
+scikit-image to rounding and in float32 it is at least as accurate as the torch path.
+
+While each row enters the window the kernel also adds up, for the engine's other image metrics,
+Σ(x − x_old)² and Σx_old² (relative change), Σ(x − ref)² (reconstruction error) and
+Σ(clip(x, 0, R) − ref)² (PSNR), so that a lane's image metrics read x, x_old and ref once.
+
+``planes_sums`` is ``None`` when numba cannot be imported; callers then use the torch path.
+numba compiles the kernel at its first call per input dtype and caches the machine code on disk
+where it can write its cache.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+try:  # pragma: no cover - exercised by the import itself
+    import numba
+except Exception:  # noqa: BLE001 - any import failure means: no kernel
+    numba = None
+
+WINDOW = 7
+
+
+def _plane_sums(x, y, old, has_old, data_range, mu_y, e_yy, c1, c2, cov_norm, sums):
+    """Add one (H, W) plane's sums to ``sums``: [SSIM map, Σ(x − old)², Σold², Σ(x − y)²,
+    Σ(clip(x, 0, R) − y)²] (module docstring). The loops over a row have no carried dependency
+    (the window sums along a row are differences of prefix sums), so the compiler vectorises them."""
+    height, width = x.shape
+    cols = width - WINDOW + 1
+    inv = 1.0 / (WINDOW * WINDOW)
+    sx, sxx, sxy = np.zeros(width), np.zeros(width), np.zeros(width)  # 7-row column sums
+    px, pxx, pxy = np.zeros(width + 1), np.zeros(width + 1), np.zeros(width + 1)  # their prefix sums
+    change = old_sq = err = clipped = 0.0
+    for r in range(height):  # row r enters the column sums (and the error sums) once
+        for j in range(width):  # (without a previous image, ``old`` is x: the change sums are 0)
+            a, b, o = np.float64(x[r, j]), np.float64(y[r, j]), np.float64(old[r, j])
+            sx[j] += a
+            sxx[j] += a * a
+            sxy[j] += a * b
+            e = a - b
+            err += e * e
+            c = min(max(a, 0.0), data_range) - b
+            clipped += c * c
+            change += (a - o) * (a - o)
+            old_sq += o * o
+        i = r - WINDOW + 1  # the output row whose window now ends at row r
+        if i < 0:
+            continue
+        if i > 0:  # the row above the window leaves the column sums
+            for j in range(width):
+                p, q = np.float64(x[i - 1, j]), np.float64(y[i - 1, j])
+                sx[j] -= p
+                sxx[j] -= p * p
+                sxy[j] -= p * q
+        for j in range(cols):  # window sums along the row: 7 shifted adds, no carried dependency
+            px[j] = sx[j] + sx[j + 1] + sx[j + 2] + sx[j + 3] + sx[j + 4] + sx[j + 5] + sx[j + 6]
+            pxx[j] = sxx[j] + sxx[j + 1] + sxx[j + 2] + sxx[j + 3] + sxx[j + 4] + sxx[j + 5] + sxx[j + 6]
+            pxy[j] = sxy[j] + sxy[j + 1] + sxy[j + 2] + sxy[j + 3] + sxy[j + 4] + sxy[j + 5] + sxy[j + 6]
+        total = 0.0
+        for j in range(cols):
+            mx, my = px[j] * inv, mu_y[i, j]
+            var_x = cov_norm * (pxx[j] * inv - mx * mx)
+            var_y = cov_norm * (e_yy[i, j] - my * my)
+            cov = cov_norm * (pxy[j] * inv - mx * my)
+            total += ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (var_x + var_y + c2))
+        sums[0] += total
+    if has_old:
+        sums[1] += change
+        sums[2] += old_sq
+    sums[3] += err
+    sums[4] += clipped
+
+
+def _planes_sums(x, y, old, has_old, data_range, mu_y, e_yy, c1, c2, cov_norm):
+    """:func:`_plane_sums` over the planes (P, H, W); the SSIM entry is the mean over the planes."""
+    sums = np.zeros(5)
+    for plane in range(x.shape[0]):
+        _plane_sums(
+            x[plane], y[plane], old[plane], has_old, data_range, mu_y[plane], e_yy[plane], c1, c2, cov_norm, sums
+        )
+    sums[0] /= x.shape[0] * mu_y.shape[1] * mu_y.shape[2]
+    return sums
+
+
+if numba is not None:
+    # reassociation (and contraction) only, so that the row reductions vectorise; no fast-math
+    # assumptions about NaN or infinities, which the metrics must propagate
+    _FLAGS = {"reassoc", "contract", "nsz"}
+    _plane_sums = numba.njit(cache=True, nogil=True, fastmath=_FLAGS)(_plane_sums)
+    planes_sums = numba.njit(cache=True, nogil=True, fastmath=_FLAGS)(_planes_sums)
+else:  # pragma: no cover - without numba
+    planes_sums = None
+
+
+def _window_mean(planes: np.ndarray) -> np.ndarray:
+    """7×7 uniform means over the valid region of each plane (P, H, W), float64, by cumulative sums."""
+    padded = np.zeros((planes.shape[0], planes.shape[1] + 1, planes.shape[2] + 1))
+    padded[:, 1:, 1:] = planes
+    sums = padded.cumsum(axis=1).cumsum(axis=2)
+    w = WINDOW
+    return (sums[:, w:, w:] - sums[:, :-w, w:] - sums[:, w:, :-w] + sums[:, :-w, :-w]) / (w * w)
+
+
+def applies(x: torch.Tensor, ref: torch.Tensor) -> bool:
+    """Whether the kernel computes x's metrics: numba present, x a CPU image of the reference's
+    shape, float32 or float64, no gradient, at least 7×7."""
+    return (
+        planes_sums is not None
+        and x.device.type == "cpu"
+        and x.shape == ref.shape
+        and not x.requires_grad
+        and x.dtype in (torch.float32, torch.float64)
+        and min(x.shape[-2:]) >= WINDOW
+    )
+
+
+def as_planes(t: torch.Tensor) -> np.ndarray:
+    """``t`` (…, H, W) on the CPU as a numpy array of planes (P, H, W) (a view where possible)."""
+    return t.detach().reshape(-1, *t.shape[-2:]).numpy()
+
+
+class FusedImageMetrics:
+    """The reference's part of the kernel for one reference (…, H, W) and data range R.
+
+    Parameters
+    ----------
+    ref : Tensor
+        The reference on the CPU, in the dtype of the images it will measure.
+    data_range : float
+    psnr_offset : float
+        10 log₁₀(R²·N), N the pixels of one image.
+    ref_norm : float
+        ‖ref‖ (floored at the dtype's tiny).
+    """
+
+    def __init__(self, ref: torch.Tensor, data_range: float, psnr_offset: float, ref_norm: float):
+        self.ref = np.ascontiguousarray(as_planes(ref))
+        ref64 = self.ref.astype(np.float64)
+        self.mu_y, self.e_yy = _window_mean(ref64), _window_mean(ref64 * ref64)
+        self.data_range, self.psnr_offset, self.ref_norm = float(data_range), float(psnr_offset), float(ref_norm)
+        self.c1, self.c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+        self.cov_norm = WINDOW * WINDOW / (WINDOW * WINDOW - 1.0)
+
+    def sums(self, x: torch.Tensor, old: torch.Tensor | None = None) -> np.ndarray:
+        """[mean SSIM, Σ(x − old)², Σold², Σ(x − ref)², Σ(clip(x, 0, R) − ref)²] (float64)."""
+        planes = np.ascontiguousarray(as_planes(x))
+        old_planes = planes if old is None else np.ascontiguousarray(as_planes(old))
+        return planes_sums(
+            planes,
+            self.ref,
+            old_planes,
+            old is not None,
+            self.data_range,
+            self.mu_y,
+            self.e_yy,
+            self.c1,
+            self.c2,
+            self.cov_norm,
+        )
+
+    def metrics(self, x: torch.Tensor, old: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """rec_error, psnr, ssim and (with ``old``) rel_change of x as 0-d tensors of x's dtype,
+        defined as in core.metrics (PSNR of clip(x, 0, R); rel_change's denominator floored at tiny)."""
+        ssim_mean, change, old_sq, err, clipped = self.sums(x, old)
+        psnr_db = math.inf if clipped == 0.0 else self.psnr_offset - 10.0 * math.log10(clipped)
+        values = [math.sqrt(err) / self.ref_norm, psnr_db, ssim_mean]
+        if old is not None:
+            values.append(math.sqrt(change) / max(math.sqrt(old_sq), torch.finfo(x.dtype).tiny))
+        return dict(zip(("rec_error", "psnr", "ssim", "rel_change"), torch.tensor(values, dtype=x.dtype).unbind()))
