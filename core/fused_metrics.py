@@ -180,3 +180,23 @@ class FusedImageMetrics:
         if old is not None:
             values.append(math.sqrt(change) / max(math.sqrt(old_sq), torch.finfo(x.dtype).tiny))
         return dict(zip(("rec_error", "psnr", "ssim", "rel_change"), torch.tensor(values, dtype=x.dtype).unbind()))
+
+
+def kernel_for(context, x: torch.Tensor) -> FusedImageMetrics | None:
+    """The kernel's reference part for x, built once per dtype and kept in the cache of
+    ``context`` (a :class:`core.metrics.MetricContext`); None where :func:`applies` does not hold."""
+    if not applies(x, context.ref):
+        return None
+    cache = context.cache_for(x)
+    if "fused" not in cache:
+        cache["fused"] = FusedImageMetrics(cache["ref"], context.data_range, cache["psnr_offset"], cache["ref_norm"])
+    return cache["fused"]
+
+
+def image_metrics(context, x: torch.Tensor, x_old: torch.Tensor | None) -> dict[str, torch.Tensor] | None:
+    """:meth:`FusedImageMetrics.metrics` of x against ``context``'s reference, or None where the
+    kernel does not apply (x, or ``x_old`` of another shape or dtype)."""
+    kernel = kernel_for(context, x)
+    if kernel is None or (x_old is not None and (x_old.shape != x.shape or x_old.dtype != x.dtype)):
+        return None
+    return kernel.metrics(x, x_old)

@@ -111,7 +111,7 @@ class MetricContext:
         self.data_range = float(data_range)
         self._cache: dict[tuple, dict[str, Tensor]] = {}
 
-    def _for(self, like: Tensor) -> dict[str, Tensor]:
+    def cache_for(self, like: Tensor) -> dict[str, Tensor]:
         key = (like.device, like.dtype)
         if key not in self._cache:
             ref = self.ref.to(device=like.device, dtype=like.dtype)
@@ -140,7 +140,7 @@ class MetricContext:
         per image (N pixels per image). The squared norms of one real image are dot products.
         """
         self._check(x)
-        cached = self._for(x)
+        cached = self.cache_for(x)
         ref = cached["ref"]
         e = x - ref
         if e.shape != ref.shape or not _dot_ready(e):  # a batch, or complex
@@ -157,11 +157,11 @@ class MetricContext:
         """Mean SSIM (skimage defaults, see module notes); x is not clipped."""
         self._check(x)
         _check_ssim_shape(x, "x")
-        cached = self._for(x)
+        cached = self.cache_for(x)
         ref = cached["ref"]
-        fused = self._fused(x)
-        if fused is not None:  # one compiled pass
-            return torch.tensor(fused.sums(x)[0], dtype=x.dtype)
+        kernel = fused_metrics.kernel_for(self, x)
+        if kernel is not None:  # one compiled pass
+            return torch.tensor(kernel.sums(x)[0], dtype=x.dtype)
         # SSIM map (Wang et al. 2004, eq. 13): (A1·A2) / (B1·B2) with A1 = 2 μx μy + C1,
         # B1 = μx² + μy² + C1, A2 = 2 σxy + C2, B2 = σx² + σy² + C2, where E is the 7×7 window
         # mean, σxy = c (E[x·ref] − μx μy), σx² = c (E[x²] − μx²), c = 49/48 (sample covariance).
@@ -200,22 +200,10 @@ class MetricContext:
         products = a1_b1.mul_(a2_b2)  # A1·A2/c, B1·B2/c
         return torch.div(products[0], products[1]).sum(dim=dims)
 
-    def _fused(self, x: Tensor):
-        """The :class:`core.fused_metrics.FusedImageMetrics` for x, or None where it does not apply."""
-        if not fused_metrics.applies(x, self.ref):
-            return None
-        c = self._for(x)
-        if "fused" not in c:
-            c["fused"] = fused_metrics.FusedImageMetrics(c["ref"], self.data_range, c["psnr_offset"], c["ref_norm"])
-        return c["fused"]
-
     def image_metrics(self, x: Tensor, x_old: Tensor | None) -> dict[str, Tensor] | None:
-        """rel_change (with ``x_old``), rec_error, psnr and ssim of x from one compiled pass, or
-        None where it does not apply (then use :func:`rel_change`, :meth:`errors`, :meth:`ssim`)."""
-        fused = self._fused(x)
-        if fused is None or (x_old is not None and (x_old.shape != x.shape or x_old.dtype != x.dtype)):
-            return None
-        return fused.metrics(x, x_old)
+        """rel_change (with ``x_old``), rec_error, psnr, ssim from one compiled pass, or None where
+        it does not apply (:func:`core.fused_metrics.image_metrics`)."""
+        return fused_metrics.image_metrics(self, x, x_old)
 
     def rec_error(self, x: Tensor) -> Tensor:
         """‖x − ref‖ / ‖ref‖ over all elements (denominator floored at the dtype's tiny)."""
