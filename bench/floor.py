@@ -27,10 +27,16 @@ A second part measures memory: bytes of history per iteration (the lane's metric
 step times, ``Run.memory_bytes``) and the growth of the resident set over a long run of cheap
 iterations (ISTA, Haar, 64²).
 
+With ``--gui SIZE ...`` a third part measures, in the same run, the live window's iteration rate
+against headless (the real window, offscreen, on bench/gui_rate.py's config: the default problem
+with ISTA and ADMM lanes added; interleaved segments). bench/gui_rate.py measures the rest of
+the window's targets (repaints, edits, autosave, a long run).
+
 Usage::
 
     python bench/floor.py [--iterations N] [--threads T] [--sizes 256 512] [--cases ...]
                           [--memory-iterations N] [--clock cpu|wall] [--markdown PATH] [--ablation]
+                          [--gui 64 512] [--gui-seconds S] [--gui-rounds R]
 """
 
 from __future__ import annotations
@@ -317,6 +323,39 @@ def memory_lines(m: dict) -> list[str]:
     return lines
 
 
+def gui_ratios(sizes: list[int], seconds: float, rounds: int) -> list[tuple[int, float, float]]:
+    """(size, headless it/s, window it/s) medians of ``rounds`` interleaved segments: the real
+    window (offscreen) playing bench/gui_rate.py's config (default problem + ISTA and ADMM lanes)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import gui_rate  # bench/gui_rate.py, next to this file
+
+    from workbench.app import make_app
+
+    app = make_app()
+    out = []
+    for size in sizes:
+        config = gui_rate.bench_config(size, iterations=10**7)
+        window = gui_rate.make_window(config, None, 1.0)
+        headless, windowed = [], []
+        for _ in range(rounds):
+            headless.append(gui_rate.headless_rate(config, seconds))
+            windowed.append(gui_rate.window_rate(app, window, seconds)[0])
+        gui_rate.close(app, window)
+        out.append((size, statistics.median(headless), statistics.median(windowed)))
+        print(
+            f"GUI {size}²: headless {out[-1][1]:.1f} it/s, window {out[-1][2]:.1f} it/s, "
+            f"window/headless {out[-1][2] / out[-1][1]:.2f} (target ≥ 0.9)",
+            flush=True,
+        )
+    return out
+
+
+def gui_table(gui: list[tuple[int, float, float]]) -> list[str]:
+    lines = ["| size | headless it/s | window it/s | window/headless (target ≥ 0.9) |", "|---:|---:|---:|---:|"]
+    lines += [f"| {size} | {h:.1f} | {w:.1f} | {w / h:.2f} |" for size, h, w in gui]
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iterations", type=int, default=40, help="measured iterations per case")
@@ -326,6 +365,16 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-iterations", type=int, default=20000, help="0 skips the memory part")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall time")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    parser.add_argument(
+        "--gui",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="SIZE",
+        help="also the live window's rate against headless at these sizes (offscreen, bench/gui_rate.py's config)",
+    )
+    parser.add_argument("--gui-seconds", type=float, default=5.0, help="length of each GUI segment")
+    parser.add_argument("--gui-rounds", type=int, default=3, help="headless/window segment pairs per size")
     parser.add_argument(
         "--ablation",
         action="store_true",
@@ -367,8 +416,11 @@ def main(argv=None) -> int:
                 print(f"  {_ablation_text(r)}", flush=True)
             if r["max_diff_engine"] != 0.0:
                 print(f"  note: engine and step iterates differ by {r['max_diff_engine']:.1e}")
+    gui = gui_ratios(args.gui, args.gui_seconds, args.gui_rounds) if args.gui else []
     if args.markdown:
-        text = header + "\n\n" + "\n".join(table(rows)) + "\n"
+        text = header + "\n\n" + ("\n".join(table(rows)) + "\n" if rows else "")
+        if gui:
+            text += "\n" + "\n".join(gui_table(gui)) + "\n"
         if args.ablation:
             text += "\n" + "\n".join(ablation_table(rows)) + "\n"
         if memory:
