@@ -14,95 +14,100 @@ While each row enters the window the kernel also adds up, for the engine's other
 Σ(x − x_old)² and Σx_old² (relative change), Σ(x − ref)² (reconstruction error) and
 Σ(clip(x, 0, R) − ref)² (PSNR), so that a lane's image metrics read x, x_old and ref once.
 
-``planes_sums`` is ``None`` when numba cannot be imported; callers then use the torch path.
-numba compiles the kernel at its first call per input dtype and caches the machine code on disk
-where it can write its cache.
+:func:`kernel` imports numba and compiles the kernel at its first call (importing numba costs a
+third of a second, so a program that never measures an image does not pay it), and returns None
+when numba cannot be imported; callers then use the torch path. numba compiles once per input
+dtype and caches the machine code on disk where it can write (else it compiles in every process).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import torch
 
-try:  # pragma: no cover - exercised by the import itself
-    import numba
-except Exception:  # noqa: BLE001 - any import failure means: no kernel
-    numba = None
-
 WINDOW = 7
 
 
-def _plane_sums(x, y, old, has_old, data_range, mu_y, e_yy, c1, c2, cov_norm, sums):
-    """Add one (H, W) plane's sums to ``sums``: [SSIM map, Σ(x − old)², Σold², Σ(x − y)²,
-    Σ(clip(x, 0, R) − y)²] (module docstring). The loops over a row have no carried dependency
-    (the window sums along a row are differences of prefix sums), so the compiler vectorises them."""
-    height, width = x.shape
+def _planes_sums(x, y, old, has_old, data_range, mu_y, e_yy, c1, c2, cov_norm):
+    """[mean SSIM, Σ(x − old)², Σold², Σ(x − y)², Σ(clip(x, 0, R) − y)²] over the planes (P, H, W)
+    of x (module docstring). The loops along a row carry no dependency (the window sums along a
+    row are 7 shifted adds), so the compiler vectorises them."""
+    planes, height, width = x.shape
     cols = width - WINDOW + 1
     inv = 1.0 / (WINDOW * WINDOW)
-    sx, sxx, sxy = np.zeros(width), np.zeros(width), np.zeros(width)  # 7-row column sums
-    px, pxx, pxy = np.zeros(width + 1), np.zeros(width + 1), np.zeros(width + 1)  # their prefix sums
-    change = old_sq = err = clipped = 0.0
-    for r in range(height):  # row r enters the column sums (and the error sums) once
-        for j in range(width):  # (without a previous image, ``old`` is x: the change sums are 0)
-            a, b, o = np.float64(x[r, j]), np.float64(y[r, j]), np.float64(old[r, j])
-            sx[j] += a
-            sxx[j] += a * a
-            sxy[j] += a * b
-            e = a - b
-            err += e * e
-            c = min(max(a, 0.0), data_range) - b
-            clipped += c * c
-            change += (a - o) * (a - o)
-            old_sq += o * o
-        i = r - WINDOW + 1  # the output row whose window now ends at row r
-        if i < 0:
-            continue
-        if i > 0:  # the row above the window leaves the column sums
-            for j in range(width):
-                p, q = np.float64(x[i - 1, j]), np.float64(y[i - 1, j])
-                sx[j] -= p
-                sxx[j] -= p * p
-                sxy[j] -= p * q
-        for j in range(cols):  # window sums along the row: 7 shifted adds, no carried dependency
-            px[j] = sx[j] + sx[j + 1] + sx[j + 2] + sx[j + 3] + sx[j + 4] + sx[j + 5] + sx[j + 6]
-            pxx[j] = sxx[j] + sxx[j + 1] + sxx[j + 2] + sxx[j + 3] + sxx[j + 4] + sxx[j + 5] + sxx[j + 6]
-            pxy[j] = sxy[j] + sxy[j + 1] + sxy[j + 2] + sxy[j + 3] + sxy[j + 4] + sxy[j + 5] + sxy[j + 6]
-        total = 0.0
-        for j in range(cols):
-            mx, my = px[j] * inv, mu_y[i, j]
-            var_x = cov_norm * (pxx[j] * inv - mx * mx)
-            var_y = cov_norm * (e_yy[i, j] - my * my)
-            cov = cov_norm * (pxy[j] * inv - mx * my)
-            total += ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (var_x + var_y + c2))
-        sums[0] += total
-    if has_old:
-        sums[1] += change
-        sums[2] += old_sq
-    sums[3] += err
-    sums[4] += clipped
-
-
-def _planes_sums(x, y, old, has_old, data_range, mu_y, e_yy, c1, c2, cov_norm):
-    """:func:`_plane_sums` over the planes (P, H, W); the SSIM entry is the mean over the planes."""
+    ssim_sum = change = old_sq = err = clipped = 0.0
+    for plane in range(planes):
+        xp, yp, op = x[plane], y[plane], old[plane]
+        sx, sxx, sxy = np.zeros(width), np.zeros(width), np.zeros(width)  # 7-row column sums
+        hx, hxx, hxy = np.zeros(cols), np.zeros(cols), np.zeros(cols)  # 7×7 window sums of one row
+        for r in range(height):  # row r enters the column sums (and the error sums) once
+            for j in range(width):  # (without a previous image, ``old`` is x: the change sums are 0)
+                a, b, o = np.float64(xp[r, j]), np.float64(yp[r, j]), np.float64(op[r, j])
+                sx[j] += a
+                sxx[j] += a * a
+                sxy[j] += a * b
+                e = a - b
+                err += e * e
+                c = min(max(a, 0.0), data_range) - b
+                clipped += c * c
+                change += (a - o) * (a - o)
+                old_sq += o * o
+            i = r - WINDOW + 1  # the output row whose window now ends at row r
+            if i < 0:
+                continue
+            if i > 0:  # the row above the window leaves the column sums
+                for j in range(width):
+                    p, q = np.float64(xp[i - 1, j]), np.float64(yp[i - 1, j])
+                    sx[j] -= p
+                    sxx[j] -= p * p
+                    sxy[j] -= p * q
+            for j in range(cols):
+                hx[j] = sx[j] + sx[j + 1] + sx[j + 2] + sx[j + 3] + sx[j + 4] + sx[j + 5] + sx[j + 6]
+                hxx[j] = sxx[j] + sxx[j + 1] + sxx[j + 2] + sxx[j + 3] + sxx[j + 4] + sxx[j + 5] + sxx[j + 6]
+                hxy[j] = sxy[j] + sxy[j + 1] + sxy[j + 2] + sxy[j + 3] + sxy[j + 4] + sxy[j + 5] + sxy[j + 6]
+            for j in range(cols):
+                mx, my = hx[j] * inv, mu_y[plane, i, j]
+                var_x = cov_norm * (hxx[j] * inv - mx * mx)
+                var_y = cov_norm * (e_yy[plane, i, j] - my * my)
+                cov = cov_norm * (hxy[j] * inv - mx * my)
+                ssim_sum += ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / (
+                    (mx * mx + my * my + c1) * (var_x + var_y + c2)
+                )
     sums = np.zeros(5)
-    for plane in range(x.shape[0]):
-        _plane_sums(
-            x[plane], y[plane], old[plane], has_old, data_range, mu_y[plane], e_yy[plane], c1, c2, cov_norm, sums
-        )
-    sums[0] /= x.shape[0] * mu_y.shape[1] * mu_y.shape[2]
+    sums[0] = ssim_sum / (planes * mu_y.shape[1] * mu_y.shape[2])
+    if has_old:
+        sums[1], sums[2] = change, old_sq
+    sums[3], sums[4] = err, clipped
     return sums
 
 
-if numba is not None:
+_KERNEL: dict = {}
+_KERNEL_LOCK = threading.Lock()
+
+
+def kernel():
+    """The compiled :func:`_planes_sums`, or None without numba (imported and compiled once)."""
+    with _KERNEL_LOCK:
+        if "planes_sums" not in _KERNEL:
+            _KERNEL["planes_sums"] = _compile()
+        return _KERNEL["planes_sums"]
+
+
+def _compile():
+    try:
+        import numba
+    except Exception:  # noqa: BLE001 - any import failure means: no kernel, the torch path
+        return None
     # reassociation (and contraction) only, so that the row reductions vectorise; no fast-math
     # assumptions about NaN or infinities, which the metrics must propagate
-    _FLAGS = {"reassoc", "contract", "nsz"}
-    _plane_sums = numba.njit(cache=True, nogil=True, fastmath=_FLAGS)(_plane_sums)
-    planes_sums = numba.njit(cache=True, nogil=True, fastmath=_FLAGS)(_planes_sums)
-else:  # pragma: no cover - without numba
-    planes_sums = None
+    flags = {"reassoc", "contract", "nsz"}
+    try:
+        return numba.njit(cache=True, nogil=True, fastmath=flags)(_planes_sums)
+    except RuntimeError:  # no writable cache location: compile in every process
+        return numba.njit(nogil=True, fastmath=flags)(_planes_sums)
 
 
 def _window_mean(planes: np.ndarray) -> np.ndarray:
@@ -118,12 +123,12 @@ def applies(x: torch.Tensor, ref: torch.Tensor) -> bool:
     """Whether the kernel computes x's metrics: numba present, x a CPU image of the reference's
     shape, float32 or float64, no gradient, at least 7×7."""
     return (
-        planes_sums is not None
-        and x.device.type == "cpu"
+        x.device.type == "cpu"
         and x.shape == ref.shape
         and not x.requires_grad
         and x.dtype in (torch.float32, torch.float64)
         and min(x.shape[-2:]) >= WINDOW
+        and kernel() is not None
     )
 
 
@@ -158,7 +163,7 @@ class FusedImageMetrics:
         """[mean SSIM, Σ(x − old)², Σold², Σ(x − ref)², Σ(clip(x, 0, R) − ref)²] (float64)."""
         planes = np.ascontiguousarray(as_planes(x))
         old_planes = planes if old is None else np.ascontiguousarray(as_planes(old))
-        return planes_sums(
+        return kernel()(
             planes,
             self.ref,
             old_planes,

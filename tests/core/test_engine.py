@@ -343,7 +343,7 @@ def test_stepping_does_not_synchronise_with_the_host_between_checks(monkeypatch,
     from core import fused_metrics
 
     if not compiled_metrics:
-        monkeypatch.setattr(fused_metrics, "planes_sums", None)
+        monkeypatch.setattr(fused_metrics, "kernel", lambda: None)
     run = Run(make_config([FISTA, {"label": "ADMM", "solver": "admm", "prior": "l1"}], sync_every=1000))
     run.step(1)  # first step computes the Lipschitz constant / factorisations once
     calls = []

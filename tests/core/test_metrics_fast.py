@@ -120,12 +120,12 @@ def ssim_path(request, monkeypatch):
     from core import fused_metrics
 
     if request.param == "torch":
-        monkeypatch.setattr(fused_metrics, "planes_sums", None)
+        monkeypatch.setattr(fused_metrics, "kernel", lambda: None)
     else:
-        assert fused_metrics.planes_sums is not None, "numba is a dependency: the compiled SSIM must be there"
+        kernel = fused_metrics.kernel()
+        assert kernel is not None, "numba is a dependency: the compiled SSIM must be there"
         calls = []
-        kernel = fused_metrics.planes_sums
-        monkeypatch.setattr(fused_metrics, "planes_sums", lambda *args: calls.append(1) or kernel(*args))
+        monkeypatch.setattr(fused_metrics, "kernel", lambda: lambda *args: calls.append(1) or kernel(*args))
         yield request.param
         assert calls, "the compiled SSIM was not used"
         return
@@ -334,11 +334,24 @@ def test_compiled_image_metrics_equal_the_torch_metrics(shape, dtype, monkeypatc
     # the lane's metrics come from that pass, with the same values as the torch path
     problem = SimpleNamespace(x_true=ref, to_image=lambda z: z, objective=lambda z, prior: torch.zeros((), dtype=dtype))
     calls = []
-    kernel = fused_metrics.planes_sums
-    monkeypatch.setattr(fused_metrics, "planes_sums", lambda *a: calls.append(1) or kernel(*a))
+    kernel = fused_metrics.kernel()
+    monkeypatch.setattr(fused_metrics, "kernel", lambda: lambda *a: calls.append(1) or kernel(*a))
     fused = compute_metrics(problem, None, x, x_old, context=MetricContext(ref))
     assert calls
-    monkeypatch.setattr(fused_metrics, "planes_sums", None)
+    monkeypatch.setattr(fused_metrics, "kernel", lambda: None)
     plain = compute_metrics(problem, None, x, x_old, context=MetricContext(ref))
     for name in ("rel_change", "rec_error", "psnr", "ssim"):
         assert abs(float(fused[name]) - float(plain[name])) <= tol * max(1.0, abs(float(plain[name]))), name
+
+
+def test_numba_is_imported_only_when_an_image_is_measured():
+    """core.metrics does not import numba (a third of a second) until the compiled kernel is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch; import core.metrics as m; assert 'numba' not in sys.modules; "
+        "ref = torch.rand(16, 16); m.MetricContext(ref).image_metrics(ref + 0.1, None); "
+        "assert 'numba' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
