@@ -2,7 +2,8 @@
 
 When the problem is the class the weights were trained for (sparse-coding SR ×2/×3/×4 with the
 ℓ0.8 prior of the Fig. 2 preset, μ = μ_opt = 1e-2, noise-free; see ``problem_class.mismatch``) and
-weights for its scale exist, x_A = A^l(x^{l−1}) is the trained network (core/learned/podm_stagewise/net.py).
+weights for its scale exist, x_A = A^l(x^{l−1}) is the trained unrolled proximal-point solver
+(core/learned/podm_stagewise/net.py).
 Otherwise the lane falls back to the plug-in denoiser (x_A = D(x^{l−1}, σ_l), as ``podm``) and
 says so: a ``UserWarning`` naming the reason, and ``info["trained_propagation"]`` = 0 at every
 stage (1 with the trained A). ``info["accept_rate"]`` is the running acceptance rate of (5).
@@ -93,7 +94,7 @@ _PARAMS = [
 def podm_stagewise(
     problem, *, prior, denoiser, mu, mu_opt, c, step_size, monotone, podm_weights, sigma_max, sigma_min, schedule_iters
 ):
-    """PODM whose network A^l is the stage-wise trained propagation (or the denoiser fallback).
+    """PODM whose A^l is the stage-wise trained propagation (or the denoiser fallback).
 
     Parameters
     ----------
