@@ -90,10 +90,11 @@ _KERNEL_LOCK = threading.Lock()
 
 def kernel():
     """The compiled :func:`_planes_sums`, or None without numba (imported and compiled once)."""
-    with _KERNEL_LOCK:
-        if "planes_sums" not in _KERNEL:
-            _KERNEL["planes_sums"] = _compile()
-        return _KERNEL["planes_sums"]
+    if "planes_sums" not in _KERNEL:  # the lock only until the first compile
+        with _KERNEL_LOCK:
+            if "planes_sums" not in _KERNEL:
+                _KERNEL["planes_sums"] = _compile()
+    return _KERNEL["planes_sums"]
 
 
 def _compile():
@@ -108,15 +109,6 @@ def _compile():
         return numba.njit(cache=True, nogil=True, fastmath=flags)(_planes_sums)
     except RuntimeError:  # no writable cache location: compile in every process
         return numba.njit(nogil=True, fastmath=flags)(_planes_sums)
-
-
-def _window_mean(planes: np.ndarray) -> np.ndarray:
-    """7×7 uniform means over the valid region of each plane (P, H, W), float64, by cumulative sums."""
-    padded = np.zeros((planes.shape[0], planes.shape[1] + 1, planes.shape[2] + 1))
-    padded[:, 1:, 1:] = planes
-    sums = padded.cumsum(axis=1).cumsum(axis=2)
-    w = WINDOW
-    return (sums[:, w:, w:] - sums[:, :-w, w:] - sums[:, w:, :-w] + sums[:, :-w, :-w]) / (w * w)
 
 
 def applies(x: torch.Tensor, ref: torch.Tensor) -> bool:
@@ -152,9 +144,12 @@ class FusedImageMetrics:
     """
 
     def __init__(self, ref: torch.Tensor, data_range: float, psnr_offset: float, ref_norm: float):
+        from .metrics import _window_mean  # the torch window means (core.metrics imports this module)
+
         self.ref = np.ascontiguousarray(as_planes(ref))
-        ref64 = self.ref.astype(np.float64)
-        self.mu_y, self.e_yy = _window_mean(ref64), _window_mean(ref64 * ref64)
+        ref64 = torch.from_numpy(self.ref).double()
+        self.mu_y = np.ascontiguousarray(_window_mean(ref64).numpy())
+        self.e_yy = np.ascontiguousarray(_window_mean(ref64 * ref64).numpy())
         self.data_range, self.psnr_offset, self.ref_norm = float(data_range), float(psnr_offset), float(ref_norm)
         self.c1, self.c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
         self.cov_norm = WINDOW * WINDOW / (WINDOW * WINDOW - 1.0)

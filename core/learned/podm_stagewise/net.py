@@ -80,6 +80,7 @@ class StagewisePropagation(nn.Module):
         self.inner = int(inner)
         self.levels = int(levels)
         self.nets = nn.ModuleList(StageSolver(self.inner, self.levels, momentum) for _ in range(self.stages))
+        self._level_index: dict = {}  # (H, W, device) -> level_index, built once per shape
 
     def config(self) -> dict:
         """Constructor arguments that define the architecture (stored in the weights manifest)."""
@@ -96,7 +97,10 @@ class StagewisePropagation(nn.Module):
         """
         params = self.net(stage)
         height, width = x_prev.shape[-2:]
-        index = level_index(height, width, self.levels, x_prev.device)
+        key = (height, width, x_prev.device)
+        if key not in self._level_index:
+            self._level_index[key] = level_index(height, width, self.levels, x_prev.device)
+        index = self._level_index[key]
         steps = gamma * torch.exp(params.log_step.to(x_prev.dtype))[:, index]  # (K, H, W)
         momenta = params.momentum.to(x_prev.dtype)
         z_before, z = x_prev, x_prev
