@@ -12,9 +12,10 @@ and at 512²) it measures, interleaved in one process:
   the curves' viewport: the window repaints when there is new data);
 * **full repaints/s**: how many refreshes with a synchronous repaint of the whole window (every
   pane and plot) the GUI thread sustains while the worker plays;
-* **edit latency**: while the window plays, parameter edits through the real editor (run
-  settings: tolerance), from the call to the moment the worker applied it between two steps
-  (p50/p95), and how long the call held the GUI thread;
+* **edit latency**: while the window plays, parameter edits through the real editor, from the
+  call to the moment they were applied (p50/p95), and how long the call held the GUI thread:
+  run settings (tolerance; applied at once, even while a lane steps) and a lane edit (the ISTA
+  lane, restarted; applied by the worker between two lanes, so after the lane in progress);
 * **pause**: iterations taken after a pause request (≤ 1: the step in progress);
 * **memory**: the window's bytes per iteration of history (mirror + curves + autosave text) and
   the process RSS growth per iteration over a long 64² run; refresh cost early and late.
@@ -178,15 +179,16 @@ def repaint_rate(app, window, seconds: float) -> float:
     return rate
 
 
-def edit_latencies(app, window, edits: int) -> tuple[list[float], list[float], int]:
+def edit_latencies(app, window, edits: int, lane: int | None = None) -> tuple[list[float], list[float], int]:
     """Edit latencies (ms from the call to applied by the worker), GUI time per call (ms), and the
-    iterations taken after a pause request."""
+    iterations taken after a pause request. The edits are run settings (tolerance), or with
+    ``lane`` an edit of that lane (which restarts it)."""
     worker = window.worker
     applied: list[float] = []
     submit = worker.submit
 
-    def timed_submit(apply, done=None):
-        return submit(lambda run: (applied.append(time.perf_counter()), apply(run))[1], done)
+    def timed_submit(apply, done=None, **options):
+        return submit(lambda run: (applied.append(time.perf_counter()), apply(run))[1], done, **options)
 
     worker.submit = timed_submit
     latencies, blocking = [], []
@@ -196,9 +198,14 @@ def edit_latencies(app, window, edits: int) -> tuple[list[float], list[float], i
     for i in range(edits):
         pump(app, float(rng.uniform(0.05, 0.25)))
         before = len(applied)
-        settings = {**window.run_panel.run_settings(), "tolerance": 1e-12 * (i + 1)}
-        start = time.perf_counter()
-        window.editor.on_run_settings_changed(settings)
+        if lane is None:
+            settings = {**window.run_panel.run_settings(), "tolerance": 1e-12 * (i + 1)}
+            start = time.perf_counter()
+            window.editor.on_run_settings_changed(settings)
+        else:
+            spec = window.run.config.to_dict()["lanes"][lane]
+            start = time.perf_counter()
+            window.editor.on_lane_changed(lane, spec)
         blocking.append(1000 * (time.perf_counter() - start))
         while len(applied) == before:
             pump(app, 0.001)
@@ -291,6 +298,12 @@ def measure(app, size: int, seconds: float, rounds: int, interval: float, edits:
         out["repaint_capacity"] = repaint_rate(app, plain, seconds)
         latencies, blocking, after_pause = edit_latencies(app, plain, edits)
         out.update(latency=latencies, blocking=blocking, after_pause=after_pause)
+        lane_latencies, lane_blocking, _ = edit_latencies(app, plain, edits, lane=len(config.lanes) - 2)
+        out.update(lane_latency=lane_latencies, lane_blocking=lane_blocking)
+        out["longest_lane_ms"] = max(
+            (1000 * float(np.median(lane.step_seconds)) for lane in plain.run.lanes if len(lane.step_seconds)),
+            default=float("nan"),
+        )
         out["refresh_ms"] = refresh_cost(app, plain)
         out["iterations"] = lane_k(plain)
         out["bytes_per_iteration"] = window_bytes(plain) / max(1, lane_k(plain))
@@ -334,8 +347,9 @@ def table(results: list[dict], long: dict | None) -> str:
     lines = [
         "| size | headless it/s | window it/s | window/headless | autosave on it/s | on/off | repaints/s "
         "| full repaints/s | show new data ms | edit latency p50 / p95 ms (one lockstep ms) | GUI ms per edit (max) "
+        "| lane edit p50 / p95 ms (slowest lane's step ms) | GUI ms per lane edit (max) "
         "| its after pause | window B/iteration |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         headless, window, saving = (statistics.median(r[key]) for key in ("headless", "window", "autosave"))
@@ -344,7 +358,10 @@ def table(results: list[dict], long: dict | None) -> str:
             f"| {saving / window:.2f} | {statistics.median(r['paints']):.0f} | {r['repaint_capacity']:.0f} "
             f"| {r['refresh_ms']:.0f} | {percentile(r['latency'], 50):.0f} / {percentile(r['latency'], 95):.0f} "
             f"({1000 / window:.0f}) "
-            f"| {max(r['blocking'], default=float('nan')):.1f} | {r['after_pause']} | {r['bytes_per_iteration']:.0f} |"
+            f"| {max(r['blocking'], default=float('nan')):.1f} "
+            f"| {percentile(r['lane_latency'], 50):.0f} / {percentile(r['lane_latency'], 95):.0f} "
+            f"({r['longest_lane_ms']:.0f}) | {max(r['lane_blocking'], default=float('nan')):.1f} "
+            f"| {r['after_pause']} | {r['bytes_per_iteration']:.0f} |"
         )
     lines += [
         "",

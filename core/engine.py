@@ -159,18 +159,27 @@ class Run:
         return lane
 
     # --- stepping ------------------------------------------------------------------------
-    def step(self, n: int = 1) -> None:
+    def step(self, n: int = 1, between=None) -> None:
         """Advance every active lane by ``n`` iterations in lockstep (ignores :attr:`iterations`).
 
         Divergence/convergence are checked every ``sync_every`` steps (and by :meth:`snapshot`),
         so on CUDA a lane may be found diverged a few steps late; its history is then cut back
         to the first non-finite iterate.
+
+        Parameters
+        ----------
+        n : int
+        between : callable, optional
+            Called between two lanes of a lockstep, where no lane is mid-step (the GUI's worker
+            applies edits there). It may add, remove or replace lanes: a lane no longer in
+            :attr:`lanes` is skipped, a new one waits for the next lockstep. Returning False
+            ends the lockstep there (the run was swapped).
         """
         for _ in range(int(n)):
             active = self.unfinished_lanes(NO_LIMIT)
             if not active:
                 break
-            self._advance(active)
+            self._advance(active, between)
 
     def run(self, iterations: int | None = None, progress=None) -> None:
         """Step until every lane has ``iterations`` (default :attr:`iterations`) or stopped.
@@ -191,8 +200,13 @@ class Run:
                 progress(max(lane.k for lane in self.lanes))
         self.check()
 
-    def _advance(self, lanes) -> None:
-        for lane in lanes:
+    def _advance(self, lanes, between=None) -> None:
+        for i, lane in enumerate(lanes):
+            if i and between is not None:
+                if between() is False:
+                    return
+                if not (lane.active and any(kept is lane for kept in self.lanes)):
+                    continue  # removed or replaced by what ran between the lanes
             lane.advance()
         self._since_check += 1
         if self._since_check >= self.sync_every:

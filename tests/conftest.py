@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -116,3 +118,61 @@ def main_window(qtbot):
     window.show()
     yield window
     window.close()
+
+
+# a registered solver ``_test_slow`` whose steps take long or wait until the test releases them,
+# for tests of what the GUI does while the worker is mid-step
+STEP_SECONDS = 1.0
+#: a held step ends when the test releases it, or after this long (so a broken close fails, not hangs)
+HOLD_LIMIT_SECONDS = 30.0
+
+
+class SlowSteps(threading.Event):
+    """Set when a step began. ``hold()`` makes the next steps wait for ``release``."""
+
+    def __init__(self):
+        super().__init__()
+        self.held = False
+        self.release = threading.Event()
+        self.released_by_timeout = False
+
+    def hold(self):
+        self.held = True
+
+    def wait_in_step(self):
+        if not self.held:
+            time.sleep(STEP_SECONDS)
+        elif not self.release.wait(HOLD_LIMIT_SECONDS):
+            self.released_by_timeout = True
+
+
+@pytest.fixture
+def slow_solver(monkeypatch):
+    """Register ``_test_slow``: every step sleeps ``STEP_SECONDS`` (or waits while held); the
+    returned event tells that a step began."""
+    from core.registry import SOLVERS, Entry
+    from core.solvers.base import Step
+
+    in_step = SlowSteps()
+
+    def slow(problem):
+        x = problem.x0.clone()
+        k = 0
+        while True:
+            in_step.set()
+            in_step.wait_in_step()
+            k += 1
+            yield Step(k, x)
+
+    monkeypatch.setitem(
+        SOLVERS,
+        "_test_slow",
+        Entry(
+            "_test_slow",
+            slow,
+            (),
+            "sleeps at every step",
+            {"kind": "solver", "needs_prior": False, "needs_denoiser": False, "learned": False},
+        ),
+    )
+    return in_step

@@ -33,7 +33,8 @@ from .run_panel import RunPanel
 from .status_bar import StatusLabels
 from .transport import TransportBar
 from .window_actions import Exporter, RunEditor
-from .worker import RunWorker, start_worker, stop_worker
+from .worker import RunWorker
+from .worker_thread import start_worker, stop_worker
 
 REFRESH_MS = 33  # ~30 Hz display rate
 CLOSE_GRACE_MS = 200  # a close waits this long for the current iteration, then defers

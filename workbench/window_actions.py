@@ -132,9 +132,10 @@ class RunEditor:
             self.autosaver.changed()
         self.refresh()
 
-    def _edit(self, apply, message, what: str) -> bool:
-        """Submit the edit ``apply(run)``; then show ``message(result)`` or the error under ``what``.
-        Returns True when it was applied at once (the worker idle), False when queued."""
+    def _edit(self, apply, message, what: str, settings_only: bool = False) -> bool:
+        """Submit the edit ``apply(run)``; then show ``message(result)`` or the error under ``what``
+        (``settings_only``: see :meth:`RunWorker.submit`). Returns True when it was applied at
+        once, False when queued."""
 
         def done(result, error) -> None:
             if error is not None:
@@ -144,7 +145,7 @@ class RunEditor:
             self.document.edited()
             self._changed(message(result))
 
-        return self.worker.submit(apply, done)
+        return self.worker.submit(apply, done, settings_only=settings_only)
 
     def _sync_panels(self) -> None:
         config = self.run.config.to_dict()
@@ -234,7 +235,7 @@ class RunEditor:
             run.config.run.iterations = config.run.iterations
             run.config.run.tolerance = config.run.tolerance
 
-        self._edit(apply, lambda _: "run settings updated", "invalid run settings")
+        self._edit(apply, lambda _: "run settings updated", "invalid run settings", settings_only=True)
 
     # lanes ------------------------------------------------------------------------------
     def on_lane_changed(self, index: int, lane: dict) -> None:

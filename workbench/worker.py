@@ -5,8 +5,10 @@ Control is one :class:`Control` value (a :class:`Mode` and the data that mode ne
 holds ``run_lock`` across each step; nothing in the GUI thread ever waits for it:
 
 * edits, reads of kept iterates and run swaps are jobs (:meth:`RunWorker.submit`): the worker
-  applies them between two steps, or the GUI thread at once when the worker is idle and the lock
-  is free; their results come back to the GUI thread through a callback;
+  applies them between two lanes of a lockstep (where no lane is mid-step), or the GUI thread
+  at once when the worker is idle and the lock is free; their results come back to the GUI
+  thread through a callback. Run settings (``settings_only`` jobs: attribute writes the engine
+  reads between steps) apply at once even while a lane steps;
 * the worker publishes at most every ``publish_interval`` seconds (and after each job and
   whenever it pauses) only the history recorded since its last publish (:mod:`workbench.feed`);
   the GUI timer pulls the accumulated ``RunSnapshot`` with :meth:`RunWorker.latest`. The
@@ -17,6 +19,7 @@ holds ``run_lock`` across each step; nothing in the GUI thread ever waits for it
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from collections.abc import Callable
@@ -26,8 +29,6 @@ from PySide6.QtCore import (
     QMutex,
     QMutexLocker,
     QObject,
-    Qt,
-    QThread,
     QWaitCondition,
     Signal,
     Slot,
@@ -80,6 +81,8 @@ class RunWorker(QObject):
         self._control = Control()
         self._jobs: list[Job] = []  # applied in order between two steps
         self._busy = False  # the loop is stepping, publishing or applying jobs (under _mutex)
+        self._stepping = False  # a lane is mid-step and no job is being applied (under _mutex)
+        self._publish_wanted = False  # a settings job ran beside a step: publish at the next lane boundary
         self._unfinished = 0  # queued jobs whose callback has not run yet (under _mutex)
         self._max_rate = 0.0  # iterations per second, 0 = unlimited
         self._feed = HistoryFeed()  # worker side of the publishes (under run_lock)
@@ -125,15 +128,35 @@ class RunWorker(QObject):
             self._max_rate = max(0.0, float(rate))
             self._wake.wakeAll()
 
-    def submit(self, apply: Callable[[Any], Any], done: Done | None = None) -> bool:
-        """Apply ``apply(run)`` between two steps, then call ``done(result, error)`` in the GUI thread.
+    def submit(self, apply: Callable[[Any], Any], done: Done | None = None, settings_only: bool = False) -> bool:
+        """Apply ``apply(run)`` where no lane is mid-step, then call ``done(result, error)`` in the
+        GUI thread.
 
         Never waits for the run lock: when the worker is idle (not playing, no job queued) and
         the lock is free, the job runs at once in the calling thread (and ``done`` is called
-        before this returns); otherwise it is queued and the worker applies it after its current
-        step. Each job is followed by a publish. Returns True when it ran at once.
+        before this returns); otherwise it is queued and the worker applies it after the lane
+        it is stepping (between two lanes of a lockstep, or after it). Each job is followed by a
+        publish. Returns True when it ran at once.
+
+        ``settings_only``: ``apply`` only assigns run-level settings (``run.config.run``
+        attributes, one Python write each) that the engine reads between steps, never lane state
+        or history. Such a job also runs at once while a lane is mid-step (no job queued before
+        it); the worker then publishes at its next lane boundary.
         """
         job = Job(apply, done)
+        with QMutexLocker(self._mutex):
+            beside_step = settings_only and self._stepping and not self._jobs
+            if beside_step:
+                self._publish_wanted = True
+                run = self.run
+        if beside_step:
+            try:
+                outcome = job.apply(run), None
+            except Exception as exc:
+                outcome = None, (f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            if done is not None:
+                done(*outcome)
+            return True
         with QMutexLocker(self._mutex):
             idle = (
                 not (self._busy or self._control.is_playing or self._jobs) and self._control.mode is not Mode.STOPPING
@@ -168,6 +191,22 @@ class RunWorker(QObject):
             with QMutexLocker(self.run_lock):
                 outcome = self._apply_locked(job)
             self.job_done.emit((job.done, *outcome))
+
+    def _between_lanes(self, run) -> bool:
+        """Between two lanes of a lockstep (worker thread, ``run_lock`` held): apply the queued
+        jobs and any publish a settings job asked for; False when a job swapped the run."""
+        with QMutexLocker(self._mutex):
+            jobs, self._jobs = self._jobs, []
+            publish, self._publish_wanted = self._publish_wanted, False
+            self._stepping = False
+        for job in jobs:
+            outcome = self._apply_locked(job)
+            self.job_done.emit((job.done, *outcome))
+        if publish and not jobs:
+            self._publish_locked()
+        with QMutexLocker(self._mutex):
+            self._stepping = self.run is run
+        return self.run is run
 
     def _job_finished(self) -> None:
         with QMutexLocker(self._mutex):
@@ -300,7 +339,14 @@ class RunWorker(QObject):
                     finished = run.finished(control.limit)
                     idle_reason = self._idle_reason(run, control) if finished else None
                     if not finished:
-                        run.step(1)
+                        with QMutexLocker(self._mutex):
+                            self._stepping = True
+                        try:
+                            run.step(1, between=functools.partial(self._between_lanes, run))
+                        finally:
+                            with QMutexLocker(self._mutex):
+                                self._stepping = False
+                        run = self.run  # a job between the lanes may have swapped it
                         finished = run.finished(control.limit)
             except Exception as exc:  # engine errors are shown, never fatal
                 self._pause_self()
@@ -309,7 +355,8 @@ class RunWorker(QObject):
                 continue
             with QMutexLocker(self._mutex):
                 idle = self._control.mode is Mode.PAUSED
-                due = time.perf_counter() - self._last_publish >= self.publish_interval
+                due = time.perf_counter() - self._last_publish >= self.publish_interval or self._publish_wanted
+                self._publish_wanted = False
             if finished:
                 self._pause_self()
             if finished or idle or due:
@@ -327,61 +374,3 @@ class RunWorker(QObject):
         if not run.lanes:
             return "no lanes"
         return "stopped" if run.finished(NO_LIMIT) else "limit"
-
-
-def start_worker(worker: RunWorker) -> QThread:
-    """Move ``worker`` to a new thread, start its loop and return the thread."""
-    thread = QThread()
-    thread.setObjectName("solver-worker")
-    worker.moveToThread(thread)
-    thread.started.connect(worker.loop)
-    # direct: the thread's event loop ends as soon as the loop returns, even while the GUI waits
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    thread.start()
-    return thread
-
-
-def stop_worker(worker: RunWorker, thread: QThread, timeout_ms: int = 200) -> bool:
-    """Ask the loop to stop and wait at most ``timeout_ms`` for its thread to end.
-
-    Returns True when the thread has ended. On False the worker is still finishing its current
-    iteration: the thread and the worker are kept alive until then (see
-    :func:`keep_until_finished`), so that nothing destroys a running thread.
-    """
-    worker.stop()
-    thread.quit()
-    if thread.wait(timeout_ms):
-        return True
-    keep_until_finished(worker, thread)
-    return False
-
-
-class _Keeper(QObject):
-    """Holds stopping workers and their threads until each thread has ended (GUI thread)."""
-
-    def __init__(self):
-        super().__init__()
-        self.pending: dict[QThread, RunWorker] = {}
-
-    def keep(self, worker: RunWorker, thread: QThread) -> None:
-        if thread not in self.pending:
-            self.pending[thread] = worker
-            thread.finished.connect(self._release)  # queued into the GUI thread
-
-    @Slot()
-    def _release(self) -> None:
-        for thread in [t for t in self.pending if t.isFinished() or t.wait(50)]:
-            del self.pending[thread]
-
-
-_keeper: _Keeper | None = None
-
-
-def keep_until_finished(worker: RunWorker, thread: QThread) -> None:
-    """Keep ``worker`` and ``thread`` referenced until the thread has ended (call from the GUI
-    thread): destroying a running ``QThread`` aborts the process, and the window that owns
-    them may be deleted first."""
-    global _keeper
-    if _keeper is None:
-        _keeper = _Keeper()
-    _keeper.keep(worker, thread)

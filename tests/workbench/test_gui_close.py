@@ -4,66 +4,7 @@ and the autosave's crash marker is removed."""
 
 from __future__ import annotations
 
-import threading
-import time
-
-import pytest
 from PySide6.QtCore import Qt
-
-from core.registry import SOLVERS, Entry
-from core.solvers.base import Step
-
-STEP_SECONDS = 1.0
-#: a held step ends when the test releases it, or after this long (so a broken close fails, not hangs)
-HOLD_LIMIT_SECONDS = 30.0
-
-
-class SlowSteps(threading.Event):
-    """Set when a step began. ``hold()`` makes the next steps wait for ``release``."""
-
-    def __init__(self):
-        super().__init__()
-        self.held = False
-        self.release = threading.Event()
-        self.released_by_timeout = False
-
-    def hold(self):
-        self.held = True
-
-    def wait_in_step(self):
-        if not self.held:
-            time.sleep(STEP_SECONDS)
-        elif not self.release.wait(HOLD_LIMIT_SECONDS):
-            self.released_by_timeout = True
-
-
-@pytest.fixture
-def slow_solver(monkeypatch):
-    """Register ``_test_slow``: every step sleeps ``STEP_SECONDS`` (or waits while held); the
-    returned event tells that a step began."""
-    in_step = SlowSteps()
-
-    def slow(problem):
-        x = problem.x0.clone()
-        k = 0
-        while True:
-            in_step.set()
-            in_step.wait_in_step()
-            k += 1
-            yield Step(k, x)
-
-    monkeypatch.setitem(
-        SOLVERS,
-        "_test_slow",
-        Entry(
-            "_test_slow",
-            slow,
-            (),
-            "sleeps at every step",
-            {"kind": "solver", "needs_prior": False, "needs_denoiser": False, "learned": False},
-        ),
-    )
-    return in_step
 
 
 def test_closing_during_a_slow_iteration_waits_for_it_and_closes_cleanly(qtbot, tmp_path, slow_solver):
@@ -106,7 +47,7 @@ def test_a_window_deleted_while_stopping_keeps_its_thread_alive_until_it_ends(qt
 
     from conftest import small_config
 
-    from workbench import worker as worker_module
+    from workbench import worker_thread as worker_module
     from workbench.app import make_app
     from workbench.main_window import MainWindow
 

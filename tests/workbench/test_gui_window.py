@@ -110,7 +110,7 @@ def test_worker_exception_shows_a_message_and_the_app_goes_on(main_window, qtbot
     run = main_window.run
     original = run.step
 
-    def broken_step(n=1):
+    def broken_step(n=1, **options):
         raise RuntimeError("solver exploded")
 
     run.step = broken_step
