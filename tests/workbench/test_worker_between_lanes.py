@@ -3,6 +3,7 @@ and run settings at once even while a lane is mid-step; the iterates do not chan
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import torch
@@ -40,20 +41,28 @@ def test_what_runs_between_lanes_may_replace_or_remove_the_next_lane():
     assert [lane.k for lane in ended.lanes] == [1, 0]
 
 
-def _slow_run():
+@contextlib.contextmanager
+def held_in_a_slow_step(qtbot, slow_solver):
+    """A playing worker on the SLOW lane (first) and FISTA/PODM, held inside the SLOW lane's step."""
     config = small_config(32)
     config.lanes = [LaneSpec(solver="_test_slow", label="SLOW"), *config.lanes]
     config.run.iterations = 10_000
-    return Run(config)
-
-
-def test_the_worker_applies_a_queued_edit_after_the_lane_in_progress(qapp, qtbot, slow_solver):
-    worker = RunWorker(_slow_run())
+    worker = RunWorker(Run(config))
     thread = start_worker(worker)
     try:
         slow_solver.hold()
         worker.set_paused(False)
-        qtbot.waitUntil(slow_solver.is_set, timeout=20000)  # the SLOW lane (first) is mid-step
+        qtbot.waitUntil(slow_solver.is_set, timeout=20000)
+        yield worker
+    finally:
+        slow_solver.held = False
+        slow_solver.release.set()
+        worker.set_paused(True)
+        assert stop_worker(worker, thread, 20000)
+
+
+def test_the_worker_applies_a_queued_edit_after_the_lane_in_progress(qapp, qtbot, slow_solver):
+    with held_in_a_slow_step(qtbot, slow_solver) as worker:
         seen = []
         queued = worker.submit(lambda run: [lane.k for lane in run.lanes], lambda ks, error: seen.append((ks, error)))
         assert not queued  # a lane edit waits for the lane in progress
@@ -64,18 +73,10 @@ def test_the_worker_applies_a_queued_edit_after_the_lane_in_progress(qapp, qtbot
         assert error is None
         # applied right after the SLOW lane's step, before the other lanes took theirs
         assert ks[0] == ks[1] + 1 == ks[2] + 1
-    finally:
-        worker.set_paused(True)
-        assert stop_worker(worker, thread, 20000)
 
 
 def test_run_settings_apply_at_once_while_a_lane_is_mid_step(qapp, qtbot, slow_solver):
-    worker = RunWorker(_slow_run())
-    thread = start_worker(worker)
-    try:
-        slow_solver.hold()
-        worker.set_paused(False)
-        qtbot.waitUntil(slow_solver.is_set, timeout=20000)
+    with held_in_a_slow_step(qtbot, slow_solver) as worker:
         applied_during_step = threading.Event()
 
         def apply(run):
@@ -92,6 +93,3 @@ def test_run_settings_apply_at_once_while_a_lane_is_mid_step(qapp, qtbot, slow_s
         slow_solver.release.set()
         # the worker publishes the new limit at its next lane boundary
         qtbot.waitUntil(lambda: worker.latest().target_iterations == 1234, timeout=20000)
-    finally:
-        worker.set_paused(True)
-        assert stop_worker(worker, thread, 20000)
