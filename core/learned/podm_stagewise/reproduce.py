@@ -47,6 +47,19 @@ def reported_iteration(run, label: str, iterations: int) -> int:
     return min(iterations, int(resolve_lane(spec).params["schedule_iters"]))
 
 
+def run_to_reported(run, iterations: int) -> None:
+    """Step ``run`` to ``iterations``, ending each lane at its :func:`reported_iteration` (PnP
+    after its schedule: the iterations past it would not be reported)."""
+    reported = [reported_iteration(run, lane.spec.label, iterations) for lane in run.lanes]
+
+    def end_reported(k: int) -> None:
+        for lane, last in zip(run.lanes, reported):
+            if lane.active and lane.k >= last:
+                lane.stop_at(lane.k, f"ended at {lane.k}")
+
+    run.run(iterations, progress=end_reported)
+
+
 def run_scale(images, scale: int, size: int, iterations: int) -> dict:
     """Mean PSNR/SSIM per lane over ``images`` at ×``scale`` (last iteration; PnP at the end of its
     schedule, :func:`reported_iteration`), the PnP iteration used, whether the trained A was used."""
@@ -57,7 +70,7 @@ def run_scale(images, scale: int, size: int, iterations: int) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the fallback warning: reported in the table
             run = Run(config)
-            run.run()
+            run_to_reported(run, iterations)
         snap = run.snapshot()
         for lane in snap.lanes:
             k = reported_iteration(run, lane.label, len(lane.metrics["psnr"]))

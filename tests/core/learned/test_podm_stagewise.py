@@ -191,3 +191,25 @@ def test_trained_lane_steps_without_host_sync(monkeypatch):
     later = [next(steps) for _ in range(3)]
     monkeypatch.undo()
     assert calls == [] and [s.k for s in later] == [2, 3, 4]
+
+
+def test_table1_ends_pnp_at_its_reported_iteration_and_the_rest_at_the_last():
+    import warnings
+
+    from core.engine import Run
+    from core.learned.podm_stagewise.reproduce import reported_iteration, run_to_reported
+    from core.reproduce.podm_fig2 import fig2_config, fig2_images
+
+    _, images = fig2_images(True)
+    _, source, grayscale = images[0]
+    config = fig2_config(source, grayscale=grayscale, size=32, iterations=34, scale=2)
+    for lane in config.lanes:
+        if lane.solver == "pnp_hqs":
+            lane.params["schedule_iters"] = 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run = Run(config)
+        run_to_reported(run, 34)
+    steps = {lane.label: lane.k for lane in run.lanes}
+    assert steps.pop("PnP") == 5 == reported_iteration(run, "PnP", 34)
+    assert set(steps.values()) == {34}
