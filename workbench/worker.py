@@ -79,7 +79,7 @@ class RunWorker(QObject):
         self._mutex = QMutex()
         self._wake = QWaitCondition()
         self._control = Control()
-        self._jobs: list[Job] = []  # applied in order between two steps
+        self._jobs: list[Job] = []  # applied in order where no lane is mid-step
         self._busy = False  # the loop is stepping, publishing or applying jobs (under _mutex)
         self._stepping = False  # a lane is mid-step and no job is being applied (under _mutex)
         self._publish_wanted = False  # a settings job ran beside a step: publish at the next lane boundary
