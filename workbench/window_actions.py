@@ -139,13 +139,18 @@ class RunEditor:
 
         def done(result, error) -> None:
             if error is not None:
+                self.show_status("")  # no "waiting for the lane step" left behind
                 self.show_error(f"{what}: {error[0].split(': ', 1)[-1]}", error[1])
                 self._sync_panels()
                 return
             self.document.edited()
             self._changed(message(result))
 
-        return self.worker.submit(apply, done, settings_only=settings_only)
+        applied = self.worker.submit(apply, done, settings_only=settings_only)
+        if not applied:  # shown until the worker has applied it (done() replaces the message)
+            doing = what.removeprefix("cannot ").removeprefix("invalid ")
+            self.show_status(f"{doing}: waiting for the lane step in progress…")
+        return applied
 
     def _sync_panels(self) -> None:
         config = self.run.config.to_dict()

@@ -55,6 +55,7 @@ def test_an_edit_while_playing_is_queued_and_applied_between_steps_without_the_g
     prior_form = [f for f in main_window.lanes_panel.findChildren(ParamForm) if "lam" in f.editors][0]
     prior_form.set_value("lam", 0.01)  # would hang here if the GUI waited for the lock
     assert main_window.worker.jobs_pending == 1 and not replaced_in
+    assert "waiting for the lane step in progress" in main_window.statusBar().currentMessage()
     assert run.lanes[0].spec.params["lam"] != 0.01
     main_window.set_playing(False)  # pause: takes effect after the step in progress
     gate.set()
