@@ -45,6 +45,14 @@ GUI_SHARE = 0.1
 MAX_PUBLISH_INTERVAL = 0.5
 
 
+def _apply(job: Job, run) -> tuple[Any, tuple[str, str] | None]:
+    """``(job.apply(run), None)``, or ``(None, (summary, traceback))`` when it raised."""
+    try:
+        return job.apply(run), None
+    except Exception as exc:  # a failed edit is reported by its callback
+        return None, (f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
 class RunWorker(QObject):
     """Steps a ``core.engine.Run`` in a background thread.
 
@@ -150,10 +158,7 @@ class RunWorker(QObject):
                 self._publish_wanted = True
                 run = self.run
         if beside_step:
-            try:
-                outcome = job.apply(run), None
-            except Exception as exc:
-                outcome = None, (f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            outcome = _apply(job, run)
             if done is not None:
                 done(*outcome)
             return True
@@ -176,12 +181,9 @@ class RunWorker(QObject):
 
     def _apply_locked(self, job: Job) -> tuple[Any, tuple[str, str] | None]:
         """Run a job (caller holds ``run_lock``) and publish; errors are returned, never raised."""
-        try:
-            result, error = job.apply(self.run), None
-        except Exception as exc:  # a failed edit is reported by its callback
-            result, error = None, (f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        outcome = _apply(job, self.run)
         self._publish_locked()
-        return result, error
+        return outcome
 
     def _run_jobs(self) -> None:
         """Apply the queued jobs (worker thread), their callbacks queued to the GUI thread."""
@@ -189,8 +191,11 @@ class RunWorker(QObject):
             jobs, self._jobs = self._jobs, []
         for job in jobs:
             with QMutexLocker(self.run_lock):
-                outcome = self._apply_locked(job)
-            self.job_done.emit((job.done, *outcome))
+                self._apply_queued(job)
+
+    def _apply_queued(self, job: Job) -> None:
+        """Apply a queued job (worker thread, ``run_lock`` held); its callback goes to the GUI thread."""
+        self.job_done.emit((job.done, *self._apply_locked(job)))
 
     def _between_lanes(self, run) -> bool:
         """Between two lanes of a lockstep (worker thread, ``run_lock`` held): apply the queued
@@ -200,8 +205,7 @@ class RunWorker(QObject):
             publish, self._publish_wanted = self._publish_wanted, False
             self._stepping = False
         for job in jobs:
-            outcome = self._apply_locked(job)
-            self.job_done.emit((job.done, *outcome))
+            self._apply_queued(job)
         if publish and not jobs:
             self._publish_locked()
         with QMutexLocker(self._mutex):
