@@ -159,8 +159,8 @@ class Run:
         return lane
 
     # --- stepping ------------------------------------------------------------------------
-    def step(self, n: int = 1, between=None) -> None:
-        """Advance every active lane by ``n`` iterations in lockstep (ignores :attr:`iterations`).
+    def step(self, n: int = 1, between=None, limit: float | None = NO_LIMIT) -> None:
+        """Advance every active lane below ``limit`` by ``n`` iterations in lockstep.
 
         Divergence/convergence are checked every ``sync_every`` steps (and by :meth:`snapshot`),
         so on CUDA a lane may be found diverged a few steps late; its history is then cut back
@@ -174,9 +174,13 @@ class Run:
             applies edits there). It may add, remove or replace lanes: a lane no longer in
             :attr:`lanes` is skipped, a new one waits for the next lockstep. Returning False
             ends the lockstep there (the run was swapped).
+        limit : int or float, optional
+            Only lanes below this iteration move (:meth:`unfinished_lanes`; None:
+            :attr:`iterations`; the default :data:`NO_LIMIT`: every running lane). A lane
+            restarted later lags behind; under a limit the others wait for it there.
         """
         for _ in range(int(n)):
-            active = self.unfinished_lanes(NO_LIMIT)
+            active = self.unfinished_lanes(limit)
             if not active:
                 break
             self._advance(active, between)

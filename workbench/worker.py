@@ -346,7 +346,8 @@ class RunWorker(QObject):
                         with QMutexLocker(self._mutex):
                             self._stepping = True
                         try:
-                            run.step(1, between=functools.partial(self._between_lanes, run))
+                            between = functools.partial(self._between_lanes, run)
+                            run.step(1, between=between, limit=control.limit)
                         finally:
                             with QMutexLocker(self._mutex):
                                 self._stepping = False

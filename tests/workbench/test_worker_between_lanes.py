@@ -93,3 +93,30 @@ def test_run_settings_apply_at_once_while_a_lane_is_mid_step(qapp, qtbot, slow_s
         slow_solver.release.set()
         # the worker publishes the new limit at its next lane boundary
         qtbot.waitUntil(lambda: worker.latest().target_iterations == 1234, timeout=20000)
+
+
+def test_under_a_limit_the_lanes_ahead_wait_for_a_restarted_lane():
+    run = Run(small_config(32))
+    run.step(3)
+    run.replace_lane(0, LaneSpec(solver="ista", label="ISTA", prior="l1_wavelet"))
+    run.config.run.iterations = 5
+    run.step(4, limit=None)  # to run.iterations: the lane ahead stops there, the restarted one goes on
+    assert [lane.k for lane in run.lanes] == [4, 5]
+    run.step(2)  # no limit (a step request): every running lane moves
+    assert [lane.k for lane in run.lanes] == [6, 7]
+
+
+def test_playing_to_the_limit_does_not_take_a_lane_past_it(qapp, qtbot):
+    config = small_config(32)
+    config.run.iterations = 6
+    run = Run(config)
+    run.step(2)
+    run.replace_lane(0, LaneSpec(solver="ista", label="ISTA", prior="l1_wavelet"))
+    worker = RunWorker(run)
+    thread = start_worker(worker)
+    try:
+        worker.set_paused(False)
+        qtbot.waitUntil(lambda: worker.idle, timeout=20000)
+        assert [lane.k for lane in run.lanes] == [6, 6]  # the lane ahead waited at the limit
+    finally:
+        assert stop_worker(worker, thread, 20000)
